@@ -1,0 +1,32 @@
+//! Vision: send an image as a binary part (it goes on the wire as a data URI).
+//!
+//! ```sh
+//! ollama pull llava
+//! LLMPORT_MODEL=llava cargo run -p llmport --example vision -- photo.jpg
+//! ```
+
+use llmport::{Message, OllamaProvider, Options, Provider, Role};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: vision IMAGE.jpg|png|webp")?;
+    let bytes = std::fs::read(&path)?;
+    let mime = if path.ends_with(".png") {
+        "image/png"
+    } else if path.ends_with(".webp") {
+        "image/webp"
+    } else {
+        "image/jpeg"
+    };
+    let ollama = OllamaProvider::from_env()?;
+    let model = std::env::var("LLMPORT_MODEL").unwrap_or_else(|_| "llava".into());
+    let message =
+        Message::text(Role::User, "What is in this picture?").add_binary(path, bytes, mime);
+    let answer = ollama
+        .generate(&model, &[message], &Options::default())
+        .await?;
+    println!("{}", answer.text());
+    Ok(())
+}

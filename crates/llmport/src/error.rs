@@ -1,0 +1,361 @@
+//! The one error type of the crate, classified by what the caller can do about it.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A `Result` whose error defaults to [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Every way a call can fail.
+///
+/// Errors are classified by meaning, not by the layer that noticed them, so that a caller can
+/// decide what to do with one `match`. `Display` reads like a sentence a user can act on; the
+/// underlying cause, where there is one, is available through [`std::error::Error::source`].
+///
+/// No variant ever carries a secret (password, token, API key): messages are built from URLs,
+/// statuses and server messages only.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid (a bad URL, header, certificate, option value, …).
+    #[error("invalid configuration: {message}")]
+    Config {
+        /// What is wrong and how to fix it.
+        message: String,
+        /// The underlying cause, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The server could not be reached (connection refused, DNS failure, TLS handshake failure).
+    #[error("{}", connect_message(.url, .provider))]
+    Connect {
+        /// The URL that could not be reached (without credentials).
+        url: String,
+        /// The provider's name, used to word the hint (e.g. `ollama`).
+        provider: &'static str,
+        /// The underlying cause.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// A time limit ran out.
+    #[error("timed out: no {kind} within {}", fmt_duration(*.after))]
+    Timeout {
+        /// Which limit ran out.
+        kind: TimeoutKind,
+        /// The limit that was exceeded.
+        after: Duration,
+    },
+
+    /// The server refused the credentials (HTTP 401 or 403), or credentials could not be
+    /// obtained (e.g. an OAuth2 token endpoint failed).
+    #[error("authentication failed{}: {message}", .status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    Auth {
+        /// The HTTP status, if the failure came from an HTTP response.
+        status: Option<u16>,
+        /// What failed, e.g. the server's message or the token URL that failed.
+        message: String,
+        /// The underlying cause, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The server answered with an HTTP error.
+    #[error(transparent)]
+    Api(Box<ApiError>),
+
+    /// The server's answer could not be decoded (malformed JSON, invalid UTF-8, unexpected shape).
+    #[error("could not decode the server's answer: {message}")]
+    Decode {
+        /// What could not be decoded, with a short excerpt of the offending text.
+        message: String,
+        /// The underlying cause, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// A stream failed after it had started: the server reported an error in the middle of the
+    /// stream, the connection broke, or the stream ended without its end marker.
+    #[error("the stream failed: {message}")]
+    Stream {
+        /// What happened.
+        message: String,
+        /// The underlying cause, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+
+    /// The target cannot honour an option or input; it was refused rather than silently dropped.
+    #[error("{option} is not supported by {provider}: {reason}")]
+    Unsupported {
+        /// The provider that refused it.
+        provider: &'static str,
+        /// The option or input that was refused.
+        option: String,
+        /// Why, and what to do instead.
+        reason: String,
+    },
+
+    /// A configured resource limit was exceeded (line length, body size, …).
+    #[error("limit exceeded: {what} is larger than {limit} bytes")]
+    LimitExceeded {
+        /// Which limit.
+        what: &'static str,
+        /// The configured limit in bytes.
+        limit: usize,
+    },
+}
+
+/// A boxed error used as the `source` of an [`Error`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+fn connect_message(url: &str, provider: &str) -> String {
+    if provider == "ollama" {
+        format!("cannot reach Ollama at {url} — is `ollama serve` running?")
+    } else {
+        format!("cannot reach the server at {url} — is it running and is the URL right?")
+    }
+}
+
+fn fmt_duration(d: Duration) -> String {
+    if d.as_millis() % 1000 == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+/// Which time limit ran out, in [`Error::Timeout`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Establishing the TCP (and TLS) connection took too long.
+    Connect,
+    /// The server accepted the request but sent no response (status line and headers, or the
+    /// first byte of a streamed body) in time. Ollama sends nothing while it loads a model.
+    FirstByte,
+    /// A stream went silent between two chunks for too long.
+    Idle,
+    /// The whole call (request and complete body) took too long.
+    Total,
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TimeoutKind::Connect => "connection",
+            TimeoutKind::FirstByte => "first byte of the response",
+            TimeoutKind::Idle => "data between two stream chunks",
+            TimeoutKind::Total => "complete response",
+        })
+    }
+}
+
+/// An HTTP error answer from the server, decoded from its error body where possible.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The error type the server gave (`invalid_request_error`, `not_found_error`, …), if any.
+    pub kind: Option<String>,
+    /// The server's message, or the start of the body when it was not a JSON error.
+    pub message: String,
+    /// The error code the server gave, if any.
+    pub code: Option<String>,
+    /// The request parameter the server blamed, if any.
+    pub param: Option<String>,
+    /// How long the server asked the client to wait before trying again (`Retry-After`).
+    pub retry_after: Option<Duration>,
+    /// A hint for the user on what to do next, e.g. "run `ollama pull llama3.2`".
+    pub hint: Option<String>,
+}
+
+impl ApiError {
+    /// An error with a status and message and nothing else.
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            kind: None,
+            message: message.into(),
+            code: None,
+            param: None,
+            retry_after: None,
+            hint: None,
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "the server answered HTTP {}", self.status)?;
+        if let Some(kind) = &self.kind {
+            write!(f, " ({kind})")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, " — {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl Error {
+    /// A configuration error with a message.
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::Config {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A decoding error with a message.
+    pub fn decode(message: impl Into<String>) -> Self {
+        Error::Decode {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A stream error with a message.
+    pub fn stream(message: impl Into<String>) -> Self {
+        Error::Stream {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An `Unsupported` error.
+    pub fn unsupported(
+        provider: &'static str,
+        option: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::Unsupported {
+            provider,
+            option: option.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Whether trying the same call again later may succeed: connection failures, timeouts
+    /// before the first byte, and HTTP 408, 409, 429, 500, 502, 503 and 504.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Connect { .. } => true,
+            Error::Timeout { kind, .. } => {
+                matches!(kind, TimeoutKind::Connect | TimeoutKind::FirstByte)
+            }
+            Error::Api(api) => is_retryable_status(api.status),
+            _ => false,
+        }
+    }
+
+    /// The HTTP status of the answer that caused this error, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(api) => Some(api.status),
+            Error::Auth { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// How long the server asked to wait before retrying, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Api(api) => api.retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether this is a timeout of any kind.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+}
+
+impl From<ApiError> for Error {
+    fn from(e: ApiError) -> Self {
+        Error::Api(Box::new(e))
+    }
+}
+
+impl From<crate::codec::CodecError> for Error {
+    fn from(e: crate::codec::CodecError) -> Self {
+        match e {
+            crate::codec::CodecError::LineTooLong { limit } => Error::LimitExceeded {
+                what: "stream line",
+                limit,
+            },
+            other @ crate::codec::CodecError::InvalidUtf8 { .. } => Error::Decode {
+                message: other.to_string(),
+                source: Some(Box::new(other)),
+            },
+        }
+    }
+}
+
+/// The HTTP statuses that are worth retrying.
+pub(crate) fn is_retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 409 | 429 | 500 | 502 | 503 | 504)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_error_reads_like_a_sentence() {
+        let e = Error::Connect {
+            url: "http://localhost:11434".into(),
+            provider: "ollama",
+            source: None,
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot reach Ollama at http://localhost:11434 — is `ollama serve` running?"
+        );
+        assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn api_error_display_includes_kind_message_and_hint() {
+        let mut api = ApiError::new(404, "model 'nope' not found");
+        api.kind = Some("not_found_error".into());
+        api.hint = Some("run `ollama pull nope`".into());
+        let e = Error::from(api);
+        assert_eq!(
+            e.to_string(),
+            "the server answered HTTP 404 (not_found_error): model 'nope' not found — run `ollama pull nope`"
+        );
+        assert_eq!(e.status(), Some(404));
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for s in [408, 409, 429, 500, 502, 503, 504] {
+            assert!(Error::from(ApiError::new(s, "")).is_retryable(), "{s}");
+        }
+        for s in [400, 401, 403, 404, 422, 501] {
+            assert!(!Error::from(ApiError::new(s, "")).is_retryable(), "{s}");
+        }
+    }
+
+    #[test]
+    fn timeout_names_the_limit() {
+        let e = Error::Timeout {
+            kind: TimeoutKind::Idle,
+            after: Duration::from_secs(30),
+        };
+        assert_eq!(
+            e.to_string(),
+            "timed out: no data between two stream chunks within 30s"
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! [`OllamaProvider`]: Ollama, through its OpenAI-compatible `/v1` API.
+
+mod host;
+mod options;
+
+use async_trait::async_trait;
+
+pub use self::host::parse_ollama_host;
+pub use self::options::{KeepAlive, OllamaOptions, Think, ThinkLevel};
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::message::Message;
+use crate::openai::{OpenAiProvider, OpenAiProviderBuilder};
+use crate::options::Options;
+use crate::provider::Provider;
+use crate::response::GenResponse;
+use crate::stream::ResponseStream;
+use crate::transport::{ClientOptions, RetryConfig};
+
+/// Ollama's address when nothing else is configured.
+pub const DEFAULT_HOST: &str = "http://localhost:11434";
+
+/// Talks to an Ollama server.
+///
+/// Chat goes through Ollama's OpenAI-compatible API (`<host>/v1`), handled by the wrapped
+/// [`OpenAiProvider`]. No credentials are sent unless configured.
+///
+/// ```no_run
+/// # async fn run() -> llmport::Result<()> {
+/// use llmport::{Message, OllamaProvider, Options, Provider, Role};
+/// let ollama = OllamaProvider::new()?; // http://localhost:11434/v1
+/// let answer = ollama
+///     .generate("llama3.2", &[Message::text(Role::User, "Why is the sky blue?")], &Options::default())
+///     .await?;
+/// println!("{}", answer.text());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct OllamaProvider {
+    openai: OpenAiProvider,
+    root: String,
+}
+
+impl OllamaProvider {
+    /// Ollama at `http://localhost:11434/v1`, no credentials, default client settings.
+    pub fn new() -> Result<Self> {
+        Self::builder().build()
+    }
+
+    /// A builder.
+    pub fn builder() -> OllamaProviderBuilder {
+        OllamaProviderBuilder::default()
+    }
+
+    /// Configured from the process environment; see [`OllamaProviderBuilder::from_vars`].
+    pub fn from_env() -> Result<Self> {
+        Self::builder().from_vars(std::env::vars()).build()
+    }
+
+    /// The server's root URL (without `/v1`), where the native `/api/*` endpoints live.
+    pub fn root_url(&self) -> &str {
+        &self.root
+    }
+
+    /// The OpenAI-compatible base URL (`<root>/v1`).
+    pub fn base_url(&self) -> &str {
+        self.openai.base_url()
+    }
+
+    /// The wrapped OpenAI-compatible provider.
+    pub fn openai(&self) -> &OpenAiProvider {
+        &self.openai
+    }
+
+    fn check_supported(&self, options: &Options) -> Result<()> {
+        if options.ollama.is_set() {
+            return Err(Error::unsupported(
+                "ollama",
+                "Ollama-only options (OllamaOptions)",
+                "this version sends chats through Ollama's /v1 API, which ignores them",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Provider for OllamaProvider {
+    fn name(&self) -> &str {
+        "ollama"
+    }
+
+    fn description(&self) -> &str {
+        self.openai.description()
+    }
+
+    fn version(&self) -> &str {
+        self.openai.version()
+    }
+
+    fn models(&self) -> &[String] {
+        self.openai.models()
+    }
+
+    async fn generate(
+        &self,
+        model: &str,
+        messages: &[Message],
+        options: &Options,
+    ) -> Result<GenResponse> {
+        self.check_supported(options)?;
+        self.openai.generate(model, messages, options).await
+    }
+
+    async fn generate_stream(
+        &self,
+        model: &str,
+        messages: &[Message],
+        options: &Options,
+    ) -> Result<ResponseStream> {
+        self.check_supported(options)?;
+        self.openai.generate_stream(model, messages, options).await
+    }
+}
+
+/// Builds an [`OllamaProvider`]. Setters never fail; [`OllamaProviderBuilder::build`] checks
+/// everything and reports the first problem.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct OllamaProviderBuilder {
+    base_url: Option<String>,
+    host: Option<String>,
+    inner: OpenAiProviderBuilder,
+}
+
+impl Default for OllamaProviderBuilder {
+    fn default() -> Self {
+        OllamaProviderBuilder {
+            base_url: None,
+            host: None,
+            inner: OpenAiProvider::builder()
+                .provider_name("ollama")
+                .description("Ollama (OpenAI-compatible API)"),
+        }
+    }
+}
+
+impl OllamaProviderBuilder {
+    /// The OpenAI-compatible base URL, including `/v1` (e.g. `http://gpu-box:11434/v1`).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self.host = None;
+        self
+    }
+
+    /// The server as `OLLAMA_HOST` names it (`host`, `host:port`, `http://host`, …), parsed
+    /// with Ollama's own rules; `/v1` is added.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self.base_url = None;
+        self
+    }
+
+    /// Reads the configuration from environment variables (given as pairs, so tests need not
+    /// touch the process environment). Unset variables leave the builder as it is.
+    ///
+    /// | variable | meaning |
+    /// |---|---|
+    /// | `LLMPORT_BASE_URL` | the OpenAI-compatible base URL, with `/v1`; wins over `OLLAMA_HOST` |
+    /// | `OLLAMA_HOST` | the server, with Ollama's parsing rules |
+    pub fn from_vars<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let mut base = None;
+        let mut host = None;
+        for (k, v) in vars {
+            let v: String = v.into();
+            if v.trim().is_empty() {
+                continue;
+            }
+            match k.as_ref() {
+                "LLMPORT_BASE_URL" => base = Some(v),
+                "OLLAMA_HOST" => host = Some(v),
+                _ => {}
+            }
+        }
+        if let Some(b) = base {
+            self = self.base_url(b);
+        } else if let Some(h) = host {
+            self = self.host(h);
+        }
+        self
+    }
+
+    /// How requests authenticate (for Ollama behind a proxy or gateway).
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.inner = self.inner.auth(auth);
+        self
+    }
+
+    /// A header sent with every request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.inner = self.inner.header(name, value);
+        self
+    }
+
+    /// The models this provider offers (informational: [`Provider::models`]).
+    pub fn models<I, S>(mut self, models: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.inner = self.inner.models(models);
+        self
+    }
+
+    /// The description returned by [`Provider::description`].
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.inner = self.inner.description(d);
+        self
+    }
+
+    /// The version returned by [`Provider::version`].
+    pub fn version(mut self, v: impl Into<String>) -> Self {
+        self.inner = self.inner.version(v);
+        self
+    }
+
+    /// HTTP client settings (timeouts, proxy, TLS, …).
+    pub fn client_options(mut self, options: ClientOptions) -> Self {
+        self.inner = self.inner.client_options(options);
+        self
+    }
+
+    /// Retry settings.
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.inner = self.inner.retry(retry);
+        self
+    }
+
+    /// Builds the provider.
+    pub fn build(self) -> Result<OllamaProvider> {
+        let base = match (self.base_url, self.host) {
+            (Some(b), _) => b.trim_end_matches('/').to_owned(),
+            (None, Some(h)) => format!("{}/v1", parse_ollama_host(&h)),
+            (None, None) => format!("{DEFAULT_HOST}/v1"),
+        };
+        let root = base
+            .strip_suffix("/v1")
+            .unwrap_or(&base)
+            .trim_end_matches('/')
+            .to_owned();
+        let openai = self.inner.base_url(base).build()?;
+        Ok(OllamaProvider { openai, root })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_to_localhost_v1() {
+        let p = OllamaProvider::new().unwrap();
+        assert_eq!(p.base_url(), "http://localhost:11434/v1");
+        assert_eq!(p.root_url(), "http://localhost:11434");
+        assert_eq!(p.name(), "ollama");
+    }
+
+    #[test]
+    fn from_vars_reads_ollama_host_and_base_url() {
+        let p = OllamaProvider::builder()
+            .from_vars([("OLLAMA_HOST", "http://gpu-box")])
+            .build()
+            .unwrap();
+        assert_eq!(p.base_url(), "http://gpu-box:80/v1");
+        let p = OllamaProvider::builder()
+            .from_vars([
+                ("OLLAMA_HOST", "gpu-box"),
+                ("LLMPORT_BASE_URL", "https://gw.example.com/ollama/v1/"),
+            ])
+            .build()
+            .unwrap();
+        assert_eq!(p.base_url(), "https://gw.example.com/ollama/v1");
+        assert_eq!(p.root_url(), "https://gw.example.com/ollama");
+        let p = OllamaProvider::builder()
+            .from_vars([("OLLAMA_HOST", "")])
+            .build()
+            .unwrap();
+        assert_eq!(p.base_url(), "http://localhost:11434/v1");
+    }
+
+    #[test]
+    fn bad_base_url_is_a_config_error() {
+        let e = OllamaProvider::builder()
+            .base_url("not a url")
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::Config { .. }), "{e:?}");
+    }
+}

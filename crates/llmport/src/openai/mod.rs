@@ -1,0 +1,310 @@
+//! [`OpenAiProvider`]: the OpenAI Chat Completions API, spoken by OpenAI and by most local
+//! servers (Ollama's `/v1`, llama.cpp, vLLM, LM Studio, …).
+
+mod request;
+mod response;
+mod stream;
+mod wire;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use http::{HeaderMap, HeaderName, HeaderValue};
+use tracing::Instrument;
+
+pub(crate) use self::stream::StreamLimits;
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::message::Message;
+use crate::options::Options;
+use crate::provider::Provider;
+use crate::response::GenResponse;
+use crate::stream::ResponseStream;
+use crate::transport::{ClientOptions, HttpClient, Request, RetryConfig, Timer};
+
+/// The default base URL: OpenAI's API.
+pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// A provider for any server that speaks OpenAI's Chat Completions API.
+///
+/// ```no_run
+/// # async fn run() -> llmport::Result<()> {
+/// use llmport::{Message, OpenAiProvider, Options, Provider};
+/// let provider = OpenAiProvider::builder()
+///     .base_url("http://localhost:8080/v1")
+///     .api_key("sk-…")
+///     .build()?;
+/// let answer = provider
+///     .generate("gpt-4o-mini", &[Message::user("Hello!")], &Options::default())
+///     .await?;
+/// println!("{}", answer.text());
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct OpenAiProvider {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: HttpClient,
+    name: &'static str,
+    description: String,
+    version: String,
+    models: Vec<String>,
+    limits: StreamLimits,
+}
+
+impl OpenAiProvider {
+    /// A builder.
+    pub fn builder() -> OpenAiProviderBuilder {
+        OpenAiProviderBuilder::default()
+    }
+
+    /// The base URL requests go to (e.g. `http://localhost:11434/v1`).
+    pub fn base_url(&self) -> &str {
+        self.inner.http.base_url()
+    }
+
+}
+
+#[async_trait]
+impl Provider for OpenAiProvider {
+    fn name(&self) -> &str {
+        self.inner.name
+    }
+
+    fn description(&self) -> &str {
+        &self.inner.description
+    }
+
+    fn version(&self) -> &str {
+        &self.inner.version
+    }
+
+    fn models(&self) -> &[String] {
+        &self.inner.models
+    }
+
+    async fn generate(
+        &self,
+        model: &str,
+        messages: &[Message],
+        options: &Options,
+    ) -> Result<GenResponse> {
+        let span = chat_span(self.inner.name, model, options, false);
+        async {
+            let body =
+                request::chat_request_body(self.inner.name, model, messages, options, false)?;
+            let timer = Timer::start();
+            let req = Request::post_json("chat/completions", body, Some(model));
+            let body = self.inner.http.send_for_body(&req).await?;
+            let response = response::decode_completion(&body, timer)?;
+            record_usage(&response);
+            Ok(response)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn generate_stream(
+        &self,
+        model: &str,
+        messages: &[Message],
+        options: &Options,
+    ) -> Result<ResponseStream> {
+        let span = chat_span(self.inner.name, model, options, true);
+        async {
+            let body = request::chat_request_body(self.inner.name, model, messages, options, true)?;
+            let timer = Timer::start();
+            let req = Request::post_json("chat/completions", body, Some(model));
+            let body = self.inner.http.send_for_stream(&req).await?;
+            Ok(ResponseStream::new(stream::ChatStream::new(
+                body,
+                timer,
+                self.inner.limits,
+            )))
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// A span with OpenTelemetry GenAI attribute names. No message content, no secrets.
+fn chat_span(system: &str, model: &str, options: &Options, stream: bool) -> tracing::Span {
+    tracing::info_span!(
+        "gen_ai.chat",
+        gen_ai.system = system,
+        gen_ai.operation.name = "chat",
+        gen_ai.request.model = model,
+        gen_ai.request.max_tokens = options.max_tokens,
+        gen_ai.request.temperature = options.temperature,
+        gen_ai.request.top_p = options.top_p,
+        gen_ai.request.stream = stream,
+        gen_ai.usage.input_tokens = tracing::field::Empty,
+        gen_ai.usage.output_tokens = tracing::field::Empty,
+    )
+}
+
+fn record_usage(r: &GenResponse) {
+    if let Some(u) = r.meta.usage {
+        let span = tracing::Span::current();
+        span.record("gen_ai.usage.input_tokens", u.input_tokens);
+        span.record("gen_ai.usage.output_tokens", u.output_tokens);
+    }
+}
+
+/// Builds an [`OpenAiProvider`]. Setters never fail; [`OpenAiProviderBuilder::build`] checks
+/// everything and reports the first problem.
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct OpenAiProviderBuilder {
+    base_url: String,
+    auth: Auth,
+    headers: Vec<(String, String)>,
+    models: Vec<String>,
+    name: &'static str,
+    description: Option<String>,
+    version: Option<String>,
+    client: ClientOptions,
+    retry: RetryConfig,
+    limits: StreamLimits,
+}
+
+impl Default for OpenAiProviderBuilder {
+    fn default() -> Self {
+        OpenAiProviderBuilder {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            auth: Auth::None,
+            headers: Vec::new(),
+            models: Vec::new(),
+            name: "openai",
+            description: None,
+            version: None,
+            client: ClientOptions::default(),
+            retry: RetryConfig::default(),
+            limits: StreamLimits::default(),
+        }
+    }
+}
+
+impl OpenAiProviderBuilder {
+    /// The base URL, up to and including `/v1` (e.g. `http://localhost:8080/v1`).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// An API key, sent as `Authorization: Bearer <key>`.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.auth = Auth::bearer(key);
+        self
+    }
+
+    /// How requests authenticate.
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// A header sent with every request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The models this provider offers (informational: [`Provider::models`]).
+    pub fn models<I, S>(mut self, models: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.models = models.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The description returned by [`Provider::description`].
+    pub fn description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+
+    /// The version returned by [`Provider::version`].
+    pub fn version(mut self, v: impl Into<String>) -> Self {
+        self.version = Some(v.into());
+        self
+    }
+
+    /// HTTP client settings (timeouts, proxy, TLS, …).
+    pub fn client_options(mut self, options: ClientOptions) -> Self {
+        self.client = options;
+        self
+    }
+
+    /// Retry settings.
+    pub fn retry(mut self, retry: RetryConfig) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The longest line of a streamed answer (default 16 MiB).
+    pub fn max_stream_line(mut self, bytes: usize) -> Self {
+        self.limits.max_line = bytes;
+        self
+    }
+
+    /// The largest tool-call arguments assembled from a stream (default 16 MiB).
+    pub fn max_tool_arguments(mut self, bytes: usize) -> Self {
+        self.limits.max_tool_arguments = bytes;
+        self
+    }
+
+    /// The provider name used in errors and traces (the Ollama provider sets `ollama`).
+    pub(crate) fn provider_name(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+
+    /// Builds the provider.
+    pub fn build(self) -> Result<OpenAiProvider> {
+        let headers = build_headers(&self.headers)?;
+        let http = HttpClient::new(
+            &self.base_url,
+            headers,
+            self.auth,
+            self.retry,
+            self.client,
+            self.name,
+        )?;
+        Ok(OpenAiProvider {
+            inner: Arc::new(Inner {
+                http,
+                name: self.name,
+                description: self
+                    .description
+                    .unwrap_or_else(|| "OpenAI Chat Completions API".to_owned()),
+                version: self
+                    .version
+                    .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
+                models: self.models,
+                limits: self.limits,
+            }),
+        })
+    }
+}
+
+/// Validates extra headers.
+pub(crate) fn build_headers(pairs: &[(String, String)]) -> Result<HeaderMap> {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        let n = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| Error::config(format!("invalid header name {name:?}")))?;
+        let v = HeaderValue::from_str(value.trim()).map_err(|_| {
+            Error::config(format!(
+                "the value of header {name} has characters not allowed in HTTP headers"
+            ))
+        })?;
+        map.append(n, v);
+    }
+    Ok(map)
+}

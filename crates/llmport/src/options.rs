@@ -1,0 +1,360 @@
+//! Generation options: [`Options`] and its builder, tools, tool choice and response formats.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::ollama::OllamaOptions;
+
+/// How a model should generate: sampling, limits, instructions, tools and output format.
+///
+/// Every field is optional; an unset field is not sent, so the server's (or the model's)
+/// default applies. Build one with [`Options::builder`]:
+///
+/// ```
+/// use llmport::Options;
+/// let opts = Options::builder()
+///     .max_tokens(256)
+///     .temperature(0.2)
+///     .stop(["\n\n"])
+///     .system("Answer in one sentence.")
+///     .build();
+/// assert_eq!(opts.max_tokens, Some(256));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Options {
+    /// The most tokens to generate.
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature (0 = deterministic, higher = more random).
+    pub temperature: Option<f32>,
+    /// Nucleus sampling: only the tokens within this probability mass are considered.
+    pub top_p: Option<f32>,
+    /// The random seed, for reproducible sampling.
+    pub seed: Option<i64>,
+    /// Generation stops before any of these strings.
+    pub stop: Vec<String>,
+    /// Penalises tokens by how often they already appeared.
+    pub frequency_penalty: Option<f32>,
+    /// Penalises tokens that already appeared at all.
+    pub presence_penalty: Option<f32>,
+    /// System instructions, sent as a first system message.
+    pub system: Option<String>,
+    /// How many alternative answers (candidates) to generate.
+    pub candidate_count: Option<u32>,
+    /// Tools the model may call.
+    pub tools: Vec<Tool>,
+    /// Whether and which tool the model must call.
+    pub tool_choice: Option<ToolChoice>,
+    /// The shape the answer must take (JSON, or JSON matching a schema).
+    pub response_format: Option<ResponseFormat>,
+    /// How hard a reasoning model should think. Never sent unless set: Ollama answers 400 for
+    /// models that cannot think.
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// Ollama-only options (context size, keep-alive, …). Setting any of them makes the
+    /// Ollama provider use Ollama's native chat endpoint, which honours them.
+    pub ollama: OllamaOptions,
+    /// Extra keys merged into the request body as they are, for server-specific settings
+    /// this crate has no typed field for. They override typed fields of the same name.
+    pub extra: Map<String, Value>,
+}
+
+impl Options {
+    /// Default options: nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder for options.
+    pub fn builder() -> OptionsBuilder {
+        OptionsBuilder::default()
+    }
+}
+
+/// Builds [`Options`]. Setters never fail; values are checked where they are used.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct OptionsBuilder {
+    opts: Options,
+}
+
+macro_rules! setter {
+    ($(#[$doc:meta])* $name:ident: $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.opts.$name = Some(value);
+            self
+        }
+    };
+}
+
+impl OptionsBuilder {
+    setter!(
+        /// The most tokens to generate.
+        max_tokens: u32
+    );
+    setter!(
+        /// Sampling temperature.
+        temperature: f32
+    );
+    setter!(
+        /// Nucleus sampling probability mass.
+        top_p: f32
+    );
+    setter!(
+        /// The random seed.
+        seed: i64
+    );
+    setter!(
+        /// Frequency penalty.
+        frequency_penalty: f32
+    );
+    setter!(
+        /// Presence penalty.
+        presence_penalty: f32
+    );
+    setter!(
+        /// How many candidates to generate.
+        candidate_count: u32
+    );
+    setter!(
+        /// Whether and which tool the model must call.
+        tool_choice: ToolChoice
+    );
+    setter!(
+        /// The shape the answer must take.
+        response_format: ResponseFormat
+    );
+    setter!(
+        /// How hard a reasoning model should think.
+        reasoning_effort: ReasoningEffort
+    );
+
+    /// System instructions, sent as a first system message.
+    pub fn system(mut self, text: impl Into<String>) -> Self {
+        self.opts.system = Some(text.into());
+        self
+    }
+
+    /// Stop strings (replaces any set before).
+    pub fn stop<I, S>(mut self, stop: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.opts.stop = stop.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds a tool the model may call.
+    pub fn tool(mut self, tool: Tool) -> Self {
+        self.opts.tools.push(tool);
+        self
+    }
+
+    /// Sets the tools the model may call (replaces any set before).
+    pub fn tools(mut self, tools: impl IntoIterator<Item = Tool>) -> Self {
+        self.opts.tools = tools.into_iter().collect();
+        self
+    }
+
+    /// Ollama-only options.
+    pub fn ollama(mut self, ollama: OllamaOptions) -> Self {
+        self.opts.ollama = ollama;
+        self
+    }
+
+    /// Adds an extra key to the request body.
+    pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.opts.extra.insert(key.into(), value.into());
+        self
+    }
+
+    /// The options.
+    pub fn build(self) -> Options {
+        self.opts
+    }
+}
+
+/// A tool the model may call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Tool {
+    /// A function with JSON-Schema parameters.
+    Function(FunctionDecl),
+}
+
+impl Tool {
+    /// A function tool.
+    pub fn function(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        parameters: Value,
+    ) -> Self {
+        Tool::Function(FunctionDecl {
+            name: name.into(),
+            description: Some(description.into()),
+            parameters,
+        })
+    }
+
+    /// A function tool whose parameters are the JSON Schema of `T`, derived with `schemars`.
+    pub fn for_type<T: schemars::JsonSchema>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Tool::Function(FunctionDecl {
+            name: name.into(),
+            description: Some(description.into()),
+            parameters: schema_for::<T>(),
+        })
+    }
+
+    /// The function's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Tool::Function(f) => &f.name,
+        }
+    }
+}
+
+/// The JSON Schema of `T` as a plain JSON object, without the `$schema` key (servers such as
+/// Ollama drop keys they do not know, and some reject the meta-schema key).
+pub fn schema_for<T: schemars::JsonSchema>() -> Value {
+    let schema = schemars::SchemaGenerator::default().into_root_schema_for::<T>();
+    let mut value = schema.to_value();
+    if let Value::Object(map) = &mut value {
+        map.remove("$schema");
+    }
+    value
+}
+
+/// A function the model may call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionDecl {
+    /// The function's name.
+    pub name: String,
+    /// What it does, for the model.
+    pub description: Option<String>,
+    /// Its parameters as a JSON Schema object.
+    pub parameters: Value,
+}
+
+/// Whether and which tool the model must call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolChoice {
+    /// The model decides.
+    Auto,
+    /// The model must not call a tool.
+    None,
+    /// The model must call some tool.
+    Required,
+    /// The model must call this tool.
+    Function(String),
+}
+
+/// The shape the model's answer must take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseFormat {
+    /// Any valid JSON value.
+    Json,
+    /// JSON that matches a schema.
+    JsonSchema {
+        /// A name for the schema.
+        name: String,
+        /// The JSON Schema.
+        schema: Value,
+        /// Whether the server must follow the schema exactly (OpenAI's `strict`).
+        strict: bool,
+    },
+}
+
+impl ResponseFormat {
+    /// A JSON-Schema format from a Rust type, derived with `schemars`.
+    pub fn for_type<T: schemars::JsonSchema>() -> Self {
+        ResponseFormat::JsonSchema {
+            name: T::schema_name().into_owned(),
+            schema: schema_for::<T>(),
+            strict: true,
+        }
+    }
+}
+
+/// How hard a reasoning model should think.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasoningEffort {
+    /// Do not think (Ollama: `think: false`).
+    None,
+    /// Think a little.
+    Low,
+    /// Think some.
+    Medium,
+    /// Think hard.
+    High,
+    /// Think as hard as the model can (Ollama ≥ 0.22).
+    Max,
+}
+
+impl ReasoningEffort {
+    /// The value on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasoningEffort::None => "none",
+            ReasoningEffort::Low => "low",
+            ReasoningEffort::Medium => "medium",
+            ReasoningEffort::High => "high",
+            ReasoningEffort::Max => "max",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_sets_every_field() {
+        let o = Options::builder()
+            .max_tokens(10)
+            .temperature(0.5)
+            .top_p(0.9)
+            .seed(42)
+            .stop(["a", "b"])
+            .frequency_penalty(0.1)
+            .presence_penalty(0.2)
+            .system("be brief")
+            .candidate_count(2)
+            .extra("custom", 7)
+            .build();
+        assert_eq!(o.max_tokens, Some(10));
+        assert_eq!(o.temperature, Some(0.5));
+        assert_eq!(o.top_p, Some(0.9));
+        assert_eq!(o.seed, Some(42));
+        assert_eq!(o.stop, vec!["a", "b"]);
+        assert_eq!(o.frequency_penalty, Some(0.1));
+        assert_eq!(o.presence_penalty, Some(0.2));
+        assert_eq!(o.system.as_deref(), Some("be brief"));
+        assert_eq!(o.candidate_count, Some(2));
+        assert_eq!(o.extra["custom"], 7);
+    }
+
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Weather {
+        city: String,
+        days: u8,
+    }
+
+    #[test]
+    fn schema_for_type_has_properties_and_no_meta_schema() {
+        let s = schema_for::<Weather>();
+        assert_eq!(s["type"], "object");
+        assert!(s["properties"]["city"].is_object());
+        assert!(s.get("$schema").is_none());
+        let t = Tool::for_type::<Weather>("weather", "get it");
+        assert_eq!(t.name(), "weather");
+    }
+}

@@ -1,0 +1,270 @@
+//! What a model answers: [`GenResponse`], [`Candidate`], [`FinishReason`], [`ResponseMeta`].
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::message::{Message, Part, Role, ToolCall};
+
+/// A model's answer (or, in a stream, one chunk of it).
+///
+/// In a stream, each chunk's candidates hold only what is new in that chunk (text deltas,
+/// complete tool calls); the finish reason arrives on the chunk that ends a candidate and
+/// [`ResponseMeta`] usage and timings on the last chunk. [`crate::ResponseStream::collect_response`]
+/// folds a stream back into the same `GenResponse` that a non-streaming call returns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenResponse {
+    /// The alternative answers; usually one.
+    pub candidates: Vec<Candidate>,
+    /// Token counts, timings and server identifiers.
+    pub meta: ResponseMeta,
+}
+
+impl GenResponse {
+    /// The text of the first candidate (all its text parts joined), or `""` if there is none.
+    pub fn text(&self) -> String {
+        self.candidates
+            .first()
+            .map(|c| c.message.text_content())
+            .unwrap_or_default()
+    }
+
+    /// The reasoning text of the first candidate, or `""`.
+    pub fn reasoning(&self) -> String {
+        self.candidates
+            .first()
+            .map(|c| c.message.reasoning())
+            .unwrap_or_default()
+    }
+
+    /// The tool calls of the first candidate.
+    pub fn tool_calls(&self) -> Vec<&ToolCall> {
+        self.candidates
+            .first()
+            .map(|c| c.message.tool_calls().collect())
+            .unwrap_or_default()
+    }
+
+    /// The finish reason of the first candidate, if it has finished.
+    pub fn finish_reason(&self) -> Option<&FinishReason> {
+        self.candidates
+            .first()
+            .and_then(|c| c.finish_reason.as_ref())
+    }
+}
+
+/// One alternative answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Its position among the candidates (the server's `index`).
+    pub index: u32,
+    /// The answer, as an assistant message.
+    pub message: Message,
+    /// Why generation stopped; `None` while a stream is still going.
+    pub finish_reason: Option<FinishReason>,
+}
+
+impl Candidate {
+    /// An empty assistant candidate at `index`.
+    pub fn new(index: u32) -> Self {
+        Candidate {
+            index,
+            message: Message::new(Role::Assistant),
+            finish_reason: None,
+        }
+    }
+
+    /// Appends text to the last text part, or adds one.
+    pub(crate) fn push_text(&mut self, text: &str) {
+        if let Some(Part::Text { text: t }) = self.message.parts.last_mut() {
+            t.push_str(text);
+        } else {
+            self.message.parts.push(Part::text(text));
+        }
+    }
+
+    /// Appends reasoning to the last reasoning part, or adds one.
+    pub(crate) fn push_reasoning(&mut self, text: &str) {
+        if let Some(Part::Reasoning { text: t }) = self.message.parts.last_mut() {
+            t.push_str(text);
+        } else {
+            self.message
+                .parts
+                .push(Part::Reasoning { text: text.into() });
+        }
+    }
+}
+
+/// Why the model stopped generating.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// It finished its answer or hit a stop string.
+    Stop,
+    /// It hit the token limit (`max_tokens`); the answer is cut off.
+    Length,
+    /// It stopped to call tools.
+    ToolCalls,
+    /// The server filtered the content.
+    ContentFilter,
+    /// Another reason, as the server named it.
+    Other(String),
+}
+
+impl FinishReason {
+    /// Parses the wire name (`stop`, `length`, `tool_calls`, `content_filter`, anything else).
+    pub fn from_wire(s: &str) -> Self {
+        match s {
+            "stop" => FinishReason::Stop,
+            "length" => FinishReason::Length,
+            "tool_calls" | "function_call" => FinishReason::ToolCalls,
+            "content_filter" => FinishReason::ContentFilter,
+            other => FinishReason::Other(other.to_owned()),
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(&self) -> &str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::ToolCalls => "tool_calls",
+            FinishReason::ContentFilter => "content_filter",
+            FinishReason::Other(s) => s,
+        }
+    }
+}
+
+/// Token counts as the server reported them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Tokens in the prompt.
+    pub input_tokens: u64,
+    /// Tokens generated.
+    pub output_tokens: u64,
+    /// Both together, as the server reported it.
+    pub total_tokens: u64,
+    /// Of the generated tokens, how many were reasoning, if the server said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning_tokens: Option<u64>,
+    /// Of the prompt tokens, how many came from the server's cache, if it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_input_tokens: Option<u64>,
+}
+
+/// Everything about an answer that is not the answer: usage, timings, identifiers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ResponseMeta {
+    /// The response id the server gave (not unique on Ollama: do not use it as a key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The model name the server reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Token counts, if the server reported them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// From sending the request to the first generated content (text, reasoning or tool
+    /// call), measured by the client.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "duration_secs_opt"
+    )]
+    pub time_to_first_token: Option<Duration>,
+    /// From sending the request to the end of the answer, measured by the client.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "duration_secs_opt"
+    )]
+    pub total_time: Option<Duration>,
+    /// The server's own timings, where it reports them (Ollama's native API does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_timings: Option<ServerTimings>,
+}
+
+impl ResponseMeta {
+    /// Tokens in the prompt, if reported.
+    pub fn input_tokens(&self) -> Option<u64> {
+        self.usage.map(|u| u.input_tokens)
+    }
+
+    /// Tokens generated, if reported.
+    pub fn output_tokens(&self) -> Option<u64> {
+        self.usage.map(|u| u.output_tokens)
+    }
+
+    /// Total tokens, if reported.
+    pub fn total_tokens(&self) -> Option<u64> {
+        self.usage.map(|u| u.total_tokens)
+    }
+}
+
+/// Timings measured by the server (Ollama's native API reports them in nanoseconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerTimings {
+    /// The whole request on the server.
+    #[serde(with = "duration_secs_opt")]
+    pub total: Option<Duration>,
+    /// Loading the model.
+    #[serde(with = "duration_secs_opt")]
+    pub load: Option<Duration>,
+    /// Evaluating the prompt.
+    #[serde(with = "duration_secs_opt")]
+    pub prompt_eval: Option<Duration>,
+    /// Generating the answer.
+    #[serde(with = "duration_secs_opt")]
+    pub eval: Option<Duration>,
+}
+
+/// Durations as fractional seconds in JSON.
+mod duration_secs_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_f64(d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let v = Option::<f64>::deserialize(d)?;
+        Ok(v.and_then(|s| Duration::try_from_secs_f64(s).ok()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finish_reason_round_trips_wire_names() {
+        for s in ["stop", "length", "tool_calls", "content_filter", "load"] {
+            assert_eq!(FinishReason::from_wire(s).as_str(), s);
+        }
+        assert_eq!(
+            FinishReason::from_wire("load"),
+            FinishReason::Other("load".into())
+        );
+    }
+
+    #[test]
+    fn text_helpers_read_the_first_candidate() {
+        let mut c = Candidate::new(0);
+        c.push_text("Hel");
+        c.push_text("lo");
+        c.push_reasoning("hmm");
+        let r = GenResponse {
+            candidates: vec![c],
+            meta: ResponseMeta::default(),
+        };
+        assert_eq!(r.text(), "Hello");
+        assert_eq!(r.reasoning(), "hmm");
+        assert_eq!(GenResponse::default().text(), "");
+    }
+}

@@ -1,0 +1,143 @@
+//! Streamed answers: [`ResponseStream`] and the [`Accumulator`] that folds one into a
+//! [`GenResponse`].
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::{Stream, StreamExt};
+
+use crate::error::{Error, Result};
+use crate::message::Part;
+use crate::response::{Candidate, GenResponse};
+
+/// A stream of answer chunks, as returned by [`Provider::generate_stream`](crate::Provider::generate_stream).
+///
+/// Each item is a [`GenResponse`] holding what is new since the previous one. The stream is
+/// `Send + 'static`, so it can be moved into a task; dropping it cancels the request.
+#[must_use = "a stream does nothing unless polled"]
+pub struct ResponseStream {
+    inner: Pin<Box<dyn Stream<Item = Result<GenResponse>> + Send + 'static>>,
+}
+
+impl std::fmt::Debug for ResponseStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseStream").finish_non_exhaustive()
+    }
+}
+
+impl ResponseStream {
+    /// Wraps any stream of chunks.
+    pub fn new(stream: impl Stream<Item = Result<GenResponse>> + Send + 'static) -> Self {
+        ResponseStream {
+            inner: Box::pin(stream),
+        }
+    }
+
+    /// Reads the whole stream and folds it into one [`GenResponse`], the same one a
+    /// non-streaming call would have returned. The first error ends the collection.
+    pub async fn collect_response(mut self) -> Result<GenResponse> {
+        let mut acc = Accumulator::new();
+        while let Some(chunk) = self.next().await {
+            acc.push(&chunk?);
+        }
+        Ok(acc.finish())
+    }
+
+    /// Only the text deltas of the first candidate, as they arrive.
+    pub fn text_deltas(self) -> impl Stream<Item = Result<String>> + Send + 'static {
+        self.filter_map(|chunk| async move {
+            match chunk {
+                Ok(c) => {
+                    let t = c.text();
+                    (!t.is_empty()).then_some(Ok(t))
+                }
+                Err(e) => Some(Err(e)),
+            }
+        })
+    }
+}
+
+impl Stream for ResponseStream {
+    type Item = Result<GenResponse, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+/// Folds stream chunks into one [`GenResponse`].
+///
+/// Text and reasoning deltas are concatenated per candidate, tool calls collected in order,
+/// the latest finish reason kept; metadata fields are taken from the chunk that has them
+/// (usage and timings arrive on the last one).
+#[derive(Debug, Default, Clone)]
+pub struct Accumulator {
+    response: GenResponse,
+}
+
+impl Accumulator {
+    /// An empty accumulator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds one chunk.
+    pub fn push(&mut self, chunk: &GenResponse) {
+        for c in &chunk.candidates {
+            let pos = match self
+                .response
+                .candidates
+                .iter()
+                .position(|x| x.index == c.index)
+            {
+                Some(p) => p,
+                None => {
+                    self.response.candidates.push(Candidate::new(c.index));
+                    self.response.candidates.len() - 1
+                }
+            };
+            let target = &mut self.response.candidates[pos];
+            for part in &c.message.parts {
+                match part {
+                    Part::Text { text } => target.push_text(text),
+                    Part::Reasoning { text } => target.push_reasoning(text),
+                    other => target.message.parts.push(other.clone()),
+                }
+            }
+            if c.finish_reason.is_some() {
+                target.finish_reason = c.finish_reason.clone();
+            }
+        }
+        let m = &chunk.meta;
+        let acc = &mut self.response.meta;
+        if m.id.is_some() && acc.id.is_none() {
+            acc.id = m.id.clone();
+        }
+        if m.model.is_some() && acc.model.is_none() {
+            acc.model = m.model.clone();
+        }
+        if m.usage.is_some() {
+            acc.usage = m.usage;
+        }
+        if m.time_to_first_token.is_some() {
+            acc.time_to_first_token = m.time_to_first_token;
+        }
+        if m.total_time.is_some() {
+            acc.total_time = m.total_time;
+        }
+        if m.server_timings.is_some() {
+            acc.server_timings = m.server_timings;
+        }
+    }
+
+    /// The response so far.
+    pub fn response(&self) -> &GenResponse {
+        &self.response
+    }
+
+    /// The folded response, candidates in index order.
+    pub fn finish(mut self) -> GenResponse {
+        self.response.candidates.sort_by_key(|c| c.index);
+        self.response
+    }
+}

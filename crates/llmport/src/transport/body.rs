@@ -1,0 +1,103 @@
+//! A response body as a stream of byte chunks, with an idle timeout between chunks.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::Stream;
+use tokio::time::Sleep;
+
+use crate::error::{Error, Result, TimeoutKind};
+
+type Inner = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+/// The chunks of a streamed response body. Yields an [`Error::Timeout`] of kind
+/// [`TimeoutKind::Idle`] when the server goes silent for longer than the idle timeout, and an
+/// [`Error::Stream`] when the connection breaks.
+pub struct BodyStream {
+    inner: Inner,
+    idle: Option<Duration>,
+    // The timer is not reset on every chunk (that costs a timer-wheel update per chunk):
+    // each chunk only records when it came, and when the timer fires it is re-armed from
+    // the last chunk's time if the silence has not actually lasted `idle` yet.
+    timer: Option<Pin<Box<Sleep>>>,
+    last_data: Instant,
+    done: bool,
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyStream")
+            .field("idle", &self.idle)
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BodyStream {
+    pub(crate) fn new(resp: reqwest::Response, idle: Option<Duration>) -> Self {
+        BodyStream {
+            inner: Box::pin(resp.bytes_stream()),
+            idle,
+            timer: None,
+            last_data: Instant::now(),
+            done: false,
+        }
+    }
+}
+
+impl Stream for BodyStream {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match this.inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(bytes))) => {
+                if this.idle.is_some() {
+                    this.last_data = Instant::now();
+                }
+                return Poll::Ready(Some(Ok(bytes)));
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.done = true;
+                return Poll::Ready(Some(Err(super::body_error(e))));
+            }
+            Poll::Ready(None) => {
+                this.done = true;
+                return Poll::Ready(None);
+            }
+            Poll::Pending => {}
+        }
+        let Some(idle) = this.idle else {
+            return Poll::Pending;
+        };
+        loop {
+            let timer = this.timer.get_or_insert_with(|| {
+                Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(
+                    this.last_data + idle,
+                )))
+            });
+            match timer.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    let deadline = this.last_data + idle;
+                    if Instant::now() < deadline {
+                        timer
+                            .as_mut()
+                            .reset(tokio::time::Instant::from_std(deadline));
+                    } else {
+                        this.done = true;
+                        return Poll::Ready(Some(Err(Error::Timeout {
+                            kind: TimeoutKind::Idle,
+                            after: idle,
+                        })));
+                    }
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}

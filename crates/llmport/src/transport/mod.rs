@@ -1,0 +1,472 @@
+//! The HTTP layer: [`ClientOptions`], [`RetryConfig`], and the client every provider shares.
+//!
+//! This is the only module that configures or calls reqwest. It applies credentials and
+//! extra headers on every attempt, retries what is safe to retry, enforces the phase
+//! timeouts, and turns HTTP failures into typed [`Error`]s.
+
+mod body;
+mod options;
+mod retry;
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method};
+
+pub use self::body::BodyStream;
+pub use self::options::{ClientIdentity, ClientOptions};
+pub use self::retry::RetryConfig;
+use crate::auth::Auth;
+use crate::error::{ApiError, Error, Result, TimeoutKind};
+
+/// The largest error body that is read to build an error message.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// An HTTP client bound to one base URL, with credentials, headers, retries and timeouts.
+/// Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct HttpClient {
+    inner: Arc<ClientInner>,
+}
+
+struct ClientInner {
+    client: reqwest::Client,
+    base_url: String,
+    headers: HeaderMap,
+    auth: Auth,
+    retry: RetryConfig,
+    options: ClientOptions,
+    provider: &'static str,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut header_names: Vec<&str> = self.inner.headers.keys().map(|k| k.as_str()).collect();
+        header_names.sort_unstable();
+        f.debug_struct("HttpClient")
+            .field("base_url", &redact_url(&self.inner.base_url))
+            .field("headers", &header_names)
+            .field("auth", &self.inner.auth)
+            .field("retry", &self.inner.retry)
+            .field("options", &self.inner.options)
+            .finish()
+    }
+}
+
+/// One request to send.
+pub(crate) struct Request<'a> {
+    pub method: Method,
+    /// Path relative to the base URL, without a leading slash (e.g. `chat/completions`).
+    pub path: &'a str,
+    /// A JSON body, if any.
+    pub body: Option<Bytes>,
+    /// The model the request is about, to word "model not found" errors.
+    pub model: Option<&'a str>,
+}
+
+impl<'a> Request<'a> {
+    pub fn post_json(path: &'a str, body: Vec<u8>, model: Option<&'a str>) -> Self {
+        Request {
+            method: Method::POST,
+            path,
+            body: Some(Bytes::from(body)),
+            model,
+        }
+    }
+
+}
+
+impl HttpClient {
+    pub(crate) fn new(
+        base_url: &str,
+        headers: HeaderMap,
+        auth: Auth,
+        retry: RetryConfig,
+        options: ClientOptions,
+        provider: &'static str,
+    ) -> Result<Self> {
+        let parsed = url::Url::parse(base_url).map_err(|e| Error::Config {
+            message: format!("invalid base URL {}", redact_url(base_url)),
+            source: Some(Box::new(e)),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::config(format!(
+                "invalid base URL {}: the scheme must be http or https",
+                redact_url(base_url)
+            )));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(Error::config(format!(
+                "the base URL {} carries credentials; pass them with `Auth::basic` instead",
+                redact_url(base_url)
+            )));
+        }
+        let client = options.build_client()?;
+        Ok(HttpClient {
+            inner: Arc::new(ClientInner {
+                client,
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                headers,
+                auth,
+                retry,
+                options,
+                provider,
+            }),
+        })
+    }
+
+    /// The base URL, without a trailing slash.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}/{}", self.inner.base_url, path.trim_start_matches('/'))
+    }
+
+    /// Sends a request and returns the response once its status line and headers arrived
+    /// with a success status. Failures before that are retried per [`RetryConfig`].
+    pub(crate) async fn send(&self, req: &Request<'_>) -> Result<reqwest::Response> {
+        let inner = &*self.inner;
+        let url = self.url(req.path);
+        let mut attempt = 0u32;
+        loop {
+            let result = self.attempt(req, &url).await;
+            let err = match result {
+                Ok(resp) => return Ok(resp),
+                Err(e) => e,
+            };
+            if attempt >= inner.retry.max_retries || !err.is_retryable() {
+                return Err(err);
+            }
+            let wait = match err.retry_after() {
+                Some(d) if d > inner.retry.max_retry_after => return Err(err),
+                Some(d) => d,
+                None => inner.retry.backoff(attempt),
+            };
+            tracing::debug!(
+                attempt = attempt + 1,
+                wait_ms = wait.as_millis() as u64,
+                error = %err,
+                "retrying request"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(&self, req: &Request<'_>, url: &str) -> Result<reqwest::Response> {
+        let inner = &*self.inner;
+        let mut builder = inner
+            .client
+            .request(req.method.clone(), url)
+            .headers(inner.headers.clone());
+        if let Some((name, value)) = inner.auth.header().await? {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = &req.body {
+            builder = builder
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+        let send = builder.send();
+        let resp = match inner.options.first_byte_timeout {
+            Some(limit) => match tokio::time::timeout(limit, send).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(Error::Timeout {
+                        kind: TimeoutKind::FirstByte,
+                        after: limit,
+                    });
+                }
+            },
+            None => send.await,
+        }
+        .map_err(|e| self.map_send_error(e))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        Err(self.error_from_response(resp, req.model).await)
+    }
+
+    /// Sends a request and reads the whole (bounded) body, under the total deadline if set.
+    pub(crate) async fn send_for_body(&self, req: &Request<'_>) -> Result<Bytes> {
+        let work = async {
+            let resp = self.send(req).await?;
+            read_body(resp, self.inner.options.max_body_size).await
+        };
+        match self.inner.options.total_timeout {
+            Some(limit) => tokio::time::timeout(limit, work)
+                .await
+                .map_err(|_| Error::Timeout {
+                    kind: TimeoutKind::Total,
+                    after: limit,
+                })?,
+            None => work.await,
+        }
+    }
+
+    /// Starts a streamed request: returns the body as a stream of byte chunks, with the idle
+    /// timeout applied between chunks.
+    pub(crate) async fn send_for_stream(&self, req: &Request<'_>) -> Result<BodyStream> {
+        let resp = self.send(req).await?;
+        Ok(BodyStream::new(resp, self.inner.options.idle_timeout))
+    }
+
+    fn map_send_error(&self, e: reqwest::Error) -> Error {
+        let connect_limit = self.inner.options.connect_timeout;
+        if e.is_timeout()
+            && let Some(after) = connect_limit
+        {
+            return Error::Timeout {
+                kind: TimeoutKind::Connect,
+                after,
+            };
+        }
+        Error::Connect {
+            url: origin(&self.inner.base_url),
+            provider: self.inner.provider,
+            source: Some(Box::new(e.without_url())),
+        }
+    }
+
+    async fn error_from_response(&self, resp: reqwest::Response, model: Option<&str>) -> Error {
+        let status = resp.status().as_u16();
+        let retry_after = retry::parse_retry_after(resp.headers(), SystemTime::now());
+        let content_type = resp
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        // The body of an error is read with a bound and a short deadline: it only words the
+        // message.
+        let body = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            read_body(resp, MAX_ERROR_BODY),
+        )
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .unwrap_or_default();
+        let mut api = parse_error_body(status, &content_type, &body);
+        api.retry_after = retry_after;
+        if status == 401 || status == 403 {
+            return Error::Auth {
+                status: Some(status),
+                message: if api.message.is_empty() {
+                    "the server refused the credentials".into()
+                } else {
+                    api.message
+                },
+                source: None,
+            };
+        }
+        api.hint = error_hint(self.inner.provider, &api, model);
+        Error::from(api)
+    }
+}
+
+/// Reads a whole response body, refusing to hold more than `max` bytes.
+pub(crate) async fn read_body(mut resp: reqwest::Response, max: usize) -> Result<Bytes> {
+    if let Some(len) = resp.content_length()
+        && len > max as u64
+    {
+        return Err(Error::LimitExceeded {
+            what: "response body",
+            limit: max,
+        });
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(body_error)? {
+        if buf.len() + chunk.len() > max {
+            return Err(Error::LimitExceeded {
+                what: "response body",
+                limit: max,
+            });
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// An error while reading a body after the status line arrived.
+pub(crate) fn body_error(e: reqwest::Error) -> Error {
+    Error::Stream {
+        message: "the connection broke while the answer was being received".into(),
+        source: Some(Box::new(e.without_url())),
+    }
+}
+
+/// Decodes an error body: OpenAI's `{"error":{"message","type","code","param"}}`, Ollama's
+/// native `{"error":"…"}`, FastAPI's `{"detail":…}`, or plain text / HTML.
+pub(crate) fn parse_error_body(status: u16, content_type: &str, body: &[u8]) -> ApiError {
+    let mut api = ApiError::new(status, String::new());
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        let str_of = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Null => None,
+            other => Some(other.to_string()),
+        };
+        match v.get("error") {
+            Some(serde_json::Value::Object(e)) => {
+                api.message = e.get("message").and_then(str_of).unwrap_or_default();
+                api.kind = e.get("type").and_then(str_of);
+                api.code = e.get("code").and_then(str_of);
+                api.param = e.get("param").and_then(str_of);
+            }
+            Some(serde_json::Value::String(s)) => api.message = s.clone(),
+            _ => {
+                if let Some(m) = v
+                    .get("detail")
+                    .or_else(|| v.get("message"))
+                    .and_then(str_of)
+                {
+                    api.message = m;
+                } else {
+                    api.message = excerpt(body);
+                }
+            }
+        }
+        return api;
+    }
+    let text = excerpt(body);
+    api.message = if content_type.starts_with("text/html") || text.starts_with('<') {
+        format!("an HTML page instead of an API answer (a proxy in between?): {text}")
+    } else {
+        text
+    };
+    api
+}
+
+/// The start of a body as text, whitespace collapsed, for error messages.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);
+    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() > MAX {
+        let cut: String = collapsed.chars().take(MAX).collect();
+        format!("{cut}…")
+    } else {
+        collapsed
+    }
+}
+
+fn error_hint(provider: &str, api: &ApiError, model: Option<&str>) -> Option<String> {
+    let msg = api.message.as_str();
+    if api.status == 404 && msg == "404 page not found" {
+        return Some(
+            "the server has no such endpoint: check the base URL (Ollama's OpenAI-compatible API is under /v1)"
+                .into(),
+        );
+    }
+    if provider == "ollama" && api.status == 404 && msg.contains("not found") {
+        let model = model.unwrap_or("<model>");
+        return Some(format!("pull it first with `ollama pull {model}`"));
+    }
+    None
+}
+
+/// `scheme://host:port` of a URL: what a connection failure is about.
+fn origin(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => u.origin().ascii_serialization(),
+        Err(_) => redact_url(url),
+    }
+}
+
+/// A URL with any user name and password removed, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            if !u.username().is_empty() || u.password().is_some() {
+                let _ = u.set_username("");
+                let _ = u.set_password(None);
+            }
+            let s = u.to_string();
+            // Url adds a trailing slash to bare hosts; keep the caller's form.
+            if !url.ends_with('/') && s.ends_with('/') && u.path() == "/" {
+                s.trim_end_matches('/').to_owned()
+            } else {
+                s
+            }
+        }
+        Err(_) => "<invalid URL>".to_owned(),
+    }
+}
+
+/// A clock for client-side timings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timer {
+    start: Instant,
+}
+
+impl Timer {
+    pub(crate) fn start() -> Self {
+        Timer {
+            start: Instant::now(),
+        }
+    }
+
+    pub(crate) fn elapsed(&self) -> std::time::Duration {
+        self.start.elapsed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_openai_native_fastapi_and_html_errors() {
+        let e = parse_error_body(
+            404,
+            "application/json",
+            br#"{"error":{"message":"model 'x' not found","type":"not_found_error","param":null,"code":null}}"#,
+        );
+        assert_eq!(e.message, "model 'x' not found");
+        assert_eq!(e.kind.as_deref(), Some("not_found_error"));
+        assert_eq!(e.code, None);
+        let e = parse_error_body(
+            404,
+            "application/json",
+            br#"{"error":"model 'x' not found"}"#,
+        );
+        assert_eq!(e.message, "model 'x' not found");
+        let e = parse_error_body(401, "application/json", br#"{"detail":"Invalid API key"}"#);
+        assert_eq!(e.message, "Invalid API key");
+        let e = parse_error_body(
+            502,
+            "text/html",
+            b"<html>\n<head><title>502 Bad Gateway</title></head></html>",
+        );
+        assert!(e.message.starts_with("an HTML page"), "{}", e.message);
+        assert!(e.message.contains("502 Bad Gateway"));
+        let e = parse_error_body(404, "text/plain", b"404 page not found");
+        assert_eq!(e.message, "404 page not found");
+    }
+
+    #[test]
+    fn redacts_credentials() {
+        assert_eq!(
+            redact_url("http://user:secret@example.com:8080/v1"),
+            "http://example.com:8080/v1"
+        );
+        assert_eq!(
+            redact_url("http://localhost:11434"),
+            "http://localhost:11434"
+        );
+        assert_eq!(redact_url("not a url"), "<invalid URL>");
+    }
+
+    #[test]
+    fn excerpt_is_bounded() {
+        let long = "x".repeat(10_000);
+        let e = excerpt(long.as_bytes());
+        assert_eq!(e.chars().count(), 201);
+    }
+}

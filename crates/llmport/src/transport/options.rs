@@ -1,0 +1,256 @@
+//! [`ClientOptions`]: how the HTTP client connects, waits and trusts.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+/// HTTP client settings shared by every provider. This is the only place the underlying HTTP
+/// client (reqwest) is configured.
+///
+/// Timeouts are split by phase, because a single total deadline would cut off a long
+/// generation: a stream may run for many minutes while it keeps producing chunks.
+///
+/// | setting | default | meaning |
+/// |---|---|---|
+/// | `connect_timeout` | 10 s | TCP + TLS connection set-up |
+/// | `first_byte_timeout` | 300 s | from sending the request to the response headers (Ollama sends nothing while it loads a model, and a non-streaming answer arrives all at once) |
+/// | `idle_timeout` | 120 s | longest silence between two chunks of a streamed body |
+/// | `total_timeout` | none | a deadline for a whole non-streaming call; never applied to streams |
+/// | `max_body_size` | 64 MiB | largest non-streaming body read into memory |
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ClientOptions {
+    /// Longest time to establish a connection.
+    pub connect_timeout: Option<Duration>,
+    /// Longest time from sending a request to receiving the response headers.
+    pub first_byte_timeout: Option<Duration>,
+    /// Longest silence between two chunks of a streamed response.
+    pub idle_timeout: Option<Duration>,
+    /// A deadline for a whole non-streaming call (request and body). Not applied to streams.
+    pub total_timeout: Option<Duration>,
+    /// The largest non-streaming response body that is read into memory.
+    pub max_body_size: usize,
+    /// An HTTP(S) proxy URL for all requests. When unset, the standard `HTTP_PROXY`,
+    /// `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` environment variables apply, unless
+    /// [`ClientOptions::no_proxy`] is set.
+    pub proxy: Option<String>,
+    /// Ignore proxy environment variables.
+    pub no_proxy: bool,
+    /// Extra root CA certificates (PEM), e.g. a private CA of a reverse proxy.
+    pub ca_certs_pem: Vec<Vec<u8>>,
+    /// A client certificate and its private key (PEM) for mutual TLS.
+    pub client_identity_pem: Option<ClientIdentity>,
+    /// Accept any server certificate. Dangerous: only for testing.
+    pub danger_accept_invalid_certs: bool,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+    /// The most idle connections kept per host.
+    pub pool_max_idle_per_host: usize,
+}
+
+/// A client certificate with its private key, in PEM.
+#[derive(Clone)]
+pub struct ClientIdentity {
+    /// The certificate chain, PEM.
+    pub cert_pem: Vec<u8>,
+    /// The private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key_pem: SecretString,
+}
+
+impl fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientIdentity")
+            .field("cert_pem", &format_args!("[{} bytes]", self.cert_pem.len()))
+            .field("key_pem", &"[redacted]")
+            .finish()
+    }
+}
+
+impl ClientIdentity {
+    /// Reads a certificate and key from PEM files.
+    pub fn from_files(cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let cert_pem = std::fs::read(cert.into())?;
+        let key_pem = std::fs::read_to_string(key.into())?;
+        Ok(ClientIdentity {
+            cert_pem,
+            key_pem: SecretString::from(key_pem),
+        })
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("first_byte_timeout", &self.first_byte_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("total_timeout", &self.total_timeout)
+            .field("max_body_size", &self.max_body_size)
+            .field(
+                "proxy",
+                &self.proxy.as_deref().map(crate::transport::redact_url),
+            )
+            .field("no_proxy", &self.no_proxy)
+            .field("ca_certs_pem", &self.ca_certs_pem.len())
+            .field("client_identity_pem", &self.client_identity_pem)
+            .field(
+                "danger_accept_invalid_certs",
+                &self.danger_accept_invalid_certs,
+            )
+            .field("user_agent", &self.user_agent)
+            .field("pool_max_idle_per_host", &self.pool_max_idle_per_host)
+            .finish()
+    }
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: Some(Duration::from_secs(10)),
+            first_byte_timeout: Some(Duration::from_secs(300)),
+            idle_timeout: Some(Duration::from_secs(120)),
+            total_timeout: None,
+            max_body_size: 64 * 1024 * 1024,
+            proxy: None,
+            no_proxy: false,
+            ca_certs_pem: Vec::new(),
+            client_identity_pem: None,
+            danger_accept_invalid_certs: false,
+            user_agent: concat!("llmport/", env!("CARGO_PKG_VERSION")).to_owned(),
+            pool_max_idle_per_host: 32,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The defaults (see the table above).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the connect timeout (`None`: no limit).
+    #[must_use]
+    pub fn with_connect_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
+        self.connect_timeout = d.into();
+        self
+    }
+
+    /// Sets the first-byte timeout (`None`: no limit).
+    #[must_use]
+    pub fn with_first_byte_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
+        self.first_byte_timeout = d.into();
+        self
+    }
+
+    /// Sets the idle timeout between stream chunks (`None`: no limit).
+    #[must_use]
+    pub fn with_idle_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
+        self.idle_timeout = d.into();
+        self
+    }
+
+    /// Sets a total deadline for non-streaming calls (`None`: no limit).
+    #[must_use]
+    pub fn with_total_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
+        self.total_timeout = d.into();
+        self
+    }
+
+    /// Sets the largest non-streaming body read into memory.
+    #[must_use]
+    pub fn with_max_body_size(mut self, bytes: usize) -> Self {
+        self.max_body_size = bytes;
+        self
+    }
+
+    /// Sends every request through this HTTP(S) proxy.
+    #[must_use]
+    pub fn with_proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = Some(url.into());
+        self
+    }
+
+    /// Trusts an extra root CA certificate (PEM).
+    #[must_use]
+    pub fn with_ca_cert_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.ca_certs_pem.push(pem.into());
+        self
+    }
+
+    /// Presents this client certificate (mutual TLS).
+    #[must_use]
+    pub fn with_client_identity(mut self, identity: ClientIdentity) -> Self {
+        self.client_identity_pem = Some(identity);
+        self
+    }
+
+    /// Accepts any server certificate. Dangerous: only for testing.
+    #[must_use]
+    pub fn with_danger_accept_invalid_certs(mut self, yes: bool) -> Self {
+        self.danger_accept_invalid_certs = yes;
+        self
+    }
+
+    /// Sets the `User-Agent` header.
+    #[must_use]
+    pub fn with_user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+
+    /// Builds the reqwest client.
+    pub(crate) fn build_client(&self) -> crate::Result<reqwest::Client> {
+        let mut b = reqwest::Client::builder()
+            .user_agent(self.user_agent.clone())
+            .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .tcp_nodelay(true);
+        if let Some(d) = self.connect_timeout {
+            b = b.connect_timeout(d);
+        }
+        if self.no_proxy {
+            b = b.no_proxy();
+        }
+        if let Some(p) = &self.proxy {
+            let proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| crate::Error::Config {
+                message: format!("invalid proxy URL {}", crate::transport::redact_url(p)),
+                source: Some(Box::new(e)),
+            })?;
+            b = b.proxy(proxy);
+        }
+        for pem in &self.ca_certs_pem {
+            let certs =
+                reqwest::Certificate::from_pem_bundle(pem).map_err(|e| crate::Error::Config {
+                    message: "the CA certificate is not valid PEM".into(),
+                    source: Some(Box::new(e)),
+                })?;
+            if certs.is_empty() {
+                return Err(crate::Error::config(
+                    "the CA certificate file holds no PEM certificate",
+                ));
+            }
+            for c in certs {
+                b = b.add_root_certificate(c);
+            }
+        }
+        if let Some(id) = &self.client_identity_pem {
+            use secrecy::ExposeSecret;
+            let mut pem = id.cert_pem.clone();
+            pem.push(b'\n');
+            pem.extend_from_slice(id.key_pem.expose_secret().as_bytes());
+            let identity = reqwest::Identity::from_pem(&pem).map_err(|e| crate::Error::Config {
+                message: "the client certificate or key is not valid PEM".into(),
+                source: Some(Box::new(e)),
+            })?;
+            b = b.identity(identity);
+        }
+        if self.danger_accept_invalid_certs {
+            b = b.danger_accept_invalid_certs(true);
+        }
+        b.build().map_err(|e| crate::Error::Config {
+            message: "could not build the HTTP client".into(),
+            source: Some(Box::new(e)),
+        })
+    }
+}
