@@ -63,6 +63,7 @@
 
 pub mod auth;
 pub mod codec;
+pub mod embed;
 pub mod error;
 pub mod message;
 pub mod ollama;
@@ -76,6 +77,7 @@ pub mod testing;
 pub mod transport;
 
 pub use auth::Auth;
+pub use embed::{EmbedOptions, Embedder, Embeddings};
 pub use error::{ApiError, Error, Result, TimeoutKind};
 pub use message::{Message, Part, Role, ToolCall, ToolResult};
 pub use ollama::{OllamaOptions, OllamaProvider};

@@ -220,7 +220,7 @@ pub struct ServerTimings {
 }
 
 /// Durations as fractional seconds in JSON.
-mod duration_secs_opt {
+pub(crate) mod duration_secs_opt {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer};

@@ -65,7 +65,6 @@ impl OpenAiProvider {
     pub fn base_url(&self) -> &str {
         self.inner.http.base_url()
     }
-
 }
 
 #[async_trait]

@@ -74,7 +74,6 @@ impl<'a> Request<'a> {
             model,
         }
     }
-
 }
 
 impl HttpClient {
@@ -120,8 +119,6 @@ impl HttpClient {
     pub(crate) fn base_url(&self) -> &str {
         &self.inner.base_url
     }
-
-
 
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}/{}", self.inner.base_url, path.trim_start_matches('/'))
