@@ -354,6 +354,10 @@ mod tests {
         assert_eq!(s["type"], "object");
         assert!(s["properties"]["city"].is_object());
         assert!(s.get("$schema").is_none());
+        // Property order is the struct's field order: models generate fields in schema
+        // order, and llama.cpp's grammar-constrained output failed with sorted keys.
+        let text = s.to_string();
+        assert!(text.find("\"city\"").unwrap() < text.find("\"days\"").unwrap());
         let t = Tool::for_type::<Weather>("weather", "get it");
         assert_eq!(t.name(), "weather");
     }
