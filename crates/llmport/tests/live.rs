@@ -8,6 +8,8 @@
 //! The model's text is nonsense: the tests assert structure, counts, finish reasons and
 //! determinism, never content.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -30,7 +32,9 @@ fn live() -> Option<Live> {
     let base_url = match std::env::var("LLMPORT_LIVE_BASE_URL") {
         Ok(v) if !v.trim().is_empty() => v,
         _ => {
-            eprintln!("skipped: LLMPORT_LIVE_BASE_URL is not set (the live tier needs a real server; see README)");
+            eprintln!(
+                "skipped: LLMPORT_LIVE_BASE_URL is not set (the live tier needs a real server; see README)"
+            );
             return None;
         }
     };
@@ -106,7 +110,11 @@ async fn non_streaming_chat() {
     let Some(l) = live() else { return };
     let r = l
         .openai()
-        .generate(&l.model, &[Message::user("Say hello")], &forced_length(8, 42))
+        .generate(
+            &l.model,
+            &[Message::user("Say hello")],
+            &forced_length(8, 42),
+        )
         .await
         .unwrap();
     assert!(!r.text().is_empty());
@@ -147,7 +155,10 @@ async fn stream_equals_generate(p: &dyn Provider, model: &str) {
     assert_eq!(streamed.text(), whole.text());
     assert_eq!(streamed.finish_reason(), whole.finish_reason());
     assert_eq!(
-        streamed.meta.usage.map(|u| (u.input_tokens, u.output_tokens)),
+        streamed
+            .meta
+            .usage
+            .map(|u| (u.input_tokens, u.output_tokens)),
         whole.meta.usage.map(|u| (u.input_tokens, u.output_tokens))
     );
     let ttft = streamed.meta.time_to_first_token.unwrap();
@@ -169,14 +180,8 @@ async fn ollama_provider_streaming_accumulates_to_the_non_streaming_answer() {
 
 async fn same_seed_same_text(p: &dyn Provider, model: &str) {
     let o = seeded(24, 99);
-    let a = p
-        .generate(model, &[Message::user("Go")], &o)
-        .await
-        .unwrap();
-    let b = p
-        .generate(model, &[Message::user("Go")], &o)
-        .await
-        .unwrap();
+    let a = p.generate(model, &[Message::user("Go")], &o).await.unwrap();
+    let b = p.generate(model, &[Message::user("Go")], &o).await.unwrap();
     assert!(!a.text().is_empty());
     assert_eq!(a.text(), b.text());
     let c = p
@@ -412,7 +417,16 @@ async fn bearer_auth_right_key_passes_wrong_key_is_an_auth_error() {
             .generate(&l.model, &[Message::user("hi")], &seeded(2, 1))
             .await
             .unwrap_err();
-        assert!(matches!(e, Error::Auth { status: Some(401), .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                Error::Auth {
+                    status: Some(401),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         assert!(!e.to_string().contains(key.as_str()));
     }
 }

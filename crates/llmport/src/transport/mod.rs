@@ -392,7 +392,18 @@ pub fn redact_url(url: &str) -> String {
                 s
             }
         }
-        Err(_) => "<invalid URL>".to_owned(),
+        Err(_) => mask_userinfo(url),
+    }
+}
+
+/// For strings that do not parse as URLs: hide anything that looks like `user:pass@`.
+fn mask_userinfo(s: &str) -> String {
+    let start = s.find("://").map_or(0, |i| i + 3);
+    let rest = &s[start..];
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{}***@{}", &s[..start], &rest[at + 1..]),
+        None => s.to_owned(),
     }
 }
 
@@ -457,7 +468,11 @@ mod tests {
             redact_url("http://localhost:11434"),
             "http://localhost:11434"
         );
-        assert_eq!(redact_url("not a url"), "<invalid URL>");
+        assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(
+            redact_url("http://user:secret@exa mple.com/v1"),
+            "http://***@exa mple.com/v1"
+        );
     }
 
     #[test]
