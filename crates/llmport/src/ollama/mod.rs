@@ -1,21 +1,30 @@
-//! [`OllamaProvider`]: Ollama, through its OpenAI-compatible `/v1` API.
+//! [`OllamaProvider`]: Ollama, through its OpenAI-compatible `/v1` API, and its native
+//! `/api/*` API for model management, embeddings and Ollama-only chat options.
 
+mod chat;
 mod host;
+mod models;
+mod native;
 mod options;
+mod wire;
 
 use async_trait::async_trait;
 
 pub use self::host::parse_ollama_host;
+pub use self::models::{
+    LocalModel, ModelDetails, ModelInfo, PullOptions, PullProgress, RunningModel, TensorInfo,
+};
+pub use self::native::PullStream;
 pub use self::options::{KeepAlive, OllamaOptions, Think, ThinkLevel};
 use crate::auth::Auth;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::message::Message;
 use crate::openai::{OpenAiProvider, OpenAiProviderBuilder};
 use crate::options::Options;
 use crate::provider::Provider;
 use crate::response::GenResponse;
 use crate::stream::ResponseStream;
-use crate::transport::{ClientOptions, RetryConfig};
+use crate::transport::{ClientOptions, HttpClient, RetryConfig};
 
 /// Ollama's address when nothing else is configured.
 pub const DEFAULT_HOST: &str = "http://localhost:11434";
@@ -23,7 +32,14 @@ pub const DEFAULT_HOST: &str = "http://localhost:11434";
 /// Talks to an Ollama server.
 ///
 /// Chat goes through Ollama's OpenAI-compatible API (`<host>/v1`), handled by the wrapped
-/// [`OpenAiProvider`]. No credentials are sent unless configured.
+/// [`OpenAiProvider`] — except when any [`OllamaOptions`] is set (`num_ctx`, `keep_alive`,
+/// …), which `/v1` would ignore: then it goes to Ollama's native `/api/chat`, with the same
+/// [`GenResponse`] shape. Model management ([`list_models`](OllamaProvider::list_models),
+/// [`show`](OllamaProvider::show), [`pull`](OllamaProvider::pull),
+/// [`delete`](OllamaProvider::delete), [`running`](OllamaProvider::running),
+/// [`server_version`](OllamaProvider::server_version)) and embeddings
+/// ([`Embedder`](crate::Embedder)) use the native API at the server root. All of it shares
+/// one connection pool. No credentials are sent unless configured.
 ///
 /// ```no_run
 /// # async fn run() -> llmport::Result<()> {
@@ -39,6 +55,8 @@ pub const DEFAULT_HOST: &str = "http://localhost:11434";
 pub struct OllamaProvider {
     openai: OpenAiProvider,
     root: String,
+    /// The client of `openai`, bound to the root URL, for the native `/api/*` endpoints.
+    native: HttpClient,
 }
 
 impl OllamaProvider {
@@ -72,14 +90,7 @@ impl OllamaProvider {
         &self.openai
     }
 
-    fn check_supported(&self, options: &Options) -> Result<()> {
-        if options.ollama.is_set() {
-            return Err(Error::unsupported(
-                "ollama",
-                "Ollama-only options (OllamaOptions)",
-                "this version sends chats through Ollama's /v1 API, which ignores them",
-            ));
-        }
+    fn check_supported(&self, _options: &Options) -> Result<()> {
         Ok(())
     }
 }
@@ -108,6 +119,10 @@ impl Provider for OllamaProvider {
         messages: &[Message],
         options: &Options,
     ) -> Result<GenResponse> {
+        // Ollama's /v1 ignores Ollama-only options: only the native chat honours them.
+        if options.ollama.is_set() {
+            return self.native_generate(model, messages, options).await;
+        }
         self.check_supported(options)?;
         self.openai.generate(model, messages, options).await
     }
@@ -118,6 +133,9 @@ impl Provider for OllamaProvider {
         messages: &[Message],
         options: &Options,
     ) -> Result<ResponseStream> {
+        if options.ollama.is_set() {
+            return self.native_generate_stream(model, messages, options).await;
+        }
         self.check_supported(options)?;
         self.openai.generate_stream(model, messages, options).await
     }
@@ -254,13 +272,19 @@ impl OllamaProviderBuilder {
             .trim_end_matches('/')
             .to_owned();
         let openai = self.inner.base_url(base).build()?;
-        Ok(OllamaProvider { openai, root })
+        let native = openai.http().with_base_url(&root);
+        Ok(OllamaProvider {
+            openai,
+            root,
+            native,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn defaults_to_localhost_v1() {

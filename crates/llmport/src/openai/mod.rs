@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
+pub(crate) use self::request::{encode_tool, is_text_mime, part_kind, read_file_uri};
 pub(crate) use self::stream::StreamLimits;
+pub(crate) use self::wire::WireTool;
 use crate::auth::Auth;
 use crate::error::{Error, Result};
 use crate::message::Message;
@@ -64,6 +66,16 @@ impl OpenAiProvider {
     /// The base URL requests go to (e.g. `http://localhost:11434/v1`).
     pub fn base_url(&self) -> &str {
         self.inner.http.base_url()
+    }
+
+    /// The HTTP client (for the Ollama provider's native calls, which share its pool).
+    pub(crate) fn http(&self) -> &HttpClient {
+        &self.inner.http
+    }
+
+    /// The limits applied to streamed answers.
+    pub(crate) fn stream_limits(&self) -> StreamLimits {
+        self.inner.limits
     }
 }
 
@@ -130,7 +142,12 @@ impl Provider for OpenAiProvider {
 }
 
 /// A span with OpenTelemetry GenAI attribute names. No message content, no secrets.
-fn chat_span(system: &str, model: &str, options: &Options, stream: bool) -> tracing::Span {
+pub(crate) fn chat_span(
+    system: &str,
+    model: &str,
+    options: &Options,
+    stream: bool,
+) -> tracing::Span {
     tracing::info_span!(
         "gen_ai.chat",
         gen_ai.system = system,
@@ -145,7 +162,7 @@ fn chat_span(system: &str, model: &str, options: &Options, stream: bool) -> trac
     )
 }
 
-fn record_usage(r: &GenResponse) {
+pub(crate) fn record_usage(r: &GenResponse) {
     if let Some(u) = r.meta.usage {
         let span = tracing::Span::current();
         span.record("gen_ai.usage.input_tokens", u.input_tokens);

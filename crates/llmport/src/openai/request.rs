@@ -245,7 +245,7 @@ fn encode_message<'a>(
     Ok(())
 }
 
-fn part_kind(p: &Part) -> &'static str {
+pub(crate) fn part_kind(p: &Part) -> &'static str {
     match p {
         Part::Text { .. } => "text",
         Part::File { .. } => "file",
@@ -279,16 +279,7 @@ fn file_url(provider: &'static str, uri: &str, mime: &str) -> Result<String> {
         return Ok(uri.to_owned());
     }
     if uri.starts_with("file:") {
-        let url = url::Url::parse(uri)
-            .map_err(|e| Error::config(format!("invalid file URI {uri:?}: {e}")))?;
-        let path = url
-            .to_file_path()
-            .map_err(|()| Error::config(format!("the file URI {uri:?} is not a local path")))?;
-        let data = std::fs::read(&path).map_err(|e| Error::Config {
-            message: format!("cannot read {}", path.display()),
-            source: Some(Box::new(e)),
-        })?;
-        return Ok(data_uri(mime, &data));
+        return Ok(data_uri(mime, &read_file_uri(uri)?));
     }
     Err(Error::unsupported(
         provider,
@@ -297,7 +288,21 @@ fn file_url(provider: &'static str, uri: &str, mime: &str) -> Result<String> {
     ))
 }
 
-fn encode_tool(t: &Tool) -> WireTool<'_> {
+/// The bytes of the local file a `file://` URI names.
+pub(crate) fn read_file_uri(uri: &str) -> Result<Vec<u8>> {
+    let url = url::Url::parse(uri)
+        .map_err(|e| Error::config(format!("invalid file URI {uri:?}: {e}")))?;
+    let path = url
+        .to_file_path()
+        .map_err(|()| Error::config(format!("the file URI {uri:?} is not a local path")))?;
+    std::fs::read(&path).map_err(|e| Error::Config {
+        message: format!("cannot read {}", path.display()),
+        source: Some(Box::new(e)),
+    })
+}
+
+/// A tool declaration as Chat Completions (and Ollama's native chat) take it.
+pub(crate) fn encode_tool(t: &Tool) -> WireTool<'_> {
     match t {
         Tool::Function(f) => WireTool {
             kind: "function",

@@ -74,6 +74,26 @@ impl<'a> Request<'a> {
             model,
         }
     }
+
+    /// A `GET` without a body.
+    pub fn get(path: &'a str) -> Self {
+        Request {
+            method: Method::GET,
+            path,
+            body: None,
+            model: None,
+        }
+    }
+
+    /// A `DELETE` with a JSON body (as Ollama's `/api/delete` takes it).
+    pub fn delete_json(path: &'a str, body: Vec<u8>, model: Option<&'a str>) -> Self {
+        Request {
+            method: Method::DELETE,
+            path,
+            body: Some(Bytes::from(body)),
+            model,
+        }
+    }
 }
 
 impl HttpClient {
@@ -113,6 +133,24 @@ impl HttpClient {
                 provider,
             }),
         })
+    }
+
+    /// The same client bound to another base URL: it shares the connection pool, credentials,
+    /// headers, retries and timeouts. `base_url` must be a valid http(s) URL (it is derived
+    /// from one already checked, e.g. Ollama's root from its `/v1` URL).
+    pub(crate) fn with_base_url(&self, base_url: &str) -> HttpClient {
+        let inner = &*self.inner;
+        HttpClient {
+            inner: Arc::new(ClientInner {
+                client: inner.client.clone(),
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                headers: inner.headers.clone(),
+                auth: inner.auth.clone(),
+                retry: inner.retry.clone(),
+                options: inner.options.clone(),
+                provider: inner.provider,
+            }),
+        }
     }
 
     /// The base URL, without a trailing slash.
