@@ -83,7 +83,7 @@ pub use message::{Message, Part, Role, ToolCall, ToolResult};
 pub use ollama::{OllamaOptions, OllamaProvider};
 pub use openai::OpenAiProvider;
 pub use options::{FunctionDecl, Options, ReasoningEffort, ResponseFormat, Tool, ToolChoice};
-pub use provider::Provider;
+pub use provider::{Provider, ProviderExt};
 pub use response::{Candidate, FinishReason, GenResponse, ResponseMeta, Usage};
 pub use stream::{Accumulator, ResponseStream};
 pub use transport::{ClientOptions, RetryConfig};

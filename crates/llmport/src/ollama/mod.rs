@@ -2,6 +2,9 @@
 
 mod host;
 mod options;
+mod unsupported;
+
+use std::borrow::Cow;
 
 use async_trait::async_trait;
 
@@ -39,6 +42,7 @@ pub const DEFAULT_HOST: &str = "http://localhost:11434";
 pub struct OllamaProvider {
     openai: OpenAiProvider,
     root: String,
+    lenient: bool,
 }
 
 impl OllamaProvider {
@@ -72,7 +76,11 @@ impl OllamaProvider {
         &self.openai
     }
 
-    fn check_supported(&self, options: &Options) -> Result<()> {
+    fn check_supported<'a>(
+        &self,
+        messages: &[Message],
+        options: &'a Options,
+    ) -> Result<Cow<'a, Options>> {
         if options.ollama.is_set() {
             return Err(Error::unsupported(
                 "ollama",
@@ -80,7 +88,19 @@ impl OllamaProvider {
                 "this version sends chats through Ollama's /v1 API, which ignores them",
             ));
         }
-        Ok(())
+        self.check_v1_request(messages, options)
+    }
+
+    /// Refuses what Ollama's `/v1` chat API would silently ignore or answer with a 400 (the
+    /// tables are in `unsupported.rs`). Returns the options to send: in lenient mode, without the ignored
+    /// ones.
+    fn check_v1_request<'a>(
+        &self,
+        messages: &[Message],
+        options: &'a Options,
+    ) -> Result<Cow<'a, Options>> {
+        unsupported::check_images(messages)?;
+        unsupported::check_v1_options(options, self.lenient)
     }
 }
 
@@ -108,8 +128,8 @@ impl Provider for OllamaProvider {
         messages: &[Message],
         options: &Options,
     ) -> Result<GenResponse> {
-        self.check_supported(options)?;
-        self.openai.generate(model, messages, options).await
+        let options = self.check_supported(messages, options)?;
+        self.openai.generate(model, messages, &options).await
     }
 
     async fn generate_stream(
@@ -118,8 +138,8 @@ impl Provider for OllamaProvider {
         messages: &[Message],
         options: &Options,
     ) -> Result<ResponseStream> {
-        self.check_supported(options)?;
-        self.openai.generate_stream(model, messages, options).await
+        let options = self.check_supported(messages, options)?;
+        self.openai.generate_stream(model, messages, &options).await
     }
 }
 
@@ -130,6 +150,7 @@ impl Provider for OllamaProvider {
 pub struct OllamaProviderBuilder {
     base_url: Option<String>,
     host: Option<String>,
+    lenient: bool,
     inner: OpenAiProviderBuilder,
 }
 
@@ -138,6 +159,7 @@ impl Default for OllamaProviderBuilder {
         OllamaProviderBuilder {
             base_url: None,
             host: None,
+            lenient: false,
             inner: OpenAiProvider::builder()
                 .provider_name("ollama")
                 .description("Ollama (OpenAI-compatible API)"),
@@ -192,6 +214,17 @@ impl OllamaProviderBuilder {
         } else if let Some(h) = host {
             self = self.host(h);
         }
+        self
+    }
+
+    /// What to do with options Ollama's `/v1` API would silently ignore (`n` > 1,
+    /// `tool_choice` other than auto, `max_completion_tokens`, `logit_bias`, `user`, the
+    /// native knobs such as `num_ctx` put in [`Options::extra`], …; the error names the
+    /// option and says what to do instead). By default (`false`) such
+    /// an option is an [`Error::Unsupported`] naming it; lenient mode drops it and logs a
+    /// `tracing` warning instead. Images Ollama cannot take are refused either way.
+    pub fn lenient(mut self, yes: bool) -> Self {
+        self.lenient = yes;
         self
     }
 
@@ -254,7 +287,11 @@ impl OllamaProviderBuilder {
             .trim_end_matches('/')
             .to_owned();
         let openai = self.inner.base_url(base).build()?;
-        Ok(OllamaProvider { openai, root })
+        Ok(OllamaProvider {
+            openai,
+            root,
+            lenient: self.lenient,
+        })
     }
 }
 

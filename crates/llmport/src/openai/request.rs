@@ -168,7 +168,7 @@ fn encode_message<'a>(
                     parts.push(WirePart::Text {
                         text: Cow::Borrowed(text),
                     });
-                } else if mime_type.starts_with("image/") {
+                } else if normalize_mime(mime_type).starts_with("image/") {
                     has_image = true;
                     parts.push(WirePart::ImageUrl {
                         image_url: ImageUrl {
@@ -262,10 +262,16 @@ pub(crate) fn is_text_mime(mime: &str) -> bool {
     base.starts_with("text/") || base == "application/json" || base.ends_with("+json")
 }
 
+/// A MIME type as it is sent: trimmed and lower-case (MIME types are case-insensitive, but
+/// Ollama matches `data:image/png;base64,` byte for byte).
+pub(crate) fn normalize_mime(mime: &str) -> String {
+    mime.trim().to_ascii_lowercase()
+}
+
 /// `data:<mime>;base64,<standard padded base64>` — the only image form every
 /// OpenAI-compatible server (Ollama included) accepts.
 pub(crate) fn data_uri(mime: &str, data: &[u8]) -> String {
-    let prefix = format!("data:{mime};base64,");
+    let prefix = format!("data:{};base64,", normalize_mime(mime));
     let mut s = String::with_capacity(prefix.len() + data.len().div_ceil(3) * 4);
     s.push_str(&prefix);
     STANDARD.encode_string(data, &mut s);
@@ -310,7 +316,7 @@ fn encode_tool(t: &Tool) -> WireTool<'_> {
     }
 }
 
-fn encode_tool_choice(c: &ToolChoice) -> Value {
+pub(crate) fn encode_tool_choice(c: &ToolChoice) -> Value {
     match c {
         ToolChoice::Auto => json!("auto"),
         ToolChoice::None => json!("none"),

@@ -159,6 +159,17 @@ pub(crate) struct ResponseMessage<'a> {
     pub refusal: Option<Cow<'a, str>>,
 }
 
+impl ResponseMessage<'_> {
+    /// The reasoning text, from whichever field the server uses (`reasoning` on Ollama,
+    /// `reasoning_content` on DeepSeek, vLLM and llama.cpp), if it is not empty.
+    pub(crate) fn reasoning_text(&self) -> Option<&str> {
+        [&self.reasoning, &self.reasoning_content]
+            .into_iter()
+            .filter_map(|r| r.as_deref())
+            .find(|r| !r.is_empty())
+    }
+}
+
 /// Token counts.
 #[derive(Debug, Deserialize, Clone, Copy, Default)]
 pub(crate) struct WireUsage {
