@@ -318,13 +318,13 @@ impl From<crate::codec::CodecError> for Error {
     }
 }
 
-/// `text` (quoted) when it is short, else about 160 characters of it around `line`:`column`
+/// `text` when it is short, else about 160 characters of it around `line`:`column`
 /// (1-based, as `serde_json` reports them), with `…` where it was cut.
 fn text_around(text: &str, line: usize, column: usize) -> String {
     const RADIUS: usize = 80;
     let chars: Vec<char> = text.chars().collect();
     if chars.len() <= 2 * RADIUS {
-        return format!("{text:?}");
+        return text.to_owned();
     }
     // The error's character offset: past `line - 1` newlines, then `column` characters.
     let mut at = 0;
@@ -340,7 +340,7 @@ fn text_around(text: &str, line: usize, column: usize) -> String {
     let end = (at + RADIUS).min(chars.len());
     let window: String = chars[start..end].iter().collect();
     format!(
-        "{}{window:?}{}",
+        "{}{window}{}",
         if start > 0 { "…" } else { "" },
         if end < chars.len() { "…" } else { "" }
     )
@@ -401,7 +401,7 @@ mod tests {
             msg.contains("the answer is not the JSON expected for u32"),
             "{msg}"
         );
-        assert!(msg.contains(r#""\"x\"""#), "{msg}");
+        assert!(msg.ends_with(r#"the text: "x""#), "{msg}");
 
         let long = format!("{{\"a\": [{}1], \"b\": oops}}", "1,".repeat(200));
         let e = serde_json::from_str::<serde_json::Value>(&long).unwrap_err();

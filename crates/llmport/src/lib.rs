@@ -77,7 +77,7 @@ pub mod testing;
 pub mod transport;
 
 pub use auth::Auth;
-pub use embed::{EmbedOptions, Embedder, Embeddings};
+pub use embed::{EmbedEncoding, EmbedOptions, Embedder, Embeddings};
 pub use error::{ApiError, Error, Result, TimeoutKind};
 pub use message::{Message, Part, Role, ToolCall, ToolResult};
 pub use ollama::{OllamaOptions, OllamaProvider};

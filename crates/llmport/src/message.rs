@@ -135,7 +135,7 @@ impl ToolCall {
     /// [`Tool::for_type`](crate::Tool::for_type)). When they do not fit, the
     /// [`Error::Decode`](crate::Error::Decode) names the tool and shows the arguments.
     pub fn parse_arguments<T: serde::de::DeserializeOwned>(&self) -> crate::Result<T> {
-        let what = format!("the arguments of the call of {:?}", self.name);
+        let what = format!("the argument text of the call of {:?}", self.name);
         match &self.raw_arguments {
             Some(raw) => serde_json::from_str(raw)
                 .map_err(|e| crate::Error::json_mismatch::<T>(&what, raw, e)),

@@ -198,15 +198,26 @@ impl Tool {
         })
     }
 
-    /// A function tool whose parameters are the JSON Schema of `T`, derived with `schemars`.
+    /// A function tool whose parameters are the JSON Schema of `T`, derived with `schemars`
+    /// (field doc comments become property descriptions). The schema's own `title` and
+    /// `description` (the type's name and doc comment, written for Rust readers) are left
+    /// out: `description` here is what the model reads about the tool.
+    ///
+    /// Read a call's arguments back with
+    /// [`ToolCall::parse_arguments`](crate::ToolCall::parse_arguments).
     pub fn for_type<T: schemars::JsonSchema>(
         name: impl Into<String>,
         description: impl Into<String>,
     ) -> Self {
+        let mut parameters = schema_for::<T>();
+        if let Value::Object(map) = &mut parameters {
+            map.remove("title");
+            map.remove("description");
+        }
         Tool::Function(FunctionDecl {
             name: name.into(),
             description: Some(description.into()),
-            parameters: schema_for::<T>(),
+            parameters,
         })
     }
 

@@ -1,6 +1,7 @@
 //! [`OpenAiProvider`]: the OpenAI Chat Completions API, spoken by OpenAI and by most local
 //! servers (Ollama's `/v1`, llama.cpp, vLLM, LM Studio, …).
 
+mod embed;
 pub(crate) mod request;
 mod response;
 mod stream;
