@@ -5,18 +5,10 @@ mod support;
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use llmport::testing::{Reply, TestServer};
-use llmport::{Accumulator, GenResponse, Message, Options, Provider};
+use llmport::{GenResponse, Message, Options, Provider};
 use serde_json::json;
 use support::*;
-
-/// Which provider a transcript was recorded for.
-#[derive(Clone, Copy, Debug)]
-enum Target {
-    Ollama,
-    OpenAi,
-}
 
 /// (stream transcript, its non-streaming twin, target)
 const PAIRS: &[(&str, &str, Target)] = &[
@@ -57,43 +49,6 @@ const PAIRS: &[(&str, &str, Target)] = &[
     ),
 ];
 
-fn provider(target: Target, server: &TestServer) -> Box<dyn Provider> {
-    match target {
-        Target::Ollama => Box::new(ollama(&server.url())),
-        Target::OpenAi => Box::new(openai(&server.v1_url())),
-    }
-}
-
-/// Streams a transcript through a provider: the chunks as they came, and the accumulated
-/// answer. Also checks that the request sent is the transcript's.
-async fn stream_transcript(name: &str, target: Target) -> (Vec<GenResponse>, GenResponse) {
-    let fx = fixture_json(name);
-    let server = TestServer::start([transcript(name)]).await;
-    let (model, messages, options) = request_of(&fx);
-    let mut s = provider(target, &server)
-        .generate_stream(&model, &messages, &options)
-        .await
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut chunks = Vec::new();
-    let mut acc = Accumulator::new();
-    while let Some(item) = s.next().await {
-        let chunk = item.unwrap_or_else(|e| panic!("{name}: {e}"));
-        acc.push(&chunk);
-        chunks.push(chunk);
-    }
-    let mut sent = server
-        .last_request()
-        .expect("a request")
-        .json()
-        .expect("JSON");
-    let mut recorded = fx["request"]["body"].clone();
-    // The client always asks for the usage chunk; some transcripts were recorded without.
-    recorded["stream_options"] = json!({"include_usage": true});
-    sent["stream_options"] = json!({"include_usage": true});
-    assert_eq!(sent, recorded, "{name}: request body");
-    (chunks, acc.finish())
-}
-
 async fn generate_transcript(name: &str, target: Target) -> GenResponse {
     let fx = fixture_json(name);
     let server = TestServer::start([transcript(name)]).await;
@@ -117,7 +72,7 @@ async fn generate_transcript(name: &str, target: Target) -> GenResponse {
 #[tokio::test]
 async fn stream_then_accumulate_equals_non_stream_for_every_transcript_pair() {
     for &(stream, nonstream, target) in PAIRS {
-        let (_, streamed) = stream_transcript(stream, target).await;
+        let (_, streamed) = replay_stream(stream, target).await;
         let whole = generate_transcript(nonstream, target).await;
         let pair = format!("{stream} / {nonstream}");
 
@@ -148,7 +103,7 @@ async fn stream_then_accumulate_equals_non_stream_for_every_transcript_pair() {
 #[tokio::test]
 async fn collect_response_is_the_accumulator() {
     for &(stream, _, target) in PAIRS {
-        let (_, accumulated) = stream_transcript(stream, target).await;
+        let (_, accumulated) = replay_stream(stream, target).await;
         let fx = fixture_json(stream);
         let server = TestServer::start([transcript(stream)]).await;
         let (model, messages, options) = request_of(&fx);

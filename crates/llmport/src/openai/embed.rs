@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::Value;
 use tracing::Instrument;
 
 use super::OpenAiProvider;
+use super::request::encode_with_extra;
 use super::wire::{EmbeddingList, EmbeddingsRequest, WireVector};
 use crate::embed::{EmbedOptions, Embedder, Embeddings};
 use crate::error::{Error, Result};
@@ -77,20 +77,7 @@ fn request_body(model: &str, inputs: &[String], options: &EmbedOptions) -> Resul
         dimensions: options.dimensions,
         encoding_format: options.encoding.map(|e| e.as_str()),
     };
-    let encode_error = |e: serde_json::Error| Error::Config {
-        message: "the request could not be encoded as JSON".into(),
-        source: Some(Box::new(e)),
-    };
-    if options.extra.is_empty() {
-        return serde_json::to_vec(&req).map_err(encode_error);
-    }
-    let mut value = serde_json::to_value(&req).map_err(encode_error)?;
-    if let Value::Object(map) = &mut value {
-        for (k, v) in &options.extra {
-            map.insert(k.clone(), v.clone());
-        }
-    }
-    serde_json::to_vec(&value).map_err(encode_error)
+    encode_with_extra(&req, &options.extra)
 }
 
 /// Decodes an embeddings `list`, vectors put in input order by their `index`.

@@ -65,13 +65,21 @@ pub(crate) fn chat_request_body(
         reasoning_effort: options.reasoning_effort.map(|e| e.as_str()),
     };
     check_numbers(options)?;
-    if options.extra.is_empty() {
-        return serde_json::to_vec(&req).map_err(encode_error);
+    encode_with_extra(&req, &options.extra)
+}
+
+/// A request body as JSON, with the caller's extra keys merged in: they override typed
+/// fields of the same name.
+pub(crate) fn encode_with_extra<T: serde::Serialize>(
+    req: &T,
+    extra: &serde_json::Map<String, Value>,
+) -> Result<Vec<u8>> {
+    if extra.is_empty() {
+        return serde_json::to_vec(req).map_err(encode_error);
     }
-    // Extras override typed fields of the same name, so go through a map.
-    let mut value = serde_json::to_value(&req).map_err(encode_error)?;
+    let mut value = serde_json::to_value(req).map_err(encode_error)?;
     if let Value::Object(map) = &mut value {
-        for (k, v) in &options.extra {
+        for (k, v) in extra {
             map.insert(k.clone(), v.clone());
         }
     }

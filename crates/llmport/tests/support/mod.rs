@@ -142,3 +142,58 @@ pub fn stream_has_usage(fx: &serde_json::Value) -> bool {
         .iter()
         .any(|e| e["data"]["usage"].is_object())
 }
+
+/// Which provider a transcript was recorded for.
+#[derive(Clone, Copy, Debug)]
+pub enum Target {
+    /// `OllamaProvider`, given the server's root.
+    Ollama,
+    /// `OpenAiProvider`, given the server's `/v1`.
+    OpenAi,
+}
+
+/// A provider of `target` against `server`, without retries.
+pub fn provider(
+    target: Target,
+    server: &llmport::testing::TestServer,
+) -> Box<dyn llmport::Provider> {
+    match target {
+        Target::Ollama => Box::new(ollama(&server.url())),
+        Target::OpenAi => Box::new(openai(&server.v1_url())),
+    }
+}
+
+/// Streams a transcript through a provider of `target`, sending the transcript's request
+/// (checked, apart from `stream_options.include_usage`, which the client always asks for).
+/// Returns the chunks as they came and their accumulated answer.
+pub async fn replay_stream(
+    name: &str,
+    target: Target,
+) -> (Vec<llmport::GenResponse>, llmport::GenResponse) {
+    use futures::StreamExt;
+    let fx = fixture_json(name);
+    let server = llmport::testing::TestServer::start([transcript(name)]).await;
+    let (model, messages, options) = request_of(&fx);
+    let mut s = provider(target, &server)
+        .generate_stream(&model, &messages, &options)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut chunks = Vec::new();
+    let mut acc = llmport::Accumulator::new();
+    while let Some(item) = s.next().await {
+        let chunk = item.unwrap_or_else(|e| panic!("{name}: {e}"));
+        acc.push(&chunk);
+        chunks.push(chunk);
+    }
+    let usage = serde_json::json!({"include_usage": true});
+    let mut sent = server
+        .last_request()
+        .expect("a request")
+        .json()
+        .expect("JSON");
+    let mut recorded = fx["request"]["body"].clone();
+    recorded["stream_options"] = usage.clone();
+    sent["stream_options"] = usage;
+    assert_eq!(sent, recorded, "{name}: request body");
+    (chunks, acc.finish())
+}
