@@ -53,6 +53,14 @@
 //!   wraps it for Ollama.
 //! - [`GenResponse`] with [`Candidate`]s, a [`FinishReason`] and [`ResponseMeta`] (token counts,
 //!   time to first token, total time).
+//! - Tools: [`Tool::for_type`] declares a function whose parameters are a Rust type's JSON
+//!   Schema; the model's calls come back as [`ToolCall`]s (in a stream, each one once it is
+//!   complete), [`ToolCall::parse_arguments`] reads them back into the type, and
+//!   [`Message::tool_result`] answers them (`examples/tools.rs` is a whole round trip).
+//! - Structured output: [`ResponseFormat`], and [`ProviderExt::generate_json`] to get a
+//!   typed value back.
+//! - Embeddings: the [`Embedder`] trait.
+//! - Options a server would silently ignore are refused: [`Error::Unsupported`] names them.
 //! - One [`Error`] type, classified by what the caller can do about it.
 //!
 //! # Features
