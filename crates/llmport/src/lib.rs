@@ -53,6 +53,14 @@
 //!   wraps it for Ollama.
 //! - [`GenResponse`] with [`Candidate`]s, a [`FinishReason`] and [`ResponseMeta`] (token counts,
 //!   time to first token, total time).
+//! - Tools: [`Tool::for_type`] declares a function whose parameters are a Rust type's JSON
+//!   Schema; the model's calls come back as [`ToolCall`]s (in a stream, each one once it is
+//!   complete), [`ToolCall::parse_arguments`] reads them back into the type, and
+//!   [`Message::tool_result`] answers them (`examples/tools.rs` is a whole round trip).
+//! - Structured output: [`ResponseFormat`], and [`ProviderExt::generate_json`] to get a
+//!   typed value back.
+//! - Embeddings: the [`Embedder`] trait.
+//! - Options a server would silently ignore are refused: [`Error::Unsupported`] names them.
 //! - One [`Error`] type, classified by what the caller can do about it.
 //!
 //! # Features
@@ -77,13 +85,13 @@ pub mod testing;
 pub mod transport;
 
 pub use auth::Auth;
-pub use embed::{EmbedOptions, Embedder, Embeddings};
+pub use embed::{EmbedEncoding, EmbedOptions, Embedder, Embeddings};
 pub use error::{ApiError, Error, Result, TimeoutKind};
 pub use message::{Message, Part, Role, ToolCall, ToolResult};
 pub use ollama::{OllamaOptions, OllamaProvider};
 pub use openai::OpenAiProvider;
 pub use options::{FunctionDecl, Options, ReasoningEffort, ResponseFormat, Tool, ToolChoice};
-pub use provider::Provider;
+pub use provider::{Provider, ProviderExt};
 pub use response::{Candidate, FinishReason, GenResponse, ResponseMeta, Usage};
 pub use stream::{Accumulator, ResponseStream};
 pub use transport::{ClientOptions, RetryConfig};

@@ -6,7 +6,10 @@ mod host;
 mod models;
 mod native;
 mod options;
+mod unsupported;
 mod wire;
+
+use std::borrow::Cow;
 
 use async_trait::async_trait;
 
@@ -57,6 +60,8 @@ pub struct OllamaProvider {
     root: String,
     /// The client of `openai`, bound to the root URL, for the native `/api/*` endpoints.
     native: HttpClient,
+    /// Drop (with a warning) what Ollama's `/v1` would ignore, instead of refusing it.
+    lenient: bool,
 }
 
 impl OllamaProvider {
@@ -90,8 +95,16 @@ impl OllamaProvider {
         &self.openai
     }
 
-    fn check_supported(&self, _options: &Options) -> Result<()> {
-        Ok(())
+    /// Refuses what Ollama's `/v1` chat API would silently ignore or answer with a 400 (the
+    /// tables are in `unsupported.rs`). Returns the options to send: in lenient mode, without the ignored
+    /// ones.
+    fn check_v1_request<'a>(
+        &self,
+        messages: &[Message],
+        options: &'a Options,
+    ) -> Result<Cow<'a, Options>> {
+        unsupported::check_images(messages)?;
+        unsupported::check_v1_options(options, self.lenient)
     }
 }
 
@@ -121,10 +134,11 @@ impl Provider for OllamaProvider {
     ) -> Result<GenResponse> {
         // Ollama's /v1 ignores Ollama-only options: only the native chat honours them.
         if options.ollama.is_set() {
+            unsupported::check_images(messages)?;
             return self.native_generate(model, messages, options).await;
         }
-        self.check_supported(options)?;
-        self.openai.generate(model, messages, options).await
+        let options = self.check_v1_request(messages, options)?;
+        self.openai.generate(model, messages, &options).await
     }
 
     async fn generate_stream(
@@ -134,10 +148,11 @@ impl Provider for OllamaProvider {
         options: &Options,
     ) -> Result<ResponseStream> {
         if options.ollama.is_set() {
+            unsupported::check_images(messages)?;
             return self.native_generate_stream(model, messages, options).await;
         }
-        self.check_supported(options)?;
-        self.openai.generate_stream(model, messages, options).await
+        let options = self.check_v1_request(messages, options)?;
+        self.openai.generate_stream(model, messages, &options).await
     }
 }
 
@@ -148,6 +163,7 @@ impl Provider for OllamaProvider {
 pub struct OllamaProviderBuilder {
     base_url: Option<String>,
     host: Option<String>,
+    lenient: bool,
     inner: OpenAiProviderBuilder,
 }
 
@@ -156,6 +172,7 @@ impl Default for OllamaProviderBuilder {
         OllamaProviderBuilder {
             base_url: None,
             host: None,
+            lenient: false,
             inner: OpenAiProvider::builder()
                 .provider_name("ollama")
                 .description("Ollama (OpenAI-compatible API)"),
@@ -210,6 +227,17 @@ impl OllamaProviderBuilder {
         } else if let Some(h) = host {
             self = self.host(h);
         }
+        self
+    }
+
+    /// What to do with options Ollama's `/v1` API would silently ignore (`n` > 1,
+    /// `tool_choice` other than auto, `max_completion_tokens`, `logit_bias`, `user`, the
+    /// native knobs such as `num_ctx` put in [`Options::extra`], …; the error names the
+    /// option and says what to do instead). By default (`false`) such
+    /// an option is an [`Error::Unsupported`] naming it; lenient mode drops it and logs a
+    /// `tracing` warning instead. Images Ollama cannot take are refused either way.
+    pub fn lenient(mut self, yes: bool) -> Self {
+        self.lenient = yes;
         self
     }
 
@@ -277,6 +305,7 @@ impl OllamaProviderBuilder {
             openai,
             root,
             native,
+            lenient: self.lenient,
         })
     }
 }

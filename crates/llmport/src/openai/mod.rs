@@ -1,9 +1,11 @@
 //! [`OpenAiProvider`]: the OpenAI Chat Completions API, spoken by OpenAI and by most local
 //! servers (Ollama's `/v1`, llama.cpp, vLLM, LM Studio, …).
 
-mod request;
+mod embed;
+pub(crate) mod request;
 mod response;
 mod stream;
+mod tool_calls;
 mod wire;
 
 use std::sync::Arc;

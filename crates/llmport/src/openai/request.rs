@@ -65,13 +65,21 @@ pub(crate) fn chat_request_body(
         reasoning_effort: options.reasoning_effort.map(|e| e.as_str()),
     };
     check_numbers(options)?;
-    if options.extra.is_empty() {
-        return serde_json::to_vec(&req).map_err(encode_error);
+    encode_with_extra(&req, &options.extra)
+}
+
+/// A request body as JSON, with the caller's extra keys merged in: they override typed
+/// fields of the same name.
+pub(crate) fn encode_with_extra<T: serde::Serialize>(
+    req: &T,
+    extra: &serde_json::Map<String, Value>,
+) -> Result<Vec<u8>> {
+    if extra.is_empty() {
+        return serde_json::to_vec(req).map_err(encode_error);
     }
-    // Extras override typed fields of the same name, so go through a map.
-    let mut value = serde_json::to_value(&req).map_err(encode_error)?;
+    let mut value = serde_json::to_value(req).map_err(encode_error)?;
     if let Value::Object(map) = &mut value {
-        for (k, v) in &options.extra {
+        for (k, v) in extra {
             map.insert(k.clone(), v.clone());
         }
     }
@@ -168,7 +176,7 @@ fn encode_message<'a>(
                     parts.push(WirePart::Text {
                         text: Cow::Borrowed(text),
                     });
-                } else if mime_type.starts_with("image/") {
+                } else if normalize_mime(mime_type).starts_with("image/") {
                     has_image = true;
                     parts.push(WirePart::ImageUrl {
                         image_url: ImageUrl {
@@ -262,10 +270,16 @@ pub(crate) fn is_text_mime(mime: &str) -> bool {
     base.starts_with("text/") || base == "application/json" || base.ends_with("+json")
 }
 
+/// A MIME type as it is sent: trimmed and lower-case (MIME types are case-insensitive, but
+/// Ollama matches `data:image/png;base64,` byte for byte).
+pub(crate) fn normalize_mime(mime: &str) -> String {
+    mime.trim().to_ascii_lowercase()
+}
+
 /// `data:<mime>;base64,<standard padded base64>` — the only image form every
 /// OpenAI-compatible server (Ollama included) accepts.
 pub(crate) fn data_uri(mime: &str, data: &[u8]) -> String {
-    let prefix = format!("data:{mime};base64,");
+    let prefix = format!("data:{};base64,", normalize_mime(mime));
     let mut s = String::with_capacity(prefix.len() + data.len().div_ceil(3) * 4);
     s.push_str(&prefix);
     STANDARD.encode_string(data, &mut s);
@@ -315,7 +329,7 @@ pub(crate) fn encode_tool(t: &Tool) -> WireTool<'_> {
     }
 }
 
-fn encode_tool_choice(c: &ToolChoice) -> Value {
+pub(crate) fn encode_tool_choice(c: &ToolChoice) -> Value {
     match c {
         ToolChoice::Auto => json!("auto"),
         ToolChoice::None => json!("none"),
