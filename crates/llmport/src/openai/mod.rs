@@ -14,6 +14,7 @@ use tracing::Instrument;
 
 pub(crate) use self::stream::StreamLimits;
 use crate::auth::Auth;
+use crate::env::{self, Vars};
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::options::Options;
@@ -168,6 +169,8 @@ pub struct OpenAiProviderBuilder {
     client: ClientOptions,
     retry: RetryConfig,
     limits: StreamLimits,
+    /// The first configuration error found by a setter, reported by `build()`.
+    config_error: Option<String>,
 }
 
 impl Default for OpenAiProviderBuilder {
@@ -183,6 +186,7 @@ impl Default for OpenAiProviderBuilder {
             client: ClientOptions::default(),
             retry: RetryConfig::default(),
             limits: StreamLimits::default(),
+            config_error: None,
         }
     }
 }
@@ -192,6 +196,55 @@ impl OpenAiProviderBuilder {
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
+    }
+
+    /// Reads the configuration from environment variables (given as pairs, so tests need not
+    /// touch the process environment): `LLMPORT_BASE_URL`, the credentials, time limits,
+    /// retries, proxy and certificates of the table in the
+    /// [crate documentation](crate#configuration-from-the-environment). Unset variables leave
+    /// the builder as it is; an invalid value is reported by [`build`](Self::build).
+    pub fn from_vars<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let vars = Vars::new(vars);
+        if let Some(url) = vars.get("LLMPORT_BASE_URL") {
+            self.base_url = url.to_owned();
+        }
+        self.apply_vars(&vars)
+    }
+
+    /// Applies the credential, client and retry variables (everything but the base URL).
+    pub(crate) fn apply_vars(mut self, vars: &Vars) -> Self {
+        let result = (|| {
+            let auth = env::auth_from(vars)?;
+            let client = env::client_options_from(self.client.clone(), vars)?;
+            let retry = env::retry_from(self.retry.clone(), vars)?;
+            Ok::<_, Error>((auth, client, retry))
+        })();
+        match result {
+            Ok((auth, client, retry)) => {
+                if let Some(auth) = auth {
+                    self.auth = auth;
+                }
+                self.client = client;
+                self.retry = retry;
+            }
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// Keeps the first configuration error for `build()`.
+    fn fail(&mut self, e: Error) {
+        if self.config_error.is_none() {
+            self.config_error = Some(match e {
+                Error::Config { message, .. } => message,
+                other => other.to_string(),
+            });
+        }
     }
 
     /// An API key, sent as `Authorization: Bearer <key>`.
@@ -266,6 +319,9 @@ impl OpenAiProviderBuilder {
 
     /// Builds the provider.
     pub fn build(self) -> Result<OpenAiProvider> {
+        if let Some(message) = self.config_error {
+            return Err(Error::config(message));
+        }
         let headers = build_headers(&self.headers)?;
         let http = HttpClient::new(
             &self.base_url,

@@ -64,3 +64,9 @@ pub fn dead_port() -> u16 {
     drop(l);
     port
 }
+
+pub mod nginx;
+pub mod oauth;
+pub mod pki;
+pub mod real;
+pub mod trace;
