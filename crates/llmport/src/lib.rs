@@ -128,7 +128,8 @@
 //! runs in an `http.request` span (debug level) with `http.request.method`, `url.full`,
 //! `http.request.resend_count`, `http.response.status_code` and `error.type`; a retry is an
 //! info event with the wait; an OAuth2 token fetch is an `oauth2.token` span. No span or event
-//! holds a credential or message content.
+//! holds a credential, and none holds message content unless the builder's `trace_content(true)`
+//! asks for it (`gen_ai.input.messages` / `gen_ai.output.messages` events).
 //!
 //! # Features
 //!

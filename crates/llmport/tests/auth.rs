@@ -211,7 +211,7 @@ impl CredentialProvider for Rotating {
         let mut h = HeaderMap::new();
         h.insert(
             http::header::AUTHORIZATION,
-            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+            HeaderValue::from_str(&format!("Bearer {token}")).expect("valid header"),
         );
         h.insert("x-request-credential", HeaderValue::from(n));
         Ok(h)

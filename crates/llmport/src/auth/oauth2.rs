@@ -413,14 +413,16 @@ impl ClientCredentials {
         Ok(value)
     }
 
-    /// Removes the client secret from server-provided text, should a server echo it.
+    /// Removes the client secret (as is, and form-encoded as it was sent) from
+    /// server-provided text, should a server echo the request.
     fn scrub(&self, text: &str) -> String {
         let secret = self.client_secret.expose_secret();
         if secret.is_empty() {
-            text.to_owned()
-        } else {
-            text.replace(secret, "[redacted]")
+            return text.to_owned();
         }
+        let encoded: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        text.replace(secret, "[redacted]")
+            .replace(&encoded, "[redacted]")
     }
 }
 

@@ -226,6 +226,13 @@ impl OllamaProviderBuilder {
         self
     }
 
+    /// Also put message content into the traces (off by default); see
+    /// [`OpenAiProviderBuilder::trace_content`].
+    pub fn trace_content(mut self, yes: bool) -> Self {
+        self.inner = self.inner.trace_content(yes);
+        self
+    }
+
     /// Retry settings.
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.inner = self.inner.retry(retry);

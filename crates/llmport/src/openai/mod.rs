@@ -54,6 +54,7 @@ struct Inner {
     version: String,
     models: Vec<String>,
     limits: StreamLimits,
+    trace_content: bool,
 }
 
 impl OpenAiProvider {
@@ -96,11 +97,17 @@ impl Provider for OpenAiProvider {
         async {
             let body =
                 request::chat_request_body(self.inner.name, model, messages, options, false)?;
+            if self.inner.trace_content {
+                trace_input(messages);
+            }
             let timer = Timer::start();
             let req = Request::post_json("chat/completions", body, Some(model));
             let body = self.inner.http.send_for_body(&req).await?;
             let response = response::decode_completion(&body, timer)?;
             record_usage(&response);
+            if self.inner.trace_content {
+                trace_output(&response);
+            }
             Ok(response)
         }
         .instrument(span)
@@ -116,6 +123,9 @@ impl Provider for OpenAiProvider {
         let span = chat_span(self.inner.name, model, options, true);
         async {
             let body = request::chat_request_body(self.inner.name, model, messages, options, true)?;
+            if self.inner.trace_content {
+                trace_input(messages);
+            }
             let timer = Timer::start();
             let req = Request::post_json("chat/completions", body, Some(model));
             let body = self.inner.http.send_for_stream(&req).await?;
@@ -146,6 +156,18 @@ fn chat_span(system: &str, model: &str, options: &Options, stream: bool) -> trac
     )
 }
 
+/// The conversation, as the opt-in `gen_ai.input.messages` attribute (JSON).
+fn trace_input(messages: &[Message]) {
+    let json = serde_json::to_string(messages).unwrap_or_default();
+    tracing::info!(gen_ai.input.messages = %json, "gen_ai.input");
+}
+
+/// The answer, as the opt-in `gen_ai.output.messages` attribute (JSON).
+fn trace_output(response: &GenResponse) {
+    let json = serde_json::to_string(&response.candidates).unwrap_or_default();
+    tracing::info!(gen_ai.output.messages = %json, "gen_ai.output");
+}
+
 fn record_usage(r: &GenResponse) {
     if let Some(u) = r.meta.usage {
         let span = tracing::Span::current();
@@ -169,6 +191,7 @@ pub struct OpenAiProviderBuilder {
     client: ClientOptions,
     retry: RetryConfig,
     limits: StreamLimits,
+    trace_content: bool,
     /// The first configuration error found by a setter, reported by `build()`.
     config_error: Option<String>,
 }
@@ -186,6 +209,7 @@ impl Default for OpenAiProviderBuilder {
             client: ClientOptions::default(),
             retry: RetryConfig::default(),
             limits: StreamLimits::default(),
+            trace_content: false,
             config_error: None,
         }
     }
@@ -311,6 +335,15 @@ impl OpenAiProviderBuilder {
         self
     }
 
+    /// Also put message content into the traces (off by default): the conversation as an
+    /// info event with the `gen_ai.input.messages` attribute and, for
+    /// [`Provider::generate`], the answer as `gen_ai.output.messages` (JSON). Content is
+    /// often personal or confidential: turn this on only where the traces may hold it.
+    pub fn trace_content(mut self, yes: bool) -> Self {
+        self.trace_content = yes;
+        self
+    }
+
     /// The provider name used in errors and traces (the Ollama provider sets `ollama`).
     pub(crate) fn provider_name(mut self, name: &'static str) -> Self {
         self.name = name;
@@ -343,6 +376,7 @@ impl OpenAiProviderBuilder {
                     .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
                 models: self.models,
                 limits: self.limits,
+                trace_content: self.trace_content,
             }),
         })
     }

@@ -9,9 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
+use base64::Engine as _;
 use serde_json::json;
 
-use super::real::{random_secret, require_program};
+use super::real::{random_secret, require_program, unavailable};
 
 /// A client registered at the server.
 #[derive(Debug, Clone)]
@@ -58,7 +59,6 @@ pub struct Stats {
 pub struct OAuthServer {
     child: Child,
     pub port: u16,
-    gateway: (String, String),
     log: std::sync::Arc<Mutex<String>>,
 }
 
@@ -67,6 +67,20 @@ impl OAuthServer {
     /// scope `chat`. `None` (after a printed message) when node is not installed.
     pub fn start(clients: &[OAuthClient]) -> Option<OAuthServer> {
         let node = require_program("node", "apt-get install -y nodejs npm")?;
+        let version = Command::new(&node)
+            .args(["-p", "process.versions.node.split('.')[0]"])
+            .output()
+            .expect("node --version");
+        let major: u32 = String::from_utf8_lossy(&version.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        if major < 20 {
+            return unavailable(
+                &format!("node {major} is too old for oidc-provider"),
+                "install Node.js 20 or later",
+            );
+        }
         let dir = server_dir();
         install_packages(&dir)?;
         let gateway = ("gateway".to_owned(), random_secret("gw"));
@@ -123,12 +137,7 @@ impl OAuthServer {
                 log.lock().expect("log")
             );
         };
-        Some(OAuthServer {
-            child,
-            port,
-            gateway,
-            log,
-        })
+        Some(OAuthServer { child, port, log })
     }
 
     /// The token endpoint.
@@ -153,21 +162,32 @@ impl OAuthServer {
         }
     }
 
-    /// Revokes an access token at the RFC 7009 revocation endpoint (as the gateway client).
-    pub async fn revoke(&self, token: &str) {
-        let body = format!(
-            "token={}&token_type_hint=access_token",
-            url::form_urlencoded::byte_serialize(token.as_bytes()).collect::<String>()
-        );
-        let resp = reqwest::Client::new()
+    /// Revokes an access token at the RFC 7009 revocation endpoint, as the client it was
+    /// issued to (HTTP Basic, form-encoded as RFC 6749 §2.3.1 asks).
+    pub async fn revoke(&self, token: &str, client: &OAuthClient) {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let mut request = reqwest::Client::new()
             .post(format!("http://127.0.0.1:{}/token/revocation", self.port))
-            .basic_auth(&self.gateway.0, Some(&self.gateway.1))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .expect("revoke");
-        assert_eq!(resp.status(), 200, "revocation refused");
+            .header("content-type", "application/x-www-form-urlencoded");
+        let mut body = format!("token={}&token_type_hint=access_token", enc(token));
+        if client.auth_method == "client_secret_post" {
+            body.push_str(&format!(
+                "&client_id={}&client_secret={}",
+                enc(&client.id),
+                enc(&client.secret)
+            ));
+        } else {
+            let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                enc(&client.id),
+                enc(&client.secret)
+            ));
+            request = request.header("authorization", format!("Basic {basic}"));
+        }
+        let resp = request.body(body).send().await.expect("revoke");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "revocation refused: {text}");
     }
 
     /// What the server printed on stderr so far.

@@ -2,13 +2,20 @@
 //! rule for when one is missing: skip with a clear message on a developer's machine, fail
 //! when `LLMPORT_REQUIRE_REAL_SERVERS` is set (as `.ci/run` does).
 
+use std::io::Write as _;
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The path of program `name` on `PATH` (or in `/usr/sbin`, where Debian puts nginx).
+/// `LLMPORT_TEST_HIDE_PROGRAMS=nginx,node` pretends the listed programs are missing, to try
+/// the skip path.
 pub fn find_program(name: &str) -> Option<PathBuf> {
+    let hidden = std::env::var("LLMPORT_TEST_HIDE_PROGRAMS").unwrap_or_default();
+    if hidden.split(',').any(|h| h.trim() == name) {
+        return None;
+    }
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain(["/usr/sbin".into(), "/usr/local/sbin".into(), "/sbin".into()])
@@ -19,23 +26,38 @@ pub fn find_program(name: &str) -> Option<PathBuf> {
 /// The program, or `None` after printing why the calling test is skipped. Panics instead
 /// when `LLMPORT_REQUIRE_REAL_SERVERS` is set, so CI never skips silently.
 pub fn require_program(name: &str, install: &str) -> Option<PathBuf> {
-    if let Some(p) = find_program(name) {
-        return Some(p);
+    match find_program(name) {
+        Some(p) => Some(p),
+        None => unavailable(&format!("`{name}` is not installed"), install),
     }
+}
+
+/// Skips the calling test (printing why) or, under `LLMPORT_REQUIRE_REAL_SERVERS`, fails it.
+pub fn unavailable<T>(problem: &str, fix: &str) -> Option<T> {
     let test = std::thread::current()
         .name()
         .unwrap_or("this test")
         .to_owned();
     if std::env::var_os("LLMPORT_REQUIRE_REAL_SERVERS").is_some() {
-        panic!(
-            "{test}: `{name}` is not installed but LLMPORT_REQUIRE_REAL_SERVERS is set; install it with: {install}"
-        );
+        panic!("{test}: {problem} but LLMPORT_REQUIRE_REAL_SERVERS is set; fix: {fix}");
     }
-    eprintln!(
-        "SKIPPED {test}: `{name}` is not installed (install it with: {install}); \
-         this test runs against the real program"
+    // Straight to the process's stderr, past the test harness's output capture, so that a
+    // skip is visible in a normal `cargo test` run.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED {test}: {problem} (fix: {fix}); this test runs against the real program"
     );
     None
+}
+
+/// Prints why the calling test is skipped (for a limitation of the machine, not a missing
+/// program), visible in a normal `cargo test` run.
+pub fn skip(reason: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("this test")
+        .to_owned();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
 }
 
 /// Runs a command to completion, panicking with its output if it fails.
