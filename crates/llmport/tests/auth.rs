@@ -7,18 +7,15 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use http::{HeaderMap, HeaderValue};
 use llmport::auth::CredentialProvider;
 use llmport::testing::{Reply, TestServer};
-use llmport::{Auth, Error, Message, OpenAiProvider, Options, Provider, RetryConfig};
+use llmport::{Auth, Error, OpenAiProvider};
 use support::nginx::{Gateway, Nginx};
 use support::real::random_secret;
-use support::transcript;
-
-const MODEL: &str = "llama3.2";
+use support::{PLAIN_ANSWER, chat, fast_retries, transcript};
 
 struct Setup {
     server: TestServer,
@@ -49,23 +46,9 @@ fn provider(base: &str, auth: Auth) -> OpenAiProvider {
     OpenAiProvider::builder()
         .base_url(base)
         .auth(auth)
-        .retry(
-            RetryConfig::default()
-                .with_max_retries(4)
-                .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
-        )
+        .retry(fast_retries(4))
         .build()
         .expect("provider builds")
-}
-
-async fn chat(p: &OpenAiProvider) -> llmport::Result<String> {
-    p.generate(
-        MODEL,
-        &[Message::user("Say hello in five words.")],
-        &Options::default(),
-    )
-    .await
-    .map(|r| r.text())
 }
 
 fn assert_auth_error(e: &Error, status: u16) {
@@ -82,7 +65,7 @@ async fn basic_auth_passes_nginx_auth_basic_with_the_right_password_only() {
     let url = s.nginx.v1_url("basic");
 
     let ok = provider(&url, Auth::basic(&user, &password));
-    assert_eq!(chat(&ok).await.unwrap(), "Hello there, how are you?");
+    assert_eq!(chat(&ok).await.unwrap(), PLAIN_ANSWER);
     let seen = s.server.last_request().unwrap();
     assert!(seen.header("authorization").unwrap().starts_with("Basic "));
 
@@ -113,7 +96,7 @@ async fn bearer_token_passes_only_when_it_matches() {
 
     assert_eq!(
         chat(&provider(&url, Auth::bearer(&token))).await.unwrap(),
-        "Hello there, how are you?"
+        PLAIN_ANSWER
     );
     assert_eq!(
         s.server.last_request().unwrap().header("authorization"),
@@ -186,9 +169,7 @@ async fn credentials_from_environment_variables_pass_the_gateway() {
             .from_vars(vars.clone())
             .build()
             .unwrap();
-        let answer = p
-            .generate(MODEL, &[Message::user("hi")], &Options::default())
-            .await;
+        let answer = chat(&p).await;
         assert!(answer.is_ok(), "{vars:?}: {answer:?}");
     }
     assert_eq!(s.server.requests().len(), 3);
@@ -234,7 +215,7 @@ async fn custom_provider_is_asked_again_after_a_401_and_the_retry_passes() {
         renew: true,
     });
     let p = provider(&s.nginx.v1_url("bearer"), Auth::Custom(rotating.clone()));
-    assert_eq!(chat(&p).await.unwrap(), "Hello there, how are you?");
+    assert_eq!(chat(&p).await.unwrap(), PLAIN_ANSWER);
     assert_eq!(rotating.calls.load(Ordering::SeqCst), 2);
     assert_eq!(rotating.rejections.load(Ordering::SeqCst), 1);
     assert_eq!(s.nginx.statuses("/bearer/"), [401, 200]);

@@ -16,18 +16,21 @@ use llmport::{Auth, Error, Message, OpenAiProvider, Options, Provider, RetryConf
 use serde_json::json;
 use support::nginx::{Gateway, Nginx};
 use support::oauth::{OAuthClient, OAuthServer};
-use support::transcript;
+use support::{PLAIN_ANSWER, chat, fast_retries, transcript};
 
 struct Setup {
     server: TestServer,
     nginx: Nginx,
     oauth: OAuthServer,
+    client: OAuthClient,
 }
 
-/// The wire test server behind nginx, guarded by the OAuth server; `None` when node or
-/// nginx is missing.
-async fn setup(clients: &[OAuthClient]) -> Option<Setup> {
-    let oauth = OAuthServer::start(clients)?;
+/// The wire test server behind nginx, guarded by the OAuth server with one client
+/// registered (`auth_method`, tokens living `ttl` seconds); `None` when node or nginx is
+/// missing.
+async fn setup(id: &str, auth_method: &'static str, ttl: u64) -> Option<Setup> {
+    let client = OAuthClient::new(id, auth_method, ttl);
+    let oauth = OAuthServer::start(std::slice::from_ref(&client))?;
     let server = TestServer::start([transcript("openai_chat_plain")]).await;
     let nginx = Nginx::start(
         server.addr(),
@@ -40,40 +43,49 @@ async fn setup(clients: &[OAuthClient]) -> Option<Setup> {
         server,
         nginx,
         oauth,
+        client,
     })
 }
 
-fn credentials(oauth: &OAuthServer, client: &OAuthClient) -> ClientCredentials {
-    let method = match client.auth_method {
-        "client_secret_post" => ClientAuthMethod::RequestBody,
-        _ => ClientAuthMethod::Basic,
-    };
-    ClientCredentials::new(oauth.token_url(), &client.id, &client.secret)
-        .with_scopes(["chat"])
-        .with_client_auth(method)
+impl Setup {
+    /// Credentials of `client` asking for scope `chat`.
+    fn credentials_of(&self, client: &OAuthClient) -> ClientCredentials {
+        let method = match client.auth_method {
+            "client_secret_post" => ClientAuthMethod::RequestBody,
+            _ => ClientAuthMethod::Basic,
+        };
+        ClientCredentials::new(self.oauth.token_url(), &client.id, &client.secret)
+            .with_scopes(["chat"])
+            .with_client_auth(method)
+    }
+
+    /// The registered client's credentials, scope `chat`.
+    fn credentials(&self) -> ClientCredentials {
+        self.credentials_of(&self.client)
+    }
+}
+
+/// Asserts an `Error::Auth` with HTTP 401.
+fn assert_auth_401(e: &Error) {
+    assert!(
+        matches!(
+            e,
+            Error::Auth {
+                status: Some(401),
+                ..
+            }
+        ),
+        "expected Error::Auth with HTTP 401, got {e:?}"
+    );
 }
 
 fn provider(s: &Setup, cc: ClientCredentials) -> OpenAiProvider {
     OpenAiProvider::builder()
         .base_url(s.nginx.v1_url("oauth"))
         .auth(Auth::OAuth2(cc))
-        .retry(
-            RetryConfig::default()
-                .with_max_retries(3)
-                .with_backoff(Duration::from_millis(1), Duration::from_millis(5)),
-        )
+        .retry(fast_retries(3))
         .build()
         .expect("provider builds")
-}
-
-async fn chat(p: &OpenAiProvider) -> llmport::Result<String> {
-    p.generate(
-        "llama3.2",
-        &[Message::user("Say hello in five words.")],
-        &Options::default(),
-    )
-    .await
-    .map(|r| r.text())
 }
 
 /// The Bearer token the test server received last.
@@ -90,13 +102,12 @@ fn last_token(server: &TestServer) -> String {
 
 #[tokio::test]
 async fn first_request_fetches_a_token_and_later_ones_reuse_it() {
-    let client = OAuthClient::new("app-basic", "client_secret_basic", 600);
-    let Some(s) = setup(std::slice::from_ref(&client)).await else {
+    let Some(s) = setup("app-basic", "client_secret_basic", 600).await else {
         return;
     };
-    let p = provider(&s, credentials(&s.oauth, &client));
+    let p = provider(&s, s.credentials());
     for _ in 0..3 {
-        assert_eq!(chat(&p).await.unwrap(), "Hello there, how are you?");
+        assert_eq!(chat(&p).await.unwrap(), PLAIN_ANSWER);
     }
     let stats = s.oauth.stats().await;
     assert_eq!(stats.issued, 1, "one token for three requests: {stats:?}");
@@ -113,11 +124,10 @@ async fn first_request_fetches_a_token_and_later_ones_reuse_it() {
 
 #[tokio::test]
 async fn client_secret_post_authenticates_in_the_form_body() {
-    let client = OAuthClient::new("app-post", "client_secret_post", 600);
-    let Some(s) = setup(std::slice::from_ref(&client)).await else {
+    let Some(s) = setup("app-post", "client_secret_post", 600).await else {
         return;
     };
-    let p = provider(&s, credentials(&s.oauth, &client));
+    let p = provider(&s, s.credentials());
     chat(&p).await.unwrap();
     assert_eq!(s.oauth.stats().await.issued, 1);
 }
@@ -125,11 +135,10 @@ async fn client_secret_post_authenticates_in_the_form_body() {
 #[tokio::test]
 async fn a_short_lived_token_is_refreshed_before_it_expires() {
     // Tokens live 2 s: the client replaces one after half its lifetime (1 s).
-    let client = OAuthClient::new("app-short", "client_secret_basic", 2);
-    let Some(s) = setup(std::slice::from_ref(&client)).await else {
+    let Some(s) = setup("app-short", "client_secret_basic", 2).await else {
         return;
     };
-    let p = provider(&s, credentials(&s.oauth, &client));
+    let p = provider(&s, s.credentials());
     chat(&p).await.unwrap();
     let first = last_token(&s.server);
     chat(&p).await.unwrap();
@@ -164,11 +173,10 @@ async fn a_short_lived_token_is_refreshed_before_it_expires() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundred_concurrent_requests_on_a_cold_cache_fetch_exactly_one_token() {
-    let client = OAuthClient::new("app-herd", "client_secret_basic", 600);
-    let Some(s) = setup(std::slice::from_ref(&client)).await else {
+    let Some(s) = setup("app-herd", "client_secret_basic", 600).await else {
         return;
     };
-    let p = provider(&s, credentials(&s.oauth, &client));
+    let p = provider(&s, s.credentials());
     let started = Instant::now();
     let results = join_all((0..100).map(|_| {
         let p = p.clone();
@@ -176,7 +184,7 @@ async fn hundred_concurrent_requests_on_a_cold_cache_fetch_exactly_one_token() {
     }))
     .await;
     for r in results {
-        assert_eq!(r.unwrap().unwrap(), "Hello there, how are you?");
+        assert_eq!(r.unwrap().unwrap(), PLAIN_ANSWER);
     }
     let stats = s.oauth.stats().await;
     assert_eq!(stats.token_requests, 1, "{stats:?}");
@@ -191,16 +199,16 @@ async fn hundred_concurrent_requests_on_a_cold_cache_fetch_exactly_one_token() {
 
 #[tokio::test]
 async fn a_revoked_token_is_refused_then_replaced_once_and_the_request_retried() {
-    let client = OAuthClient::new("app-revoked", "client_secret_basic", 600);
-    let Some(s) = setup(std::slice::from_ref(&client)).await else {
+    let Some(s) = setup("app-revoked", "client_secret_basic", 600).await else {
         return;
     };
-    let p = provider(&s, credentials(&s.oauth, &client));
+    let client = &s.client;
+    let p = provider(&s, s.credentials());
     chat(&p).await.unwrap();
     let first = last_token(&s.server);
-    s.oauth.revoke(&first, &client).await;
+    s.oauth.revoke(&first, client).await;
 
-    assert_eq!(chat(&p).await.unwrap(), "Hello there, how are you?");
+    assert_eq!(chat(&p).await.unwrap(), PLAIN_ANSWER);
     assert_ne!(last_token(&s.server), first);
     let stats = s.oauth.stats().await;
     assert_eq!((stats.issued, stats.rejected), (2, 1), "{stats:?}");
@@ -213,22 +221,12 @@ async fn a_revoked_token_is_refused_then_replaced_once_and_the_request_retried()
 #[tokio::test]
 async fn a_token_the_gateway_never_accepts_gives_one_refresh_then_an_auth_error() {
     // The gateway wants scope `chat`; this client asks for `embed` only.
-    let client = OAuthClient::new("app-embed", "client_secret_basic", 600);
-    let Some(s) = setup(std::slice::from_ref(&client)).await else {
+    let Some(s) = setup("app-embed", "client_secret_basic", 600).await else {
         return;
     };
-    let p = provider(&s, credentials(&s.oauth, &client).with_scopes(["embed"]));
+    let p = provider(&s, s.credentials().with_scopes(["embed"]));
     let e = chat(&p).await.unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Auth {
-                status: Some(401),
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_auth_401(&e);
     assert_eq!(s.nginx.statuses("/oauth/"), [401, 401], "no retry storm");
     assert_eq!(s.oauth.stats().await.issued, 2);
     assert!(s.server.requests().is_empty());
@@ -236,24 +234,15 @@ async fn a_token_the_gateway_never_accepts_gives_one_refresh_then_an_auth_error(
 
 #[tokio::test]
 async fn a_wrong_client_secret_is_an_auth_error_naming_the_token_url_and_status() {
-    let client = OAuthClient::new("app-wrong", "client_secret_basic", 600);
-    let Some(s) = setup(std::slice::from_ref(&client)).await else {
+    let Some(s) = setup("app-wrong", "client_secret_basic", 600).await else {
         return;
     };
+    let client = &s.client;
     let mut wrong = client.clone();
     wrong.secret = format!("{}-wrong", client.secret);
-    let p = provider(&s, credentials(&s.oauth, &wrong));
+    let p = provider(&s, s.credentials_of(&wrong));
     let e = chat(&p).await.unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Auth {
-                status: Some(401),
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert_auth_401(&e);
     let text = e.to_string();
     assert!(text.contains(&s.oauth.token_url()), "{text}");
     assert!(
@@ -272,13 +261,13 @@ async fn a_wrong_client_secret_is_an_auth_error_naming_the_token_url_and_status(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_share_one_failing_token_request() {
-    let client = OAuthClient::new("app-herd-fail", "client_secret_basic", 600);
-    let Some(s) = setup(std::slice::from_ref(&client)).await else {
+    let Some(s) = setup("app-herd-fail", "client_secret_basic", 600).await else {
         return;
     };
+    let client = &s.client;
     let mut wrong = client.clone();
     wrong.secret.push('x');
-    let p = provider(&s, credentials(&s.oauth, &wrong));
+    let p = provider(&s, s.credentials_of(&wrong));
     let results = join_all((0..20).map(|_| {
         let p = p.clone();
         tokio::spawn(async move { chat(&p).await })
@@ -308,10 +297,10 @@ async fn concurrent_requests_share_one_failing_token_request() {
 
 #[tokio::test]
 async fn oauth2_from_environment_variables() {
-    let client = OAuthClient::new("app-env", "client_secret_post", 600);
-    let Some(s) = setup(std::slice::from_ref(&client)).await else {
+    let Some(s) = setup("app-env", "client_secret_post", 600).await else {
         return;
     };
+    let client = &s.client;
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("client-secret");
     std::fs::write(&secret_file, &client.secret).unwrap();
@@ -333,7 +322,7 @@ async fn oauth2_from_environment_variables() {
         .generate("llama3.2", &[Message::user("hi")], &Options::default())
         .await
         .unwrap();
-    assert_eq!(answer.text(), "Hello there, how are you?");
+    assert_eq!(answer.text(), PLAIN_ANSWER);
     assert_eq!(s.oauth.stats().await.issued, 1);
 }
 

@@ -9,20 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use futures::StreamExt;
 use llmport::testing::{Reply, TestServer};
-use llmport::{ClientOptions, Error, Message, OpenAiProvider, Options, Provider, RetryConfig};
-use support::transcript;
+use llmport::{ClientOptions, Error, OpenAiProvider, RetryConfig};
+use support::{PLAIN_ANSWER, chat, fast_retries as retrying, stream_items, transcript};
 
 const CHAT: &str = "/v1/chat/completions";
-
-/// Retries on, with a tiny backoff: any wait much longer than a few milliseconds can only
-/// come from the server's `Retry-After`.
-fn retrying(n: u32) -> RetryConfig {
-    RetryConfig::default()
-        .with_max_retries(n)
-        .with_backoff(Duration::from_millis(1), Duration::from_millis(2))
-}
 
 fn provider(base: &str, retry: RetryConfig) -> OpenAiProvider {
     OpenAiProvider::builder()
@@ -30,16 +21,6 @@ fn provider(base: &str, retry: RetryConfig) -> OpenAiProvider {
         .retry(retry)
         .build()
         .expect("provider builds")
-}
-
-async fn chat(p: &OpenAiProvider) -> llmport::Result<String> {
-    p.generate(
-        "llama3.2",
-        &[Message::user("Say hello in five words.")],
-        &Options::default(),
-    )
-    .await
-    .map(|r| r.text())
 }
 
 /// A server that answers `first` once, then the plain chat transcript.
@@ -57,7 +38,7 @@ async fn timed_chat(server: &TestServer) -> Duration {
     let started = Instant::now();
     assert_eq!(
         chat(&p).await.expect("the retried chat succeeds"),
-        "Hello there, how are you?"
+        PLAIN_ANSWER
     );
     started.elapsed()
 }
@@ -204,11 +185,7 @@ async fn a_stream_is_retried_before_its_first_byte() {
         .start()
         .await;
     let p = provider(&server.v1_url(), retrying(2));
-    let mut stream = p
-        .generate_stream("llama3.2", &[Message::user("hi")], &Options::default())
-        .await
-        .unwrap();
-    while let Some(item) = stream.next().await {
+    for item in stream_items(&p).await {
         item.unwrap();
     }
     assert_eq!(server.requests().len(), 2);
@@ -230,14 +207,7 @@ async fn a_stream_is_never_retried_after_its_first_byte() {
         .client_options(ClientOptions::new().with_idle_timeout(Duration::from_millis(300)))
         .build()
         .unwrap();
-    let mut stream = p
-        .generate_stream("llama3.2", &[Message::user("hi")], &Options::default())
-        .await
-        .unwrap();
-    let mut items = Vec::new();
-    while let Some(item) = stream.next().await {
-        items.push(item);
-    }
+    let items = stream_items(&p).await;
     assert!(items[0].is_ok(), "{:?}", items[0]);
     let last = items.last().unwrap().as_ref().unwrap_err();
     assert!(

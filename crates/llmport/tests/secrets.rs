@@ -22,10 +22,10 @@ use llmport::{
 use serde_json::json;
 use support::real::random_secret;
 use support::trace::capture;
-use support::transcript;
+use support::{chat, transcript};
 
-const PROMPT: &str = "Say hello in five words.";
-const ANSWER: &str = "Hello there, how are you?";
+const PROMPT: &str = support::PLAIN_PROMPT;
+const ANSWER: &str = support::PLAIN_ANSWER;
 
 /// Every secret of one test run, in every form it could leak in.
 struct Secrets {
@@ -205,10 +205,7 @@ async fn no_secret_in_debug_display_errors_or_traces() {
         assert_eq!(answer.text(), ANSWER);
         texts.push((format!("Debug of answer {i}"), format!("{answer:?}")));
         // 401: refused (after one refresh for OAuth2 and the custom provider).
-        let e = p
-            .generate("llama3.2", &[Message::user(PROMPT)], &Options::default())
-            .await
-            .unwrap_err();
+        let e = chat(&p).await.unwrap_err();
         assert!(
             matches!(
                 e,
@@ -252,10 +249,7 @@ async fn no_secret_in_debug_display_errors_or_traces() {
         ))
         .build()
         .unwrap();
-    let e = p
-        .generate("llama3.2", &[Message::user(PROMPT)], &Options::default())
-        .await
-        .unwrap_err();
+    let e = chat(&p).await.unwrap_err();
     assert!(
         matches!(
             e,
@@ -306,14 +300,12 @@ async fn no_secret_in_debug_display_errors_or_traces() {
         .unwrap_err();
     texts.push(("conflicting variables error".into(), error_text(&e)));
     // A token with a character not allowed in a header.
-    let e = OpenAiProvider::builder()
+    let p = OpenAiProvider::builder()
         .base_url(echo.v1_url())
         .auth(Auth::bearer(format!("{}\n", secrets.token)))
         .build()
-        .unwrap()
-        .generate("m", &[Message::user(PROMPT)], &Options::default())
-        .await
-        .unwrap_err();
+        .unwrap();
+    let e = chat(&p).await.unwrap_err();
     texts.push(("invalid header value error".into(), error_text(&e)));
 
     drop(_guard);

@@ -7,12 +7,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use llmport::testing::TestServer;
-use llmport::{
-    ClientOptions, Error, Message, OpenAiProvider, Options, Provider, RetryConfig, TimeoutKind,
-};
-use support::transcript;
+use llmport::{ClientOptions, Error, OpenAiProvider, RetryConfig, TimeoutKind};
+use support::{chat, stream_items, transcript};
 
 const CHAT: &str = "/v1/chat/completions";
 
@@ -25,10 +22,26 @@ fn provider(base: &str, options: ClientOptions) -> OpenAiProvider {
         .expect("provider builds")
 }
 
-async fn chat(p: &OpenAiProvider) -> llmport::Result<String> {
-    p.generate("llama3.2", &[Message::user("hi")], &Options::default())
+/// A server that answers chat requests with `reply`.
+async fn serve(reply: llmport::testing::Reply) -> TestServer {
+    TestServer::builder()
+        .route("POST", CHAT, reply)
+        .start()
         .await
-        .map(|r| r.text())
+}
+
+/// The plain chat answer, its headers `delay` late.
+fn slow_headers(delay: Duration) -> llmport::testing::Reply {
+    transcript("openai_chat_plain")
+        .reply()
+        .with_delay_before_headers(delay)
+}
+
+/// A streamed answer, its events `delay` apart.
+fn slow_stream(delay: Duration) -> llmport::testing::Reply {
+    transcript("openai_chat_stream_with_usage")
+        .reply()
+        .with_chunk_delay(delay)
 }
 
 fn assert_timeout(e: &Error, kind: TimeoutKind, after: Duration, words: &str) {
@@ -87,16 +100,7 @@ async fn connect_timeout() {
 
 #[tokio::test]
 async fn first_byte_timeout() {
-    let server = TestServer::builder()
-        .route(
-            "POST",
-            CHAT,
-            transcript("openai_chat_plain")
-                .reply()
-                .with_delay_before_headers(Duration::from_secs(3)),
-        )
-        .start()
-        .await;
+    let server = serve(slow_headers(Duration::from_secs(3))).await;
     let limit = Duration::from_millis(200);
     let p = provider(
         &server.v1_url(),
@@ -129,58 +133,31 @@ async fn first_byte_timeout() {
 
 #[tokio::test]
 async fn idle_timeout_between_stream_chunks() {
-    let server = TestServer::builder()
-        .route(
-            "POST",
-            CHAT,
-            transcript("openai_chat_stream_with_usage")
-                .reply()
-                .with_chunk_delay(Duration::from_secs(2)),
-        )
-        .start()
-        .await;
+    let server = serve(slow_stream(Duration::from_secs(2))).await;
     let limit = Duration::from_millis(250);
     let p = provider(
         &server.v1_url(),
         ClientOptions::new().with_idle_timeout(limit),
     );
-    let mut stream = p
-        .generate_stream("llama3.2", &[Message::user("hi")], &Options::default())
-        .await
-        .unwrap();
-    let first = stream.next().await.unwrap();
-    assert!(first.is_ok(), "{first:?}");
     let started = Instant::now();
-    let e = loop {
-        match stream.next().await {
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => break e,
-            None => panic!("the stream ended instead of timing out"),
-        }
-    };
+    let items = stream_items(&p).await;
+    // The first event arrives at once; the second would come 2 s later.
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert!(items[0].is_ok(), "{:?}", items[0]);
+    let e = items[1].as_ref().unwrap_err();
     assert_timeout(
-        &e,
+        e,
         TimeoutKind::Idle,
         limit,
         "no data between two stream chunks within 250ms",
     );
     assert!(started.elapsed() < Duration::from_secs(1));
     assert!(!e.is_retryable(), "after the first byte nothing is retried");
-    assert!(stream.next().await.is_none());
 }
 
 #[tokio::test]
 async fn total_timeout_of_a_non_streaming_call() {
-    let server = TestServer::builder()
-        .route(
-            "POST",
-            CHAT,
-            transcript("openai_chat_plain")
-                .reply()
-                .with_delay_before_headers(Duration::from_secs(3)),
-        )
-        .start()
-        .await;
+    let server = serve(slow_headers(Duration::from_secs(3))).await;
     let limit = Duration::from_millis(300);
     let p = provider(
         &server.v1_url(),
@@ -198,16 +175,7 @@ async fn total_timeout_of_a_non_streaming_call() {
 #[tokio::test]
 async fn the_total_timeout_never_cuts_off_a_stream_that_keeps_producing() {
     // Six events 150 ms apart: about 750 ms in all, longer than the 300 ms total limit.
-    let server = TestServer::builder()
-        .route(
-            "POST",
-            CHAT,
-            transcript("openai_chat_stream_with_usage")
-                .reply()
-                .with_chunk_delay(Duration::from_millis(150)),
-        )
-        .start()
-        .await;
+    let server = serve(slow_stream(Duration::from_millis(150))).await;
     let p = provider(
         &server.v1_url(),
         ClientOptions::new()
@@ -215,11 +183,7 @@ async fn the_total_timeout_never_cuts_off_a_stream_that_keeps_producing() {
             .with_idle_timeout(Duration::from_secs(2)),
     );
     let started = Instant::now();
-    let mut stream = p
-        .generate_stream("llama3.2", &[Message::user("hi")], &Options::default())
-        .await
-        .unwrap();
-    while let Some(item) = stream.next().await {
+    for item in stream_items(&p).await {
         item.unwrap();
     }
     assert!(started.elapsed() > Duration::from_millis(600));

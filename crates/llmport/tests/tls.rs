@@ -8,10 +8,10 @@ mod support;
 use std::error::Error as _;
 
 use llmport::testing::TestServer;
-use llmport::{ClientOptions, Error, Message, OpenAiProvider, Options, Provider, RetryConfig};
+use llmport::{ClientOptions, Error, OpenAiProvider, RetryConfig};
 use support::nginx::{Gateway, Nginx};
 use support::pki::Pki;
-use support::transcript;
+use support::{PLAIN_ANSWER, chat, transcript};
 
 struct Setup {
     server: TestServer,
@@ -40,16 +40,6 @@ fn provider(base: &str, options: ClientOptions) -> llmport::Result<OpenAiProvide
         .build()
 }
 
-async fn chat(p: &OpenAiProvider) -> llmport::Result<String> {
-    p.generate(
-        "llama3.2",
-        &[Message::user("Say hello in five words.")],
-        &Options::default(),
-    )
-    .await
-    .map(|r| r.text())
-}
-
 /// The error and all its sources, as text.
 fn chain(e: &Error) -> String {
     let mut out = e.to_string();
@@ -67,7 +57,7 @@ async fn https_with_the_private_ca_added_as_pem_or_file_or_variable() {
     let Some(s) = setup().await else { return };
     let url = s.nginx.https_v1_url();
     let by_pem = provider(&url, ClientOptions::new().with_ca_cert_pem(s.pki.ca_pem())).unwrap();
-    assert_eq!(chat(&by_pem).await.unwrap(), "Hello there, how are you?");
+    assert_eq!(chat(&by_pem).await.unwrap(), PLAIN_ANSWER);
     let by_file = provider(&url, ClientOptions::new().with_ca_cert_file(&s.pki.ca_cert)).unwrap();
     chat(&by_file).await.unwrap();
     let by_env = llmport::OllamaProvider::builder()
@@ -77,10 +67,7 @@ async fn https_with_the_private_ca_added_as_pem_or_file_or_variable() {
         ])
         .build()
         .unwrap();
-    by_env
-        .generate("llama3.2", &[Message::user("hi")], &Options::default())
-        .await
-        .unwrap();
+    chat(&by_env).await.unwrap();
     assert_eq!(s.server.requests().len(), 3);
 }
 
@@ -117,7 +104,7 @@ async fn mutual_tls_with_the_client_certificate_passes_and_nginx_sees_its_subjec
         .with_ca_cert_file(&s.pki.ca_cert)
         .with_client_identity_files(&s.pki.client_cert, &s.pki.client_key);
     let p = provider(&s.nginx.mtls_v1_url(), options).unwrap();
-    assert_eq!(chat(&p).await.unwrap(), "Hello there, how are you?");
+    assert_eq!(chat(&p).await.unwrap(), PLAIN_ANSWER);
     let subject = s
         .server
         .last_request()
@@ -139,10 +126,7 @@ async fn mutual_tls_with_the_client_certificate_passes_and_nginx_sees_its_subjec
         ])
         .build()
         .unwrap();
-    by_env
-        .generate("llama3.2", &[Message::user("hi")], &Options::default())
-        .await
-        .unwrap();
+    chat(&by_env).await.unwrap();
 }
 
 #[tokio::test]
