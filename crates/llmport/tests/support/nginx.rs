@@ -139,12 +139,24 @@ impl Nginx {
     }
 
     /// The access log: one `STATUS "REQUEST LINE"` per request, in order.
+    ///
+    /// nginx writes a line just *after* sending the response, so a client can see its
+    /// answer before the line exists: this waits until the log has not changed for 100 ms
+    /// (at most 3 s).
     pub fn access_log(&self) -> Vec<String> {
-        std::fs::read_to_string(self.dir.path().join("access.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(str::to_owned)
-            .collect()
+        let read =
+            || std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        let mut text = read();
+        loop {
+            std::thread::sleep(Duration::from_millis(100));
+            let again = read();
+            if again == text || std::time::Instant::now() > deadline {
+                break;
+            }
+            text = again;
+        }
+        text.lines().map(str::to_owned).collect()
     }
 
     /// The statuses nginx answered, in order, for requests whose path starts with `prefix`.
