@@ -15,6 +15,9 @@ use crate::transport::{excerpt, read_body, redact_url};
 /// The largest token-endpoint answer that is read.
 const MAX_TOKEN_BODY: usize = 64 * 1024;
 
+/// The longest token lifetime believed (a year), in seconds.
+const MAX_TOKEN_LIFETIME_S: f64 = 365.0 * 24.0 * 3600.0;
+
 /// How the client proves its identity to the token endpoint (RFC 6749 §2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -358,14 +361,15 @@ impl ClientCredentials {
                 "the access token has characters not allowed in an HTTP header",
             ));
         }
+        // Seconds, as a number or (some servers) a string; capped at a year so that a
+        // silly value cannot overflow the clock arithmetic.
         let lifetime = match &answer.expires_in {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::Number(n)) => n.as_f64().filter(|s| *s >= 0.0),
+            Some(serde_json::Value::Number(n)) => n.as_f64(),
             Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
-            Some(_) => None,
+            _ => None,
         }
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64);
+        .map(|s| Duration::from_secs_f64(s.min(MAX_TOKEN_LIFETIME_S)));
         let refresh_at = lifetime.map(|life| {
             let margin = self.refresh_before.min(life / 2);
             sent_at + (life - margin)
@@ -540,6 +544,14 @@ mod tests {
             .parse_token(br#"{"access_token":"t"}"#, now, 200, "u")
             .unwrap();
         assert_eq!(forever.refresh_at, None);
+        for silly in ["1e300", "-5", "\"soon\"", "[]"] {
+            let body = format!(r#"{{"access_token":"t","expires_in":{silly}}}"#);
+            let t = cc.parse_token(body.as_bytes(), now, 200, "u").unwrap();
+            assert!(
+                t.lifetime
+                    .is_none_or(|l| l <= Duration::from_secs(366 * 86400))
+            );
+        }
     }
 
     #[test]
