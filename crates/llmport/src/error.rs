@@ -28,7 +28,7 @@ pub enum Error {
     },
 
     /// The server could not be reached (connection refused, DNS failure, TLS handshake failure).
-    #[error("{}", connect_message(.url, .provider))]
+    #[error("{}", connect_message(.url, .provider, .source.as_deref()))]
     Connect {
         /// The URL that could not be reached (without credentials).
         url: String,
@@ -110,7 +110,23 @@ pub enum Error {
 /// A boxed error used as the `source` of an [`Error`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-fn connect_message(url: &str, provider: &str) -> String {
+fn connect_message(
+    url: &str,
+    provider: &str,
+    source: Option<&(dyn std::error::Error + Send + Sync + 'static)>,
+) -> String {
+    // rustls words a refused server certificate "invalid peer certificate: <reason>".
+    let mut cause = source.map(|e| e as &(dyn std::error::Error + 'static));
+    while let Some(e) = cause {
+        if e.to_string().contains("invalid peer certificate") {
+            return format!(
+                "TLS connection to {url} failed: the server's certificate is not trusted ({e}) — \
+                 if it comes from a private CA, add the CA with ClientOptions::with_ca_cert_file \
+                 (LLMPORT_CA_CERT)"
+            );
+        }
+        cause = e.source();
+    }
     if provider == "ollama" {
         format!("cannot reach Ollama at {url} — is `ollama serve` running?")
     } else {
@@ -209,6 +225,17 @@ impl Error {
     /// A configuration error with a message.
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An authentication error with a message and no HTTP status, e.g. for a
+    /// [`CredentialProvider`](crate::auth::CredentialProvider) that has no credentials to
+    /// give. Never put a secret in the message.
+    pub fn auth(message: impl Into<String>) -> Self {
+        Error::Auth {
+            status: None,
             message: message.into(),
             source: None,
         }

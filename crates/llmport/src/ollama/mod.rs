@@ -20,6 +20,7 @@ pub use self::models::{
 pub use self::native::PullStream;
 pub use self::options::{KeepAlive, OllamaOptions, Think, ThinkLevel};
 use crate::auth::Auth;
+use crate::env::Vars;
 use crate::error::Result;
 use crate::message::Message;
 use crate::openai::{OpenAiProvider, OpenAiProviderBuilder};
@@ -197,36 +198,26 @@ impl OllamaProviderBuilder {
     }
 
     /// Reads the configuration from environment variables (given as pairs, so tests need not
-    /// touch the process environment). Unset variables leave the builder as it is.
+    /// touch the process environment): where the server is, the credentials, time limits,
+    /// retries, proxy and certificates — see the table in the
+    /// [crate documentation](crate#configuration-from-the-environment). Unset variables leave
+    /// the builder as it is; an invalid value is reported by [`build`](Self::build).
     ///
-    /// | variable | meaning |
-    /// |---|---|
-    /// | `LLMPORT_BASE_URL` | the OpenAI-compatible base URL, with `/v1`; wins over `OLLAMA_HOST` |
-    /// | `OLLAMA_HOST` | the server, with Ollama's parsing rules |
+    /// `LLMPORT_BASE_URL` (the OpenAI-compatible base URL, with `/v1`) wins over
+    /// `OLLAMA_HOST` (the server, parsed with Ollama's rules).
     pub fn from_vars<I, K, V>(mut self, vars: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
-        V: Into<String>,
+        V: AsRef<str>,
     {
-        let mut base = None;
-        let mut host = None;
-        for (k, v) in vars {
-            let v: String = v.into();
-            if v.trim().is_empty() {
-                continue;
-            }
-            match k.as_ref() {
-                "LLMPORT_BASE_URL" => base = Some(v),
-                "OLLAMA_HOST" => host = Some(v),
-                _ => {}
-            }
-        }
-        if let Some(b) = base {
+        let vars = Vars::new(vars);
+        if let Some(b) = vars.get("LLMPORT_BASE_URL") {
             self = self.base_url(b);
-        } else if let Some(h) = host {
+        } else if let Some(h) = vars.get("OLLAMA_HOST") {
             self = self.host(h);
         }
+        self.inner = self.inner.apply_vars(&vars);
         self
     }
 
@@ -278,6 +269,13 @@ impl OllamaProviderBuilder {
     /// HTTP client settings (timeouts, proxy, TLS, …).
     pub fn client_options(mut self, options: ClientOptions) -> Self {
         self.inner = self.inner.client_options(options);
+        self
+    }
+
+    /// Also put message content into the traces (off by default); see
+    /// [`OpenAiProviderBuilder::trace_content`].
+    pub fn trace_content(mut self, yes: bool) -> Self {
+        self.inner = self.inner.trace_content(yes);
         self
     }
 

@@ -197,3 +197,51 @@ pub async fn replay_stream(
     assert_eq!(sent, recorded, "{name}: request body");
     (chunks, acc.finish())
 }
+
+pub mod nginx;
+pub mod oauth;
+pub mod pki;
+pub mod real;
+pub mod trace;
+
+/// The prompt of the `openai_chat_plain` transcript.
+pub const PLAIN_PROMPT: &str = "Say hello in five words.";
+
+/// The answer of the `openai_chat_plain` transcript.
+pub const PLAIN_ANSWER: &str = "Hello there, how are you?";
+
+/// Sends the plain transcript's prompt to `llama3.2` and returns the answer's text.
+pub async fn chat<P: llmport::Provider + ?Sized>(p: &P) -> llmport::Result<String> {
+    p.generate(
+        "llama3.2",
+        &[llmport::Message::user(PLAIN_PROMPT)],
+        &llmport::Options::default(),
+    )
+    .await
+    .map(|r| r.text())
+}
+
+/// Streams a chat to the end and returns every item.
+pub async fn stream_items<P: llmport::Provider + ?Sized>(
+    p: &P,
+) -> Vec<llmport::Result<llmport::GenResponse>> {
+    use futures::StreamExt;
+    let stream = p
+        .generate_stream(
+            "llama3.2",
+            &[llmport::Message::user("hi")],
+            &llmport::Options::default(),
+        )
+        .await
+        .expect("the stream starts");
+    stream.collect().await
+}
+
+/// `n` retries with waits of a few milliseconds: any longer wait can only come from the
+/// server's `Retry-After`.
+pub fn fast_retries(n: u32) -> RetryConfig {
+    RetryConfig::default().with_max_retries(n).with_backoff(
+        std::time::Duration::from_millis(1),
+        std::time::Duration::from_millis(5),
+    )
+}
