@@ -64,6 +64,66 @@ pub struct GlobalArgs {
                      wins over OLLAMA_HOST."
     )]
     pub host: Option<String>,
+
+    /// Longest time to connect, e.g. `10s` (`off`: no limit) [env: LLMPORT_CONNECT_TIMEOUT].
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_limit)]
+    pub connect_timeout: Option<Limit>,
+
+    /// Longest wait for the first byte of an answer, e.g. `5m`; Ollama sends nothing while it
+    /// loads a model [env: LLMPORT_FIRST_BYTE_TIMEOUT].
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_limit)]
+    pub first_token_timeout: Option<Limit>,
+
+    /// Longest silence between two chunks of a streamed answer, e.g. `2m`
+    /// [env: LLMPORT_IDLE_TIMEOUT].
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_limit)]
+    pub idle_timeout: Option<Limit>,
+
+    /// How many times to retry a request that failed before any answer arrived
+    /// (connection errors, 408/409/429/5xx) [env: LLMPORT_RETRIES].
+    #[arg(long, global = true, value_name = "N")]
+    pub retries: Option<u32>,
+
+    /// Trust this CA certificate (PEM) for HTTPS, e.g. a private CA of a reverse proxy
+    /// [env: LLMPORT_CA_CERT].
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ca_cert: Option<std::path::PathBuf>,
+
+    /// Present this client certificate (PEM) for mutual TLS; needs --client-key
+    /// [env: LLMPORT_CLIENT_CERT].
+    #[arg(long, global = true, value_name = "PATH", requires = "client_key")]
+    pub client_cert: Option<std::path::PathBuf>,
+
+    /// The private key (PEM) of --client-cert [env: LLMPORT_CLIENT_KEY].
+    #[arg(long, global = true, value_name = "PATH", requires = "client_cert")]
+    pub client_key: Option<std::path::PathBuf>,
+
+    /// Send this header with every request, as `Name: value` (repeatable). Credentials
+    /// belong in the environment (LLMPORT_BEARER_TOKEN, LLMPORT_API_KEY, …), not here,
+    /// where they would land in shell history.
+    #[arg(long = "header", global = true, value_name = "NAME: VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+}
+
+/// A time limit from the command line: a duration, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub Option<std::time::Duration>);
+
+/// Parses `30s`, `2m`, `1h30m`, `500ms`, bare seconds, or `0`/`off`/`none` for no limit.
+fn parse_limit(s: &str) -> Result<Limit, String> {
+    llmport::env::parse_duration(s)
+        .map(Limit)
+        .map_err(|e| e.to_string())
+}
+
+/// Parses `Name: value`.
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!("expected `Name: value`, got {s:?}")),
+    }
 }
 
 fn main() -> ExitCode {

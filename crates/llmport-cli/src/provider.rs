@@ -1,10 +1,10 @@
 //! Builds the [`OllamaProvider`] every command talks to, from the global flags and the
 //! environment.
 
-use llmport::OllamaProvider;
+use llmport::{ClientOptions, OllamaProvider, RetryConfig};
 
-use crate::GlobalArgs;
 use crate::error::CliError;
+use crate::{GlobalArgs, Limit};
 
 /// The provider for these global flags.
 ///
@@ -16,12 +16,50 @@ use crate::error::CliError;
 /// 4. `http://localhost:11434`.
 ///
 /// An invalid address is a configuration error (exit status 2).
+///
+/// Connection settings come from the `LLMPORT_*` environment variables (see the library's
+/// `llmport::env`), and the flags override them: timeouts, retries, CA and client
+/// certificates, extra headers. Credentials come only from the environment.
 pub fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
-    let builder = OllamaProvider::builder().from_vars(utf8_vars());
-    let builder = match &global.host {
-        Some(host) => builder.host(host.as_str()),
-        None => builder,
-    };
+    let vars: Vec<(String, String)> = utf8_vars().collect();
+    let mut builder = OllamaProvider::builder().from_vars(vars.iter().cloned());
+    if let Some(host) = &global.host {
+        builder = builder.host(host.as_str());
+    }
+    if global.connect_timeout.is_some()
+        || global.first_token_timeout.is_some()
+        || global.idle_timeout.is_some()
+        || global.ca_cert.is_some()
+        || global.client_cert.is_some()
+    {
+        // Replaces the options `from_vars` built, so start from the same variables.
+        let mut o = ClientOptions::new().with_vars(vars.iter().cloned())?;
+        if let Some(Limit(d)) = global.connect_timeout {
+            o = o.with_connect_timeout(d);
+        }
+        if let Some(Limit(d)) = global.first_token_timeout {
+            o = o.with_first_byte_timeout(d);
+        }
+        if let Some(Limit(d)) = global.idle_timeout {
+            o = o.with_idle_timeout(d);
+        }
+        if let Some(ca) = &global.ca_cert {
+            o = o.with_ca_cert_file(ca);
+        }
+        if let (Some(cert), Some(key)) = (&global.client_cert, &global.client_key) {
+            o = o.with_client_identity_files(cert, key);
+        }
+        builder = builder.client_options(o);
+    }
+    if let Some(n) = global.retries {
+        let retry = RetryConfig::default()
+            .with_vars(vars.iter().cloned())?
+            .with_max_retries(n);
+        builder = builder.retry(retry);
+    }
+    for (name, value) in &global.headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
     Ok(builder.build()?)
 }
 
@@ -39,11 +77,13 @@ mod tests {
     fn host_flag_is_parsed_with_ollama_rules() {
         let p = build(&GlobalArgs {
             host: Some("127.0.0.1:9".into()),
+            ..GlobalArgs::default()
         })
         .unwrap();
         assert_eq!(p.base_url(), "http://127.0.0.1:9/v1");
         let p = build(&GlobalArgs {
             host: Some("https://gpu-box".into()),
+            ..GlobalArgs::default()
         })
         .unwrap();
         assert_eq!(p.base_url(), "https://gpu-box:443/v1");
