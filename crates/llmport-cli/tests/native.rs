@@ -259,9 +259,10 @@ async fn pull_without_a_terminal_prints_plain_status_lines() {
             run.stderr
         );
     }
-    // Fourteen reports, replayed at once: the big layer's middle reports came within a
-    // second of its first, so they were not printed.
-    assert_eq!(lines.len(), 12, "{}", run.stderr);
+    // Fourteen reports replayed at once: the big layer's two middle reports come within a
+    // second of its first, so they are not printed (the unit tests pin the timing down;
+    // here a stalled machine could let one through).
+    assert!((12..=14).contains(&lines.len()), "{}", run.stderr);
     let req = last_request(&server, "POST", "/api/pull");
     assert_eq!(req.json().unwrap(), json!({"model": "llama3.2"}));
 }

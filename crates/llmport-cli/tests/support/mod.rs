@@ -88,8 +88,21 @@ pub async fn llmport(args: &[&str], envs: &[(&str, &str)], stdin: Option<&str>) 
     .expect("the blocking task")
 }
 
-/// An address where nothing listens (a port that was just free).
+/// An address where nothing listens.
+///
+/// A low port that refuses connections now: the system never hands those out for port 0,
+/// so no test server started meanwhile can take it (a port just freed could be, while the
+/// client is still retrying). Failing that, a port that was just free.
 pub fn dead_host() -> String {
+    for port in [1, 9, 47, 97, 107, 111, 113] {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                return format!("127.0.0.1:{port}");
+            }
+            _ => {}
+        }
+    }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     format!(
         "127.0.0.1:{}",
