@@ -17,6 +17,7 @@ use std::io;
 /// | 5 | a time limit ran out |
 /// | 6 | a streamed answer broke off after it had started (what was printed is incomplete) |
 /// | 7 | the server or the model cannot do what was asked (an unsupported option or input) |
+/// | 130 | interrupted with Ctrl-C (a pull that was cancelled) |
 pub mod exit {
     /// Success.
     pub const SUCCESS: u8 = 0;
@@ -34,25 +35,31 @@ pub mod exit {
     pub const STREAM: u8 = 6;
     /// Something asked for is not supported.
     pub const UNSUPPORTED: u8 = 7;
+    /// Interrupted by Ctrl-C (SIGINT): 128 + 2, as shells report it.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 /// The exit-status table as it appears at the end of `llmport --help`.
 pub const EXIT_STATUS_HELP: &str = "\
 Exit status:
-  0  success
-  1  the server answered with an error, or its answer could not be read
-  2  usage or configuration error (bad flag, no prompt, unreadable --image, invalid --host)
-  3  the server cannot be reached
-  4  authentication failed
-  5  a time limit ran out
-  6  a streamed answer broke off after it had started (the printed text is incomplete)
-  7  the server or model cannot do what was asked (unsupported option or input)";
+    0  success
+    1  the server answered with an error, or its answer could not be read
+    2  usage or configuration error (bad flag, no prompt, unreadable --image, invalid --host)
+    3  the server cannot be reached
+    4  authentication failed
+    5  a time limit ran out
+    6  a streamed answer broke off after it had started (the printed text is incomplete)
+    7  the server or model cannot do what was asked (unsupported option or input)
+  130  interrupted with Ctrl-C (a cancelled pull)";
 
 /// Everything that can make a command fail.
 #[derive(Debug)]
 pub enum CliError {
     /// The command was used wrongly (no prompt, an image that cannot be read, …).
     Usage(String),
+    /// The user stopped the command with Ctrl-C; the message says what was stopped
+    /// (`pull cancelled`).
+    Interrupted(String),
     /// The library failed: the server could not be reached, answered with an error, …
     Llm(llmport::Error),
     /// Reading input or writing output failed.
@@ -82,6 +89,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => exit::USAGE,
+            CliError::Interrupted(_) => exit::INTERRUPTED,
             CliError::Io { .. } => exit::GENERIC,
             CliError::Llm(e) => match e {
                 llmport::Error::Config { .. } => exit::USAGE,
@@ -126,7 +134,7 @@ impl CliError {
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Usage(message) => f.write_str(message),
+            CliError::Usage(message) | CliError::Interrupted(message) => f.write_str(message),
             CliError::Llm(e) => fmt::Display::fmt(e, f),
             CliError::Io { context, source } => write!(f, "{context}: {source}"),
         }
@@ -136,7 +144,7 @@ impl fmt::Display for CliError {
 impl std::error::Error for CliError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            CliError::Usage(_) => None,
+            CliError::Usage(_) | CliError::Interrupted(_) => None,
             CliError::Llm(e) => Some(e),
             CliError::Io { source, .. } => Some(source),
         }
@@ -202,6 +210,10 @@ mod tests {
             assert_eq!(CliError::from(e).exit_code(), code);
         }
         assert_eq!(CliError::usage("x").exit_code(), exit::USAGE);
+        assert_eq!(
+            CliError::Interrupted("pull cancelled".into()).exit_code(),
+            exit::INTERRUPTED
+        );
     }
 
     #[test]

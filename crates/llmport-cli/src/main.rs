@@ -1,4 +1,4 @@
-//! `llmport`: chat with Ollama (and manage its models) from the command line.
+//! `llmport`: chat with Ollama and manage its models from the command line.
 //!
 //! Every command shares the global `--host` flag. On failure `llmport` prints exactly one line,
 //! `llmport: <what went wrong>`, to stderr and exits with a status chosen by the kind of error;
@@ -7,6 +7,7 @@
 
 mod commands;
 mod error;
+mod format;
 mod output;
 mod provider;
 
@@ -24,9 +25,10 @@ use crate::error::{CliError, EXIT_STATUS_HELP, exit};
 #[command(
     name = "llmport",
     version,
-    about = "Chat with local models through Ollama.",
-    long_about = "Chat with local models through Ollama.\n\n\
-                  llmport talks to Ollama's OpenAI-compatible API. Where the server is comes \
+    about = "Chat with local models through Ollama, and manage them.",
+    long_about = "Chat with local models through Ollama, and manage them.\n\n\
+                  llmport chats through Ollama's OpenAI-compatible API (its native API for \
+                  Ollama-only settings, model management and embeddings). Where the server is comes \
                   from --host, else LLMPORT_BASE_URL (the full base URL, with /v1), else \
                   OLLAMA_HOST, else http://localhost:11434.",
     after_help = EXIT_STATUS_HELP,
@@ -205,8 +207,6 @@ mod tests {
             "-1",
             "hi",
         ]);
-        // More commands are coming: keep this a match.
-        #[allow(unreachable_patterns)]
         let args = match cli.command {
             Command::Chat(args) => args,
             other => panic!("not chat: {other:?}"),

@@ -1,4 +1,5 @@
-//! Writing results: JSON documents, text that must end a line, and a "waiting" spinner.
+//! Writing results: JSON documents, tables, text that must end a line, and a "waiting"
+//! spinner.
 
 use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
@@ -10,7 +11,23 @@ use crate::error::{CliError, stdout_error};
 
 /// Writes `value` as pretty-printed JSON and a newline, then flushes.
 pub fn write_json<W: Write, T: Serialize + ?Sized>(out: &mut W, value: &T) -> Result<(), CliError> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| {
+    let written = serde_json::to_writer_pretty(&mut *out, value);
+    end_json(out, written)
+}
+
+/// Writes `value` as JSON on one line (long number arrays such as embeddings stay
+/// readable by line-oriented tools), then flushes.
+pub fn write_json_line<W: Write, T: Serialize + ?Sized>(
+    out: &mut W,
+    value: &T,
+) -> Result<(), CliError> {
+    let written = serde_json::to_writer(&mut *out, value);
+    end_json(out, written)
+}
+
+/// Reports how writing a JSON document went, and ends its line.
+fn end_json<W: Write>(out: &mut W, written: serde_json::Result<()>) -> Result<(), CliError> {
+    written.map_err(|e| {
         if e.is_io() {
             stdout_error(io::Error::from(e))
         } else {
@@ -19,6 +36,64 @@ pub fn write_json<W: Write, T: Serialize + ?Sized>(out: &mut W, value: &T) -> Re
     })?;
     out.write_all(b"\n").map_err(stdout_error)?;
     out.flush().map_err(stdout_error)
+}
+
+/// A plain-text table: a header row, then one row per item, columns left-aligned and
+/// separated by [`Table::GAP`] spaces, without trailing spaces (like `ollama list`).
+#[derive(Debug, Clone)]
+pub struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Spaces between two columns.
+    pub const GAP: usize = 4;
+
+    /// A table with these column titles.
+    pub fn new(header: &[&str]) -> Self {
+        Table {
+            rows: vec![header.iter().map(|h| (*h).to_owned()).collect()],
+        }
+    }
+
+    /// Adds a row (one cell per column).
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// The table as text, every line ended with a newline.
+    pub fn render(&self) -> String {
+        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..columns)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(c))
+                    .map(|cell| cell.chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut text = String::new();
+        for row in &self.rows {
+            let mut line = String::new();
+            for (cell, width) in row.iter().zip(&widths) {
+                line.push_str(cell);
+                let pad = width - cell.chars().count() + Self::GAP;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+            text.push_str(line.trim_end());
+            text.push('\n');
+        }
+        text
+    }
+
+    /// Writes the table to `out` and flushes.
+    pub fn write<W: Write>(&self, out: &mut W) -> Result<(), CliError> {
+        out.write_all(self.render().as_bytes())
+            .map_err(stdout_error)?;
+        out.flush().map_err(stdout_error)
+    }
 }
 
 /// Ends the current line of output: writes a newline unless `printed` already ends with one
@@ -72,6 +147,27 @@ mod tests {
         end_line(&mut out, "abc\n").unwrap();
         end_line(&mut out, "").unwrap();
         assert_eq!(out, b"\n\n");
+    }
+
+    #[test]
+    fn json_line_is_compact_and_ends_with_a_newline() {
+        let mut out = Vec::new();
+        write_json_line(&mut out, &serde_json::json!({"a": [1, 2]})).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "{\"a\":[1,2]}\n");
+    }
+
+    #[test]
+    fn table_columns_are_aligned_without_trailing_spaces() {
+        let mut t = Table::new(&["NAME", "SIZE", "NOTE"]);
+        t.row(vec!["qwen3:8b".into(), "5.2 GB".into(), String::new()]);
+        t.row(vec!["a".into(), "274 MB".into(), "ünï".into()]);
+        assert_eq!(
+            t.render(),
+            "NAME        SIZE      NOTE\n\
+             qwen3:8b    5.2 GB\n\
+             a           274 MB    ünï\n"
+        );
+        assert_eq!(Table::new(&["NAME", "SIZE"]).render(), "NAME    SIZE\n");
     }
 
     #[test]

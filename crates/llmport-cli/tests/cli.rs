@@ -1,20 +1,12 @@
 //! End-to-end tests of the `llmport` binary against a real in-process HTTP server
 //! (`llmport::testing::TestServer`) replaying recorded Ollama transcripts.
 
-use std::time::Duration;
+mod support;
 
-use assert_cmd::Command;
-use llmport::testing::{Reply, TestServer, Transcript};
+use llmport::testing::{Reply, TestServer};
 use serde_json::{Value, json};
 
-/// A recorded Ollama exchange from the library's fixtures.
-fn fixture(name: &str) -> Transcript {
-    let path = format!(
-        "{}/../llmport/tests/fixtures/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    Transcript::load(&path).unwrap_or_else(|e| panic!("cannot load {path}: {e}"))
-}
+use crate::support::{dead_host, fixture, llmport};
 
 /// A 1×1 red PNG (the one in `openai_chat_image_input.json`).
 const PIXEL_PNG: [u8; 69] = [
@@ -27,72 +19,6 @@ const PIXEL_PNG: [u8; 69] = [
 /// [`PIXEL_PNG`] in standard base64.
 const PIXEL_PNG_BASE64: &str =
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
-
-/// What a run of the binary produced.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    /// Asserts that stderr is exactly one line, an `llmport:` error without panic text, and
-    /// returns it.
-    fn error_line(&self) -> &str {
-        assert!(!self.stderr.contains("panicked"), "{self:?}");
-        assert!(!self.stderr.contains("RUST_BACKTRACE"), "{self:?}");
-        assert!(self.stderr.ends_with('\n'), "{self:?}");
-        let lines: Vec<&str> = self.stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "stderr is not one line: {self:?}");
-        assert!(lines[0].starts_with("llmport: "), "{self:?}");
-        lines[0]
-    }
-}
-
-/// Runs `llmport` with `args`, extra environment variables and optional stdin, on a blocking
-/// thread (the test server lives on the test's runtime). Variables that would change where the
-/// client connects or which model it asks for are removed first.
-async fn llmport(args: &[&str], envs: &[(&str, &str)], stdin: Option<&str>) -> Run {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let envs: Vec<(String, String)> = envs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let stdin = stdin.map(str::to_owned);
-    tokio::task::spawn_blocking(move || {
-        let mut cmd = Command::cargo_bin("llmport").expect("the llmport binary");
-        for var in [
-            "OLLAMA_HOST",
-            "LLMPORT_BASE_URL",
-            "LLMPORT_MODEL",
-            "HTTP_PROXY",
-            "HTTPS_PROXY",
-            "ALL_PROXY",
-            "http_proxy",
-            "https_proxy",
-            "all_proxy",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("RUST_BACKTRACE", "1");
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        cmd.args(args).timeout(Duration::from_secs(60));
-        if let Some(input) = stdin {
-            cmd.write_stdin(input);
-        }
-        let out = cmd.output().expect("run llmport");
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-            stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
-        }
-    })
-    .await
-    .expect("the blocking task")
-}
 
 /// The JSON body of the only request the server received.
 fn only_request(server: &TestServer) -> Value {
@@ -328,18 +254,12 @@ async fn empty_stdin_is_a_usage_error() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_server_is_one_line_and_exit_3() {
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
-    let host = format!("127.0.0.1:{port}");
+    let host = dead_host();
     let run = llmport(&["--host", &host, "chat", "hi"], &[], None).await;
     assert_eq!(run.code, Some(3), "{run:?}");
     let line = run.error_line();
     assert!(
-        line.starts_with(&format!(
-            "llmport: cannot reach Ollama at http://127.0.0.1:{port}"
-        )),
+        line.starts_with(&format!("llmport: cannot reach Ollama at http://{host}")),
         "{line}"
     );
     assert!(line.contains("ollama serve"), "{line}");
@@ -470,10 +390,7 @@ async fn the_server_comes_from_the_environment_without_host() {
         .transcript(fixture("openai_chat_stream_with_usage"))
         .start()
         .await;
-    let dead = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("127.0.0.1:{}", listener.local_addr().unwrap().port())
-    };
+    let dead = dead_host();
 
     // OLLAMA_HOST alone.
     let run = llmport(&["chat", "hi"], &[("OLLAMA_HOST", &server.url())], None).await;

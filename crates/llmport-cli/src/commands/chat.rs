@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use futures::StreamExt;
-use llmport::{Message, Options, Provider};
+use llmport::ollama::Think;
+use llmport::{Message, OllamaOptions, Options, Provider};
 use tokio::sync::mpsc;
 
+use super::KeepAliveFlag;
 use crate::GlobalArgs;
 use crate::error::{CliError, stdout_error};
 use crate::output::{Spinner, end_line, write_json};
@@ -73,6 +75,18 @@ pub struct ChatArgs {
     /// Print the whole response as JSON (text, finish reason, token usage, timings).
     #[arg(long)]
     pub json: bool,
+
+    /// The context window in tokens (Ollama's num_ctx; uses the native API).
+    #[arg(long, value_name = "N")]
+    pub ctx: Option<u32>,
+
+    /// How long the model stays loaded afterwards.
+    #[command(flatten)]
+    pub keep_alive: KeepAliveFlag,
+
+    /// Let a thinking model think before it answers (Ollama's think; uses the native API).
+    #[arg(long)]
+    pub think: bool,
 }
 
 impl ChatArgs {
@@ -96,6 +110,19 @@ impl ChatArgs {
         }
         if let Some(s) = &self.system {
             b = b.system(s.clone());
+        }
+        let mut ollama = OllamaOptions::new();
+        if let Some(n) = self.ctx {
+            ollama = ollama.with_num_ctx(n);
+        }
+        if let Some(k) = &self.keep_alive.duration {
+            ollama = ollama.with_keep_alive(k.clone());
+        }
+        if self.think {
+            ollama = ollama.with_think(Think::Enabled(true));
+        }
+        if ollama.is_set() {
+            b = b.ollama(ollama);
         }
         b.build()
     }
@@ -149,15 +176,16 @@ pub async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliError> {
                 ));
             }
             let input = io::BufReader::new(io::stdin());
-            interactive(&chat, &images, input, &mut out, &mut io::stderr(), ctrl_c).await
+            interactive(
+                &chat,
+                &images,
+                input,
+                &mut out,
+                &mut io::stderr(),
+                super::ctrl_c,
+            )
+            .await
         }
-    }
-}
-
-/// Resolves when the user presses Ctrl-C; never, if Ctrl-C cannot be listened for.
-async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
     }
 }
 
@@ -545,6 +573,8 @@ fn spawn_line_reader<R: BufRead + Send + 'static>(
 mod tests {
     use std::time::Duration;
 
+    use llmport::ollama::KeepAlive;
+
     use super::*;
 
     #[test]
@@ -604,8 +634,20 @@ mod tests {
             image: Vec::new(),
             no_stream: false,
             json: false,
+            ctx: Some(8192),
+            keep_alive: KeepAliveFlag {
+                duration: Some(KeepAlive::Seconds(-1.0)),
+            },
+            think: true,
         };
         let o = args.options();
+        assert_eq!(
+            o.ollama,
+            OllamaOptions::new()
+                .with_num_ctx(8192)
+                .with_keep_alive(KeepAlive::Seconds(-1.0))
+                .with_think(Think::Enabled(true))
+        );
         assert_eq!(o.system.as_deref(), Some("be brief"));
         assert_eq!(o.max_tokens, Some(5));
         assert_eq!(o.temperature, Some(0.5));
