@@ -1,13 +1,13 @@
 //! The connection flags and variables of the CLI: headers, credentials from the environment,
 //! retries and timeouts, against the in-process wire server.
 
-mod common;
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::{fixture, llmport};
 use llmport::testing::{Reply, TestServer};
 use serde_json::json;
+use support::{fixture, llmport};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn extra_headers_and_a_bearer_token_from_the_environment_are_sent() {
@@ -25,6 +25,7 @@ async fn extra_headers_and_a_bearer_token_from_the_environment_are_sent() {
             "Say hello in five words.",
         ],
         &[("LLMPORT_BEARER_TOKEN", "tok-123")],
+        None,
     )
     .await;
     assert_eq!(run.code, Some(0), "{run:?}");
@@ -37,7 +38,7 @@ async fn extra_headers_and_a_bearer_token_from_the_environment_are_sent() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_malformed_header_flag_is_a_usage_error() {
-    let run = llmport(&["--header", "no-colon", "chat", "hi"], &[]).await;
+    let run = llmport(&["--header", "no-colon", "chat", "hi"], &[], None).await;
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(run.stderr.contains("Name: value"), "{run:?}");
 }
@@ -62,6 +63,7 @@ async fn retries_flag_controls_retrying_a_503() {
             "hi",
         ],
         &[],
+        None,
     )
     .await;
     assert_eq!(run.code, Some(0), "{run:?}");
@@ -82,6 +84,7 @@ async fn retries_flag_controls_retrying_a_503() {
             "hi",
         ],
         &[],
+        None,
     )
     .await;
     assert_eq!(run.code, Some(1), "{run:?}");
@@ -111,6 +114,7 @@ async fn first_token_timeout_gives_exit_status_5_naming_the_limit() {
             "hi",
         ],
         &[],
+        None,
     )
     .await;
     assert_eq!(run.code, Some(5), "{run:?}");
@@ -137,6 +141,7 @@ async fn idle_timeout_ends_a_stalled_stream_with_status_5() {
             "hi",
         ],
         &[],
+        None,
     )
     .await;
     assert_eq!(run.code, Some(5), "{run:?}");
@@ -150,14 +155,19 @@ async fn idle_timeout_ends_a_stalled_stream_with_status_5() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_ca_certificate_file_is_a_configuration_error() {
-    let run = llmport(&["--ca-cert", "/nonexistent/ca.pem", "chat", "hi"], &[]).await;
+    let run = llmport(
+        &["--ca-cert", "/nonexistent/ca.pem", "chat", "hi"],
+        &[],
+        None,
+    )
+    .await;
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(run.error_line().contains("/nonexistent/ca.pem"), "{run:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn client_cert_needs_its_key() {
-    let run = llmport(&["--client-cert", "c.pem", "chat", "hi"], &[]).await;
+    let run = llmport(&["--client-cert", "c.pem", "chat", "hi"], &[], None).await;
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(run.stderr.contains("--client-key"), "{run:?}");
 }

@@ -1,10 +1,10 @@
 //! The CLI against a real OpenAI-compatible server (the live tier; see the library's
 //! `tests/live.rs`). Runs when `LLMPORT_LIVE_BASE_URL` is set.
 
-mod common;
+mod support;
 
-use common::llmport;
 use serde_json::Value;
+use support::llmport;
 
 /// Where the live server is and how to reach it.
 struct Live {
@@ -40,7 +40,7 @@ fn live() -> Option<Live> {
     Some(Live { host, model, env })
 }
 
-async fn run(extra: &[&str]) -> Option<common::Run> {
+async fn run(extra: &[&str]) -> Option<support::Run> {
     let Live { host, model, env } = live()?;
     let mut args = vec![
         "chat",
@@ -56,7 +56,7 @@ async fn run(extra: &[&str]) -> Option<common::Run> {
     args.extend_from_slice(extra);
     args.push("hi");
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Some(llmport(&args, &env).await)
+    Some(llmport(&args, &env, None).await)
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,17 +1,28 @@
 //! What the CLI's end-to-end tests share: loading the library's transcripts and running the
 //! `llmport` binary.
 
+#![allow(dead_code)] // each test binary uses its own subset
+
 use std::time::Duration;
 
 use assert_cmd::Command;
 use llmport::testing::Transcript;
 
-/// Variables that would change where the client connects or which model it asks for:
-/// removed before every run.
-pub const CLEARED_VARS: [&str; 9] = [
+/// Variables that would change where the client connects, how it authenticates, how long it
+/// waits, or which model it asks for: removed before every run.
+pub const CLEARED_VARS: [&str; 18] = [
     "OLLAMA_HOST",
     "LLMPORT_BASE_URL",
     "LLMPORT_MODEL",
+    "LLMPORT_BEARER_TOKEN",
+    "LLMPORT_API_KEY",
+    "LLMPORT_API_KEY_HEADER",
+    "LLMPORT_BASIC_USER",
+    "LLMPORT_BASIC_PASSWORD",
+    "LLMPORT_RETRIES",
+    "LLMPORT_CONNECT_TIMEOUT",
+    "LLMPORT_FIRST_BYTE_TIMEOUT",
+    "LLMPORT_IDLE_TIMEOUT",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",
