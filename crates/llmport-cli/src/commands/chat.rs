@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use futures::StreamExt;
 use llmport::ollama::Think;
-use llmport::{Message, OllamaOptions, Options, Provider};
+use llmport::{Message, OllamaOptions, Options, Provider, ResponseFormat};
 use tokio::sync::mpsc;
 
 use super::KeepAliveFlag;
@@ -87,12 +87,31 @@ pub struct ChatArgs {
     /// Let a thinking model think before it answers (Ollama's think; uses the native API).
     #[arg(long)]
     pub think: bool,
+
+    /// Make the answer valid JSON (`json` is the only format).
+    #[arg(long, value_name = "FORMAT", value_parser = ["json"], conflicts_with = "schema")]
+    pub format: Option<String>,
+
+    /// Make the answer JSON that matches the JSON Schema in this file.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
+
+    /// Print the model's reasoning ("thinking") too, on stderr, apart from the answer.
+    #[arg(long)]
+    pub show_reasoning: bool,
 }
 
 impl ChatArgs {
-    /// The generation options these flags ask for.
-    pub fn options(&self) -> Options {
+    /// The generation options these flags ask for. Reads the `--schema` file; a missing or
+    /// invalid one is a usage error.
+    pub fn options(&self) -> Result<Options, CliError> {
         let mut b = Options::builder();
+        if self.format.is_some() {
+            b = b.response_format(ResponseFormat::Json);
+        }
+        if let Some(path) = &self.schema {
+            b = b.response_format(load_schema(path)?);
+        }
         if let Some(n) = self.max_tokens {
             b = b.max_tokens(n);
         }
@@ -124,8 +143,31 @@ impl ChatArgs {
         if ollama.is_set() {
             b = b.ollama(ollama);
         }
-        b.build()
+        Ok(b.build())
     }
+}
+
+/// A `--schema` file as a response format named after the file.
+fn load_schema(path: &Path) -> Result<ResponseFormat, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::usage(format!("cannot read schema {}: {e}", path.display())))?;
+    let schema: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        CliError::usage(format!(
+            "the schema {} is not valid JSON: {e}",
+            path.display()
+        ))
+    })?;
+    if !schema.is_object() {
+        return Err(CliError::usage(format!(
+            "the schema {} must be a JSON object",
+            path.display()
+        )));
+    }
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "schema".to_owned());
+    Ok(ResponseFormat::json_schema(name, schema))
 }
 
 /// Parses a finite floating-point number (JSON has no NaN or infinity).
@@ -145,14 +187,15 @@ pub async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliError> {
         .iter()
         .map(|p| Image::load(p))
         .collect::<Result<Vec<_>, _>>()?;
+    let options = args.options()?;
     let provider = crate::provider::build(global)?;
-    let options = args.options();
     let chat = Chat {
         provider: &provider,
         model: &args.model,
         options: &options,
         stream: !args.no_stream,
         spinner: true,
+        show_reasoning: args.show_reasoning,
     };
     let mut out = io::stdout();
 
@@ -264,6 +307,8 @@ pub struct Chat<'a> {
     pub stream: bool,
     /// Show a spinner on stderr (when it is a terminal) until the answer starts.
     pub spinner: bool,
+    /// Print reasoning to stderr as it arrives.
+    pub show_reasoning: bool,
 }
 
 /// How one answer ended.
@@ -301,6 +346,9 @@ async fn answer<W: Write>(
         spinner.stop();
         return match response {
             Ok(r) => {
+                if chat.show_reasoning {
+                    print_reasoning(&r.reasoning(), true);
+                }
                 let text = r.text();
                 out.write_all(text.as_bytes()).map_err(stdout_error)?;
                 end_line(out, &text).map_err(stdout_error)?;
@@ -324,6 +372,7 @@ async fn answer<W: Write>(
         Err(e) => return Ok(Answer::Failed(e.into())),
     };
     let mut text = String::new();
+    let mut thinking = false;
     loop {
         let next = tokio::select! {
             biased;
@@ -337,7 +386,20 @@ async fn answer<W: Write>(
         };
         match next {
             Some(Ok(chunk)) => {
+                if chat.show_reasoning {
+                    let thought = chunk.reasoning();
+                    if !thought.is_empty() {
+                        spinner.stop();
+                        print_reasoning(&thought, false);
+                        thinking = true;
+                    }
+                }
                 let delta = chunk.text();
+                if thinking && !delta.is_empty() {
+                    // The answer starts: end the reasoning's line on stderr.
+                    print_reasoning("\n", false);
+                    thinking = false;
+                }
                 if !delta.is_empty() {
                     spinner.stop();
                     out.write_all(delta.as_bytes()).map_err(stdout_error)?;
@@ -361,6 +423,25 @@ async fn answer<W: Write>(
             }
         }
     }
+}
+
+/// Writes reasoning to stderr, dimmed when stderr is a terminal; `whole` ends it with a line
+/// break. Reasoning is a side channel: failing to write it is not an error.
+fn print_reasoning(text: &str, whole: bool) {
+    if text.is_empty() {
+        return;
+    }
+    let mut err = io::stderr().lock();
+    let dim = err.is_terminal();
+    let _ = if dim {
+        write!(err, "\x1b[2m{text}\x1b[0m")
+    } else {
+        write!(err, "{text}")
+    };
+    if whole && !text.ends_with('\n') {
+        let _ = writeln!(err);
+    }
+    let _ = err.flush();
 }
 
 /// Answers one prompt: its text (streamed or not) or, with `json`, the whole response as
@@ -639,8 +720,12 @@ mod tests {
                 duration: Some(KeepAlive::Seconds(-1.0)),
             },
             think: true,
+            format: Some("json".into()),
+            schema: None,
+            show_reasoning: false,
         };
-        let o = args.options();
+        let o = args.options().unwrap();
+        assert_eq!(o.response_format, Some(llmport::ResponseFormat::Json));
         assert_eq!(
             o.ollama,
             OllamaOptions::new()
@@ -737,6 +822,7 @@ mod tests {
             options,
             stream: true,
             spinner: false,
+            show_reasoning: false,
         };
         let mut err = Vec::new();
         let calls = AtomicUsize::new(0);
