@@ -205,6 +205,7 @@ impl ClientOptions {
         let mut b = reqwest::Client::builder()
             .user_agent(self.user_agent.clone())
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .redirect(reqwest::redirect::Policy::custom(same_origin_redirect))
             .tcp_nodelay(true);
         if let Some(d) = self.connect_timeout {
             b = b.connect_timeout(d);
@@ -252,5 +253,27 @@ impl ClientOptions {
             message: "could not build the HTTP client".into(),
             source: Some(Box::new(e)),
         })
+    }
+}
+
+/// The most redirects followed for one request.
+pub(crate) const MAX_REDIRECTS: usize = 10;
+
+/// Follows a redirect only within the same scheme, host and port, at most
+/// [`MAX_REDIRECTS`] times. A redirect elsewhere is not followed (the 3xx answer becomes an
+/// error): reqwest would drop `Authorization` on the way, but not an API key in a header of
+/// the gateway's choosing, nor the prompt in the body, and neither should reach a server the
+/// caller did not configure.
+fn same_origin_redirect(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let next = attempt.url();
+    let same_origin = attempt.previous().last().is_some_and(|prev| {
+        prev.scheme() == next.scheme()
+            && prev.host_str() == next.host_str()
+            && prev.port_or_known_default() == next.port_or_known_default()
+    });
+    if same_origin && attempt.previous().len() <= MAX_REDIRECTS {
+        attempt.follow()
+    } else {
+        attempt.stop()
     }
 }
