@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
-pub(crate) use self::stream::StreamLimits;
+pub(crate) use self::stream::{ChatStream, StreamLimits};
 use crate::auth::Auth;
 use crate::error::{Error, Result};
 use crate::message::Message;
