@@ -31,8 +31,12 @@ fuzz_target!(|data: &[u8]| {
         let done = input.body.windows(6).any(|w| w == b"[DONE]");
         assert!(done, "a stream without [DONE] ended without an error");
     }
-    let split =
-        llmport::__fuzz::chat_stream(input.body, &input.splits, input.max_line, max_tool_arguments);
+    let split = llmport::__fuzz::chat_stream(
+        input.body,
+        &input.splits,
+        input.max_line,
+        max_tool_arguments,
+    );
     let a: Vec<_> = whole.iter().map(comparable).collect();
     let b: Vec<_> = split.iter().map(comparable).collect();
     assert_eq!(a, b, "a split changed the stream's items");

@@ -84,7 +84,14 @@ fn call_json(call: &Call) -> Value {
     }
     let mut f = serde_json::Map::new();
     if let Some(n) = call.name {
-        f.insert("name".into(), json!(if n == 255 { String::new() } else { format!("f{}", n % 3) }));
+        f.insert(
+            "name".into(),
+            json!(if n == 255 {
+                String::new()
+            } else {
+                format!("f{}", n % 3)
+            }),
+        );
     }
     if let Some(a) = &call.args {
         f.insert("arguments".into(), a.wire());
@@ -141,7 +148,13 @@ fn model(input: &Input, limit: usize) -> Option<Vec<(u32, ToolCall)>> {
             if p.choice == choice {
                 taken.push(std::mem::replace(
                     p,
-                    Pending { choice, index: 0, id: String::new(), name: String::new(), args: String::new() },
+                    Pending {
+                        choice,
+                        index: 0,
+                        id: String::new(),
+                        name: String::new(),
+                        args: String::new(),
+                    },
                 ));
                 false
             } else {
@@ -157,10 +170,19 @@ fn model(input: &Input, limit: usize) -> Option<Vec<(u32, ToolCall)>> {
         let choice = choice_of(c);
         for call in &c.calls {
             let index = u32::from(call.index? % 4);
-            let slot = match pending.iter().position(|p| p.choice == choice && p.index == index) {
+            let slot = match pending
+                .iter()
+                .position(|p| p.choice == choice && p.index == index)
+            {
                 Some(s) => s,
                 None => {
-                    pending.push(Pending { choice, index, id: String::new(), name: String::new(), args: String::new() });
+                    pending.push(Pending {
+                        choice,
+                        index,
+                        id: String::new(),
+                        name: String::new(),
+                        args: String::new(),
+                    });
                     pending.len() - 1
                 }
             };
@@ -223,24 +245,44 @@ fuzz_target!(|input: Input| {
     let fragments: usize = input.chunks.iter().map(|c| c.calls.len()).sum();
     assert!(calls.len() <= fragments, "more calls than fragments");
     let last = items.last().and_then(|i| i.as_ref().err());
-    let all_indexed = input.chunks.iter().all(|c| c.calls.iter().all(|k| k.index.is_some()));
+    let all_indexed = input
+        .chunks
+        .iter()
+        .all(|c| c.calls.iter().all(|k| k.index.is_some()));
     if !all_indexed {
         if !input.done {
-            assert!(last.is_some(), "a stream without [DONE] ended without an error");
+            assert!(
+                last.is_some(),
+                "a stream without [DONE] ended without an error"
+            );
         }
         return;
     }
     match model(&input, limit) {
         None => assert!(
-            matches!(last, Some(Error::LimitExceeded { what: "tool-call arguments", .. })),
+            matches!(
+                last,
+                Some(Error::LimitExceeded {
+                    what: "tool-call arguments",
+                    ..
+                })
+            ),
             "expected the argument limit to fail the stream, got {last:?}"
         ),
         Some(expected) if input.done => {
             assert!(last.is_none(), "unexpected error {last:?}");
             // Per choice, the calls in order.
             for choice in 0..3 {
-                let want: Vec<_> = expected.iter().filter(|(c, _)| *c == choice).map(|(_, t)| t).collect();
-                let got: Vec<_> = calls.iter().filter(|(c, _)| *c == choice).map(|(_, t)| t).collect();
+                let want: Vec<_> = expected
+                    .iter()
+                    .filter(|(c, _)| *c == choice)
+                    .map(|(_, t)| t)
+                    .collect();
+                let got: Vec<_> = calls
+                    .iter()
+                    .filter(|(c, _)| *c == choice)
+                    .map(|(_, t)| t)
+                    .collect();
                 assert_eq!(got, want, "choice {choice}");
             }
         }

@@ -12,7 +12,10 @@ use llmport::{
     Auth, ClientOptions, Error, GenResponse, Message, OllamaProvider, OpenAiProvider, Options,
     Provider, RetryConfig, TimeoutKind,
 };
-use support::faults::{Conn, FaultServer, chunk, response, sse_event, sse_head};
+use support::faults::{
+    After, Conn, FaultServer, answers_in_turn, chunk, replies, response, sse_event, sse_head,
+    writes,
+};
 
 const CONNECT: Duration = Duration::from_millis(300);
 const FIRST_BYTE: Duration = Duration::from_millis(500);
@@ -91,11 +94,6 @@ async fn stream(p: &impl Provider, bound: Duration) -> (Vec<GenResponse>, Option
 
 fn text(items: &[GenResponse]) -> String {
     items.iter().map(GenResponse::text).collect()
-}
-
-/// A script: answer every request on the connection with `bytes`.
-fn replies(bytes: Vec<u8>) -> impl Fn(Conn) -> futures::future::BoxFuture<'static, ()> {
-    answers_in_turn(vec![bytes])
 }
 
 /// A chunked event stream of these events, properly ended.
@@ -517,12 +515,7 @@ async fn chunked_encoding_cut_mid_chunk_is_a_stream_error() {
     assert_eq!(text(&items), "Hello");
     assert!(matches!(e, Some(Error::Stream { .. })), "{e:?}");
     // The same cut in a non-streaming answer.
-    let server = FaultServer::start(|mut c: Conn| async move {
-        c.read_request().await;
-        c.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n{\"id\":").await;
-        c.close().await;
-    })
-    .await;
+    let server = FaultServer::start(writes(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n{\"id\":", After::Close)).await;
     let e = generate(&provider(&server.v1_url()), SLACK)
         .await
         .unwrap_err();
@@ -531,11 +524,10 @@ async fn chunked_encoding_cut_mid_chunk_is_a_stream_error() {
 
 #[tokio::test]
 async fn body_shorter_than_its_content_length_is_a_stream_error() {
-    let server = FaultServer::start(|mut c: Conn| async move {
-        c.read_request().await;
-        c.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"id\":").await;
-        c.close().await;
-    })
+    let server = FaultServer::start(writes(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"id\":",
+        After::Close,
+    ))
     .await;
     let e = generate(&provider(&server.v1_url()), SLACK)
         .await
@@ -589,24 +581,6 @@ async fn html_page_with_status_200_is_a_decode_error() {
     assert!(matches!(e, Error::Decode { .. }), "{e:?}");
     assert!(e.to_string().contains("text/html"), "{e}");
     assert!(e.to_string().contains("Sign in"), "{e}");
-}
-
-/// A script answering request number `seq` with `answers[seq]` (the last one repeats), each on
-/// a kept-alive connection.
-fn answers_in_turn(
-    answers: Vec<Vec<u8>>,
-) -> impl Fn(Conn) -> futures::future::BoxFuture<'static, ()> {
-    move |mut c: Conn| {
-        let answers = answers.clone();
-        Box::pin(async move {
-            while let Some(req) = c.read_request().await {
-                let answer = &answers[req.seq.min(answers.len() - 1)];
-                if !c.write(answer).await {
-                    return;
-                }
-            }
-        })
-    }
 }
 
 fn ok_completion() -> Vec<u8> {
@@ -805,24 +779,14 @@ async fn corrupt_gzip_body_is_an_error_not_an_answer() {
 
 const MAX_BODY: usize = 1024 * 1024;
 
-fn small_body_provider(base: &str) -> OpenAiProvider {
-    builder(base)
+/// A non-streaming call to `server` with `max_body_size` 1 MiB must fail with
+/// `LimitExceeded`.
+async fn expect_body_limit(server: &FaultServer) {
+    let p = builder(&server.v1_url())
         .client_options(options().with_max_body_size(MAX_BODY))
         .build()
-        .expect("provider builds")
-}
-
-#[tokio::test]
-async fn announced_huge_body_is_refused_before_reading() {
-    let server = FaultServer::start(|mut c: Conn| async move {
-        c.read_request().await;
-        c.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10737418240\r\n\r\n{\"id\":").await;
-        c.hold().await;
-    })
-    .await;
-    let e = generate(&small_body_provider(&server.v1_url()), SLACK)
-        .await
-        .unwrap_err();
+        .expect("provider builds");
+    let e = generate(&p, SLACK).await.expect_err("the body is too large");
     assert!(
         matches!(
             e,
@@ -833,6 +797,12 @@ async fn announced_huge_body_is_refused_before_reading() {
         ),
         "{e:?}"
     );
+}
+
+#[tokio::test]
+async fn announced_huge_body_is_refused_before_reading() {
+    let server = FaultServer::start(writes(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10737418240\r\n\r\n{\"id\":", After::Hold)).await;
+    expect_body_limit(&server).await;
     assert!(server.client_closed(0, SLACK).await.is_some());
 }
 
@@ -851,19 +821,7 @@ async fn endless_chunked_body_stops_at_the_max_body_size() {
         c.wait_for_client_close(Duration::from_secs(5)).await;
     })
     .await;
-    let e = generate(&small_body_provider(&server.v1_url()), SLACK)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::LimitExceeded {
-                what: "response body",
-                limit: MAX_BODY
-            }
-        ),
-        "{e:?}"
-    );
+    expect_body_limit(&server).await;
     assert!(server.client_closed(0, SLACK).await.is_some());
 }
 
@@ -882,28 +840,15 @@ async fn gzip_bomb_stops_at_the_max_body_size() {
         &bomb,
     )]))
     .await;
-    let e = generate(&small_body_provider(&server.v1_url()), SLACK)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::LimitExceeded {
-                what: "response body",
-                limit: MAX_BODY
-            }
-        ),
-        "{e:?}"
-    );
+    expect_body_limit(&server).await;
 }
 
 #[tokio::test]
 async fn non_streaming_body_that_stalls_is_an_idle_timeout() {
-    let server = FaultServer::start(|mut c: Conn| async move {
-        c.read_request().await;
-        c.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"id\":").await;
-        c.hold().await;
-    })
+    let server = FaultServer::start(writes(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"id\":",
+        After::Hold,
+    ))
     .await;
     let e = generate(&provider(&server.v1_url()), IDLE + SLACK)
         .await

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -124,14 +125,10 @@ impl Conn {
 
     /// Reads more bytes into the buffer; false at EOF or on an error.
     async fn fill(&mut self) -> bool {
-        let mut chunk = [0u8; 8192];
-        match self.stream.read(&mut chunk).await {
-            Ok(0) | Err(_) => false,
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                true
-            }
-        }
+        // Straight into the heap buffer: no array in the future, so that thousands of
+        // connections (the load test) stay cheap.
+        self.buf.reserve(4096);
+        matches!(self.stream.read_buf(&mut self.buf).await, Ok(n) if n > 0)
     }
 
     /// Writes bytes and flushes them. False when the client is gone.
@@ -168,12 +165,8 @@ impl Conn {
     /// whether the client closed.
     pub async fn wait_for_client_close(&mut self, bound: Duration) -> bool {
         let closed = tokio::time::timeout(bound, async {
-            let mut sink = [0u8; 8192];
-            loop {
-                match self.stream.read(&mut sink).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
+            while self.fill().await {
+                self.buf.clear();
             }
         })
         .await
@@ -236,6 +229,55 @@ pub fn sse_head(extra: &[&str]) -> Vec<u8> {
 /// One SSE event carrying `data`.
 pub fn sse_event(data: &str) -> String {
     format!("data: {data}\n\n")
+}
+
+/// A boxed script, as the script builders below return.
+pub type Script = Box<dyn Fn(Conn) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// A script answering request number `seq` (over all connections) with `answers[seq]` (the
+/// last one repeats), keeping connections alive between requests.
+pub fn answers_in_turn(answers: Vec<Vec<u8>>) -> Script {
+    Box::new(move |mut c: Conn| {
+        let answers = answers.clone();
+        Box::pin(async move {
+            while let Some(req) = c.read_request().await {
+                let answer = &answers[req.seq.min(answers.len() - 1)];
+                if !c.write(answer).await {
+                    return;
+                }
+            }
+        })
+    })
+}
+
+/// A script answering every request with `bytes`.
+pub fn replies(bytes: Vec<u8>) -> Script {
+    answers_in_turn(vec![bytes])
+}
+
+/// What a [`writes`] script does once it has written its bytes.
+#[derive(Clone, Copy)]
+pub enum After {
+    /// Close the connection (FIN).
+    Close,
+    /// Keep the connection open and silent until the client closes it.
+    Hold,
+}
+
+/// A script: read the request, write `bytes`, then close or hold the connection.
+pub fn writes(bytes: impl AsRef<[u8]>, after: After) -> Script {
+    let bytes = bytes.as_ref().to_vec();
+    Box::new(move |mut c: Conn| {
+        let bytes = bytes.clone();
+        Box::pin(async move {
+            c.read_request().await;
+            c.write(&bytes).await;
+            match after {
+                After::Close => c.close().await,
+                After::Hold => c.hold().await,
+            }
+        })
+    })
 }
 
 /// A raw-TCP server whose connections run a script. See the module documentation.
