@@ -16,9 +16,14 @@ use secrecy::SecretString;
 /// |---|---|---|
 /// | `connect_timeout` | 10 s | TCP + TLS connection set-up |
 /// | `first_byte_timeout` | 300 s | from sending the request to the response headers (Ollama sends nothing while it loads a model, and a non-streaming answer arrives all at once) |
-/// | `idle_timeout` | 120 s | longest silence between two chunks of a streamed body |
+/// | `idle_timeout` | 120 s | longest silence between two chunks of a response body, streamed or not |
 /// | `total_timeout` | none | a deadline for a whole non-streaming call; never applied to streams |
 /// | `max_body_size` | 64 MiB | largest non-streaming body read into memory |
+///
+/// Redirects are followed only within the same scheme, host and port, at most 10 times: a
+/// redirect to another server is not followed (the 3xx answer becomes an
+/// [`Error::Api`](crate::Error::Api) saying where it pointed), so that neither credentials nor
+/// prompts reach a server that was not configured.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientOptions {
@@ -26,11 +31,12 @@ pub struct ClientOptions {
     pub connect_timeout: Option<Duration>,
     /// Longest time from sending a request to receiving the response headers.
     pub first_byte_timeout: Option<Duration>,
-    /// Longest silence between two chunks of a streamed response.
+    /// Longest silence between two chunks of a response body (streamed or not).
     pub idle_timeout: Option<Duration>,
     /// A deadline for a whole non-streaming call (request and body). Not applied to streams.
     pub total_timeout: Option<Duration>,
-    /// The largest non-streaming response body that is read into memory.
+    /// The largest non-streaming response body that is read into memory (counted after
+    /// decompression).
     pub max_body_size: usize,
     /// An HTTP(S) proxy URL for all requests. When unset, the standard `HTTP_PROXY`,
     /// `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` environment variables apply, unless
