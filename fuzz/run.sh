@@ -8,6 +8,7 @@
 #   fuzz/run.sh seed                       write seed corpora from the transcripts
 #   fuzz/run.sh run TARGET [ARGS...]       fuzz TARGET (seeds first), extra args go to libFuzzer
 #                                          e.g. fuzz/run.sh run sse -runs=10000000
+#   fuzz/run.sh regress                    replay fuzz/regressions/TARGET-* (crashes once found)
 #   fuzz/run.sh list                       the targets
 set -euo pipefail
 FUZZ=$(cd "$(dirname "$0")" && pwd)
@@ -62,6 +63,14 @@ case "${1:-}" in
   build) build ;;
   seed) seed ;;
   list) printf '%s\n' "${TARGETS[@]}" ;;
+  regress)
+    for t in "${TARGETS[@]}"; do
+      inputs=("$FUZZ"/regressions/"$t"-*)
+      [ -e "${inputs[0]}" ] || continue
+      out=$("$FUZZ/target/$HOST/release/$t" "${inputs[@]}" 2>&1) || { echo "$out" | tail -40; exit 1; }
+      echo "$out" | grep -E '^Executed' || true
+    done
+    ;;
   run)
     target=${2:?target}; shift 2
     build
@@ -70,5 +79,5 @@ case "${1:-}" in
     exec "$FUZZ/target/$HOST/release/$target" "$FUZZ/corpus/$target" \
       -artifact_prefix="$FUZZ/artifacts/$target/" -print_final_stats=1 "$@"
     ;;
-  *) sed -n '2,13p' "$0"; exit 2 ;;
+  *) sed -n '2,14p' "$0"; exit 2 ;;
 esac
