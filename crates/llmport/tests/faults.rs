@@ -602,6 +602,20 @@ fn too_many_requests(retry_after: &str) -> Vec<u8> {
     )
 }
 
+/// Serves `first`, then a good completion, to a provider that retries; returns how long
+/// the call took until the good answer, which it checks, and how many requests were made.
+async fn retried_to_success(first: Vec<u8>, bound: Duration) -> (Duration, usize) {
+    let server = FaultServer::start(answers_in_turn(vec![first, ok_completion()])).await;
+    let p = builder(&server.v1_url())
+        .retry(retrying())
+        .build()
+        .expect("provider builds");
+    let start = Instant::now();
+    let r = generate(&p, bound).await.expect("the retry succeeds");
+    assert_eq!(r.text(), "Hello world");
+    (start.elapsed(), server.requests().len())
+}
+
 #[tokio::test]
 async fn http_429_with_retry_after_seconds() {
     // Without retries: the error says how long to wait.
@@ -613,21 +627,10 @@ async fn http_429_with_retry_after_seconds() {
     assert_eq!(api.status, 429);
     assert_eq!(e.retry_after(), Some(Duration::from_secs(1)));
     // With retries: the wait is honoured, then the answer comes.
-    let server = FaultServer::start(answers_in_turn(vec![
-        too_many_requests("1"),
-        ok_completion(),
-    ]))
-    .await;
-    let p = builder(&server.v1_url()).retry(retrying()).build().unwrap();
-    let start = Instant::now();
-    let r = generate(&p, Duration::from_secs(1) + SLACK).await.unwrap();
-    assert_eq!(r.text(), "Hello world");
-    assert!(
-        start.elapsed() >= Duration::from_secs(1),
-        "{:?}",
-        start.elapsed()
-    );
-    assert_eq!(server.requests().len(), 2);
+    let (took, requests) =
+        retried_to_success(too_many_requests("1"), Duration::from_secs(1) + SLACK).await;
+    assert!(took >= Duration::from_secs(1), "{took:?}");
+    assert_eq!(requests, 2);
 }
 
 #[tokio::test]
@@ -645,21 +648,14 @@ async fn http_429_with_retry_after_as_a_date() {
         wait > Duration::ZERO && wait <= Duration::from_secs(2),
         "{wait:?}"
     );
-    // With retries the date is waited for.
-    let server = FaultServer::start(answers_in_turn(vec![
+    // With retries the date is waited for (HTTP dates have whole seconds: 1 to 2 s).
+    let (took, requests) = retried_to_success(
         too_many_requests(&in_two_seconds()),
-        ok_completion(),
-    ]))
+        Duration::from_secs(2) + SLACK,
+    )
     .await;
-    let p = builder(&server.v1_url()).retry(retrying()).build().unwrap();
-    let start = Instant::now();
-    let r = generate(&p, Duration::from_secs(2) + SLACK).await.unwrap();
-    assert_eq!(r.text(), "Hello world");
-    assert!(
-        start.elapsed() >= Duration::from_millis(900),
-        "{:?}",
-        start.elapsed()
-    );
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert_eq!(requests, 2);
 }
 
 #[tokio::test]
@@ -679,11 +675,8 @@ async fn http_500_then_200_is_retried_to_success() {
         &["Content-Type: application/json"],
         br#"{"error":{"message":"llama runner process has terminated"}}"#,
     );
-    let server = FaultServer::start(answers_in_turn(vec![error.clone(), ok_completion()])).await;
-    let p = builder(&server.v1_url()).retry(retrying()).build().unwrap();
-    let r = generate(&p, SLACK).await.unwrap();
-    assert_eq!(r.text(), "Hello world");
-    assert_eq!(server.requests().len(), 2);
+    let (_, requests) = retried_to_success(error.clone(), SLACK).await;
+    assert_eq!(requests, 2);
     // A stream is retried too, as long as nothing of it reached the caller.
     let server = FaultServer::start(answers_in_turn(vec![
         error,
@@ -786,7 +779,9 @@ async fn expect_body_limit(server: &FaultServer) {
         .client_options(options().with_max_body_size(MAX_BODY))
         .build()
         .expect("provider builds");
-    let e = generate(&p, SLACK).await.expect_err("the body is too large");
+    let e = generate(&p, SLACK)
+        .await
+        .expect_err("the body is too large");
     assert!(
         matches!(
             e,
