@@ -145,6 +145,8 @@
 //!   replays recorded transcripts, for tests of code that uses llmport.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[doc(hidden)]
+pub mod __fuzz;
 pub mod auth;
 pub mod codec;
 pub mod embed;

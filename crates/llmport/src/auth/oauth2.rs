@@ -301,7 +301,7 @@ impl ClientCredentials {
             })?;
             let status = response.status();
             tracing::Span::current().record("http.response.status_code", status.as_u16());
-            let body = read_body(response, MAX_TOKEN_BODY)
+            let body = read_body(response, MAX_TOKEN_BODY, Some(self.request_timeout))
                 .await
                 .map_err(|e| Error::Auth {
                     status: Some(status.as_u16()),

@@ -15,7 +15,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
 pub(crate) use self::request::{encode_tool, is_text_mime, part_kind, read_file_uri};
-pub(crate) use self::stream::StreamLimits;
+pub(crate) use self::stream::{ChatStream, StreamLimits};
 pub(crate) use self::wire::WireTool;
 use crate::auth::Auth;
 use crate::env::{self, Vars};

@@ -328,7 +328,11 @@ impl Stream for ChatStream {
                         queue,
                         ..
                     } = this;
-                    if let Err(e) = sse.decode(&bytes, |ev| decoder.on_event(ev, queue)) {
+                    // Bytes after `[DONE]` in the same read are ignored too: an error in
+                    // them must not fail an answer that is already complete.
+                    if let Err(e) = sse.decode(&bytes, |ev| decoder.on_event(ev, queue))
+                        && !decoder.is_done()
+                    {
                         this.fail(e);
                     }
                 }

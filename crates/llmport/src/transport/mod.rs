@@ -301,7 +301,12 @@ impl HttpClient {
     pub(crate) async fn send_for_body(&self, req: &Request<'_>) -> Result<Bytes> {
         let work = async {
             let resp = self.send(req).await?;
-            read_body(resp, self.inner.options.max_body_size).await
+            read_body(
+                resp,
+                self.inner.options.max_body_size,
+                self.inner.options.idle_timeout,
+            )
+            .await
         };
         match self.inner.options.total_timeout {
             Some(limit) => tokio::time::timeout(limit, work)
@@ -318,7 +323,31 @@ impl HttpClient {
     /// timeout applied between chunks.
     pub(crate) async fn send_for_stream(&self, req: &Request<'_>) -> Result<BodyStream> {
         let resp = self.send(req).await?;
+        // A login page or captive portal answering `200` for the API: say so, rather than
+        // reporting an event stream that ended without its end marker.
+        let content_type = content_type(&resp);
+        if content_type.starts_with("text/html") {
+            let body = self.read_error_body(resp).await;
+            return Err(Error::decode(format!(
+                "expected an event stream, got an HTML page (Content-Type: {content_type}; \
+                 a proxy or login page in between?): {}",
+                excerpt(&body)
+            )));
+        }
         Ok(BodyStream::new(resp, self.inner.options.idle_timeout))
+    }
+
+    /// The body of an answer that is not the API's, read with a bound and a short deadline:
+    /// it only words an error message.
+    async fn read_error_body(&self, resp: reqwest::Response) -> Bytes {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            read_body(resp, MAX_ERROR_BODY, self.inner.options.idle_timeout),
+        )
+        .await
+        .ok()
+        .and_then(|r| r.ok())
+        .unwrap_or_default()
     }
 
     fn map_send_error(&self, e: reqwest::Error) -> Error {
@@ -341,22 +370,13 @@ impl HttpClient {
     async fn error_from_response(&self, resp: reqwest::Response, model: Option<&str>) -> Error {
         let status = resp.status().as_u16();
         let retry_after = retry::parse_retry_after(resp.headers(), SystemTime::now());
-        let content_type = resp
+        let content_type = content_type(&resp);
+        let location = resp
             .headers()
-            .get(http::header::CONTENT_TYPE)
+            .get(http::header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        // The body of an error is read with a bound and a short deadline: it only words the
-        // message.
-        let body = tokio::time::timeout(
-            std::time::Duration::from_secs(10),
-            read_body(resp, MAX_ERROR_BODY),
-        )
-        .await
-        .ok()
-        .and_then(|r| r.ok())
-        .unwrap_or_default();
+            .map(redact_url);
+        let body = self.read_error_body(resp).await;
         let mut api = parse_error_body(status, &content_type, &body);
         api.retry_after = retry_after;
         if status == 401 || status == 403 {
@@ -371,12 +391,40 @@ impl HttpClient {
             };
         }
         api.hint = error_hint(self.inner.provider, &api, model);
+        if (300..400).contains(&status) {
+            // Only a redirect that was not followed ends up here (see `ClientOptions`).
+            api.message = format!(
+                "redirected to {}",
+                location.as_deref().unwrap_or("an address it did not give")
+            );
+            api.hint = Some(format!(
+                "llmport follows at most {} redirects, and only within the same scheme, host \
+                 and port, so that credentials and prompts never reach a server you did not \
+                 configure: if you trust the new address, make it the base URL",
+                options::MAX_REDIRECTS
+            ));
+        }
         Error::from(api)
     }
 }
 
-/// Reads a whole response body, refusing to hold more than `max` bytes.
-pub(crate) async fn read_body(mut resp: reqwest::Response, max: usize) -> Result<Bytes> {
+/// The `Content-Type` of an answer (`""` when absent or not text).
+fn content_type(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// Reads a whole response body, refusing to hold more than `max` bytes or to wait longer
+/// than `idle` for the next piece of it.
+pub(crate) async fn read_body(
+    resp: reqwest::Response,
+    max: usize,
+    idle: Option<std::time::Duration>,
+) -> Result<Bytes> {
+    use futures::StreamExt;
     if let Some(len) = resp.content_length()
         && len > max as u64
     {
@@ -385,8 +433,10 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, max: usize) -> Result
             limit: max,
         });
     }
+    let mut body = BodyStream::new(resp, idle);
     let mut buf = bytes::BytesMut::new();
-    while let Some(chunk) = resp.chunk().await.map_err(body_error)? {
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk?;
         if buf.len() + chunk.len() > max {
             return Err(Error::LimitExceeded {
                 what: "response body",
@@ -400,10 +450,31 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, max: usize) -> Result
 
 /// An error while reading a body after the status line arrived.
 pub(crate) fn body_error(e: reqwest::Error) -> Error {
+    if is_corrupt_encoding(&e) {
+        return Error::Decode {
+            message: "the answer's compressed body is corrupt".into(),
+            source: Some(Box::new(e.without_url())),
+        };
+    }
     Error::Stream {
         message: "the connection broke while the answer was being received".into(),
         source: Some(Box::new(e.without_url())),
     }
+}
+
+/// Whether a body error means the bytes arrived but their content encoding (gzip, …) is
+/// corrupt. reqwest reports every body error through its decompressor as a "decode" error,
+/// broken connections included; the decompressor's own failures are I/O errors of kind
+/// `InvalidData`.
+fn is_corrupt_encoding(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::InvalidData;
+        }
+        source = err.source();
+    }
+    false
 }
 
 /// Decodes an error body: OpenAI's `{"error":{"message","type","code","param"}}`, Ollama's

@@ -16,7 +16,7 @@ use secrecy::SecretString;
 /// |---|---|---|
 /// | `connect_timeout` | 10 s | TCP + TLS connection set-up |
 /// | `first_byte_timeout` | 300 s | from sending the request to the response headers (Ollama sends nothing while it loads a model, and a non-streaming answer arrives all at once) |
-/// | `idle_timeout` | 120 s | longest silence between two chunks of a streamed body |
+/// | `idle_timeout` | 120 s | longest silence between two chunks of a response body, streamed or not |
 /// | `total_timeout` | none | a deadline for a whole non-streaming call; never applied to streams |
 /// | `max_body_size` | 64 MiB | largest non-streaming body read into memory |
 /// | `proxy` | none | an HTTP(S) proxy for all requests; when unset, `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` apply |
@@ -28,6 +28,11 @@ use secrecy::SecretString;
 ///
 /// Certificate files are read when the provider is built; a missing or invalid file is an
 /// [`Error::Config`](crate::Error::Config) naming it.
+///
+/// Redirects are followed only within the same scheme, host and port, at most 10 times: a
+/// redirect to another server is not followed (the 3xx answer becomes an
+/// [`Error::Api`](crate::Error::Api) saying where it pointed), so that neither credentials nor
+/// prompts reach a server that was not configured.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientOptions {
@@ -35,11 +40,12 @@ pub struct ClientOptions {
     pub connect_timeout: Option<Duration>,
     /// Longest time from sending a request to receiving the response headers.
     pub first_byte_timeout: Option<Duration>,
-    /// Longest silence between two chunks of a streamed response.
+    /// Longest silence between two chunks of a response body (streamed or not).
     pub idle_timeout: Option<Duration>,
     /// A deadline for a whole non-streaming call (request and body). Not applied to streams.
     pub total_timeout: Option<Duration>,
-    /// The largest non-streaming response body that is read into memory.
+    /// The largest non-streaming response body that is read into memory (counted after
+    /// decompression).
     pub max_body_size: usize,
     /// An HTTP(S) proxy URL for all requests. When unset, the standard `HTTP_PROXY`,
     /// `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` environment variables apply, unless
@@ -263,6 +269,7 @@ impl ClientOptions {
         let mut b = reqwest::Client::builder()
             .user_agent(self.user_agent.clone())
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
+            .redirect(reqwest::redirect::Policy::custom(same_origin_redirect))
             .tcp_nodelay(true);
         if let Some(d) = self.connect_timeout {
             b = b.connect_timeout(d);
@@ -353,4 +360,26 @@ fn read_file(path: &Path, what: &str) -> crate::Result<Vec<u8>> {
         message: format!("cannot read the {what} file {}", path.display()),
         source: Some(Box::new(e)),
     })
+}
+
+/// The most redirects followed for one request.
+pub(crate) const MAX_REDIRECTS: usize = 10;
+
+/// Follows a redirect only within the same scheme, host and port, at most
+/// [`MAX_REDIRECTS`] times. A redirect elsewhere is not followed (the 3xx answer becomes an
+/// error): reqwest would drop `Authorization` on the way, but not an API key in a header of
+/// the gateway's choosing, nor the prompt in the body, and neither should reach a server the
+/// caller did not configure.
+fn same_origin_redirect(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
+    let next = attempt.url();
+    let same_origin = attempt.previous().last().is_some_and(|prev| {
+        prev.scheme() == next.scheme()
+            && prev.host_str() == next.host_str()
+            && prev.port_or_known_default() == next.port_or_known_default()
+    });
+    if same_origin && attempt.previous().len() <= MAX_REDIRECTS {
+        attempt.follow()
+    } else {
+        attempt.stop()
+    }
 }

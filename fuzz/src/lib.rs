@@ -1,0 +1,64 @@
+//! What the fuzz targets share: how an input's control bytes pick a line limit and the points
+//! at which the body is cut into pieces.
+
+/// An input cut into its control part and the body the decoder sees.
+pub struct Framed<'a> {
+    /// The line limit to decode with.
+    pub max_line: usize,
+    /// Positions (in `body`) where the body is cut into pieces; sorted, inside the body.
+    pub splits: Vec<usize>,
+    /// The bytes to decode.
+    pub body: &'a [u8],
+}
+
+/// Reads the two control bytes at the start of an input: byte 0 picks the line limit (0: the
+/// default 16 MiB; otherwise small limits, so that "line too long" is reached), byte 1 seeds
+/// the cut points. Inputs shorter than two bytes are ignored.
+pub fn frame(data: &[u8]) -> Option<Framed<'_>> {
+    let (&limit, rest) = data.split_first()?;
+    let (&seed, body) = rest.split_first()?;
+    let max_line = match limit {
+        0 => llmport::codec::DEFAULT_MAX_LINE,
+        n => usize::from(n) * 4,
+    };
+    Some(Framed {
+        max_line,
+        splits: split_points(seed, body.len()),
+        body,
+    })
+}
+
+/// Cut points for a body of `len` bytes: seed 0 gives none, seed 1 cuts between every byte,
+/// other seeds give irregular pieces (an xorshift sequence).
+pub fn split_points(seed: u8, len: usize) -> Vec<usize> {
+    match seed {
+        0 => Vec::new(),
+        1 => (1..len).collect(),
+        _ => {
+            let mut x = u32::from(seed) | 0x9e37_0000;
+            let mut at = 0usize;
+            let mut out = Vec::new();
+            loop {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                at += 1 + (x % 23) as usize;
+                if at >= len {
+                    return out;
+                }
+                out.push(at);
+            }
+        }
+    }
+}
+
+/// `body` as pieces cut at `splits`.
+pub fn pieces<'a>(body: &'a [u8], splits: &[usize]) -> Vec<&'a [u8]> {
+    let mut out = Vec::with_capacity(splits.len() + 1);
+    let mut start = 0;
+    for &cut in splits.iter().chain(&[body.len()]) {
+        out.push(&body[start..cut]);
+        start = cut;
+    }
+    out
+}
