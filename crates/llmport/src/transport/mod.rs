@@ -6,6 +6,7 @@
 
 mod body;
 mod options;
+mod prefetch;
 mod retry;
 
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub(crate) struct HttpClient {
 struct ClientInner {
     client: reqwest::Client,
     base_url: String,
+    /// `base_url`, parsed once: see [`HttpClient::url`].
+    base: url::Url,
     headers: HeaderMap,
     auth: Auth,
     retry: RetryConfig,
@@ -106,6 +109,7 @@ impl HttpClient {
             inner: Arc::new(ClientInner {
                 client,
                 base_url: base_url.trim_end_matches('/').to_owned(),
+                base: parsed,
                 headers,
                 auth,
                 retry,
@@ -120,8 +124,22 @@ impl HttpClient {
         &self.inner.base_url
     }
 
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}/{}", self.inner.base_url, path.trim_start_matches('/'))
+    /// The URL of `path` (relative to the base URL), already parsed.
+    ///
+    /// Built from the base URL parsed once, with only the path set: handing reqwest a string
+    /// made it parse the whole URL on every request (host and IDNA processing included), about
+    /// 20,000 instructions, a quarter of a non-streaming request's client CPU (callgrind, the
+    /// harness's batch of 20k requests).
+    pub(crate) fn url(&self, path: &str) -> url::Url {
+        let mut url = self.inner.base.clone();
+        let base_path = url.path().trim_end_matches('/');
+        let path = path.trim_start_matches('/');
+        let mut full = String::with_capacity(base_path.len() + 1 + path.len());
+        full.push_str(base_path);
+        full.push('/');
+        full.push_str(path);
+        url.set_path(&full);
+        url
     }
 
     /// Sends a request and returns the response once its status line and headers arrived
@@ -131,7 +149,7 @@ impl HttpClient {
         let url = self.url(req.path);
         let mut attempt = 0u32;
         loop {
-            let result = self.attempt(req, &url).await;
+            let result = self.attempt(req, url.clone()).await;
             let err = match result {
                 Ok(resp) => return Ok(resp),
                 Err(e) => e,
@@ -155,12 +173,12 @@ impl HttpClient {
         }
     }
 
-    async fn attempt(&self, req: &Request<'_>, url: &str) -> Result<reqwest::Response> {
+    async fn attempt(&self, req: &Request<'_>, url: url::Url) -> Result<reqwest::Response> {
         let inner = &*self.inner;
-        let mut builder = inner
-            .client
-            .request(req.method.clone(), url)
-            .headers(inner.headers.clone());
+        let mut builder = inner.client.request(req.method.clone(), url);
+        if !inner.headers.is_empty() {
+            builder = builder.headers(inner.headers.clone());
+        }
         if let Some((name, value)) = inner.auth.header().await? {
             builder = builder.header(name, value);
         }
@@ -270,13 +288,16 @@ impl HttpClient {
 
 /// Reads a whole response body, refusing to hold more than `max` bytes.
 pub(crate) async fn read_body(mut resp: reqwest::Response, max: usize) -> Result<Bytes> {
-    if let Some(len) = resp.content_length()
-        && len > max as u64
-    {
-        return Err(Error::LimitExceeded {
-            what: "response body",
-            limit: max,
-        });
+    if let Some(len) = resp.content_length() {
+        if len > max as u64 {
+            return Err(Error::LimitExceeded {
+                what: "response body",
+                limit: max,
+            });
+        }
+        // The length is known and within the limit: let reqwest collect it, which hands back
+        // a body that arrived in one piece without copying it.
+        return resp.bytes().await.map_err(body_error);
     }
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = resp.chunk().await.map_err(body_error)? {
@@ -458,6 +479,43 @@ mod tests {
             "http://localhost:11434"
         );
         assert_eq!(redact_url("not a url"), "<invalid URL>");
+    }
+
+    #[test]
+    fn request_urls_join_the_base_path_and_the_endpoint() {
+        let client = |base: &str| {
+            HttpClient::new(
+                base,
+                HeaderMap::new(),
+                Auth::None,
+                RetryConfig::none(),
+                ClientOptions::default(),
+                "test",
+            )
+            .unwrap()
+        };
+        let c = client("http://127.0.0.1:8080/v1");
+        assert_eq!(
+            c.url("chat/completions").as_str(),
+            "http://127.0.0.1:8080/v1/chat/completions"
+        );
+        assert_eq!(c.url("/models").as_str(), "http://127.0.0.1:8080/v1/models");
+        assert_eq!(
+            client("http://localhost:11434/").url("api/tags").as_str(),
+            "http://localhost:11434/api/tags"
+        );
+        assert_eq!(
+            client("https://gw.example.com/my%20proxy/v1/")
+                .url("models/llama3:8b")
+                .as_str(),
+            "https://gw.example.com/my%20proxy/v1/models/llama3:8b"
+        );
+        assert_eq!(
+            client("http://h/b/n=5,w=event,f=0,t=6c/v1")
+                .url("chat/completions")
+                .as_str(),
+            "http://h/b/n=5,w=event,f=0,t=6c/v1/chat/completions"
+        );
     }
 
     #[test]
