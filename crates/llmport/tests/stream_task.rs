@@ -8,13 +8,26 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use llmport::testing::{Reply, TestServer};
-use llmport::{Message, Options, Provider};
+use llmport::{Message, Options, Provider, ResponseStream};
 use support::*;
 
 fn chunk(text: &str) -> String {
     format!(
         r#"{{"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{{"index":0,"delta":{{"content":"{text}"}},"finish_reason":null}}]}}"#
     )
+}
+
+/// A server answering chat completions with `reply`, and a stream from it.
+async fn stream_from(reply: Reply) -> (TestServer, ResponseStream) {
+    let server = TestServer::builder()
+        .route("POST", "/v1/chat/completions", reply)
+        .start()
+        .await;
+    let stream = openai(&server.v1_url())
+        .generate_stream("m", &[Message::user("x")], &Options::default())
+        .await
+        .expect("the stream starts");
+    (server, stream)
 }
 
 /// Waits (bounded) until the server has no open connection.
@@ -32,16 +45,7 @@ async fn dropping_mid_stream_closes_the_connection() {
     // The server sends one chunk, then keeps the response open and silent, as a generation
     // that is still thinking would: the reading task waits on the body, not on the channel,
     // so only the stream's drop can end it.
-    let reply = Reply::sse([chunk("Hello")]).hang_after_body();
-    let server = TestServer::builder()
-        .route("POST", "/v1/chat/completions", reply)
-        .start()
-        .await;
-    let p = openai(&server.v1_url());
-    let mut s = p
-        .generate_stream("m", &[Message::user("x")], &Options::default())
-        .await
-        .expect("the stream starts");
+    let (server, mut s) = stream_from(Reply::sse([chunk("Hello")]).hang_after_body()).await;
     let first = s.next().await.expect("a first chunk").expect("no error");
     assert_eq!(first.text(), "Hello");
     assert_eq!(server.active_connections(), 1);
@@ -72,15 +76,7 @@ async fn slow_consumer_gets_every_chunk_in_order() {
             .to_owned(),
     );
     events.push("[DONE]".to_owned());
-    let server = TestServer::builder()
-        .route("POST", "/v1/chat/completions", Reply::sse(events))
-        .start()
-        .await;
-    let p = openai(&server.v1_url());
-    let mut s = p
-        .generate_stream("m", &[Message::user("x")], &Options::default())
-        .await
-        .expect("the stream starts");
+    let (_server, mut s) = stream_from(Reply::sse(events)).await;
     let mut text = String::new();
     let mut items = 0;
     while let Some(chunk) = s.next().await {
@@ -94,7 +90,11 @@ async fn slow_consumer_gets_every_chunk_in_order() {
     }
     let want: String = (0..n).map(|i| format!("{i} ")).collect();
     assert_eq!(text, want);
-    assert_eq!(items, n + 2, "n content chunks, the stop chunk, the final chunk");
+    assert_eq!(
+        items,
+        n + 2,
+        "n content chunks, the stop chunk, the final chunk"
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -223,10 +223,11 @@ pub(crate) trait ChoiceSink<'de> {
 ///
 /// Not a `#[derive(Deserialize)]` struct with a `choices: Vec<ChunkChoice>`: such a chunk is
 /// ~400 bytes on the stack and serde's generated code moves it (and each choice) several
-/// times between `Result`s and `Option`s; with one event per chunk those copies were 25–28% of
-/// the decoding CPU in `perf` (`memmove` under `deserialize_struct`, `cargo bench --bench
-/// stream`, `chunk_to_response`). Handing choices over in place also drops the `Vec`, one heap
-/// allocation per chunk.
+/// times between `Result`s and `Option`s. Those copies (`memmove` under `deserialize_struct`)
+/// were 25% of the client's CPU on the harness's 64 KiB-frame stream and 28% of `cargo bench
+/// --bench stream` (`chunk_to_response`) in `perf`; with this seeded parse (and the response
+/// built in place, see `ChoiceMapper`) `memmove` is ~7%. Handing choices over in place also
+/// drops the `Vec`, one heap allocation per chunk.
 ///
 /// The rest of the chunk goes to `head` (filled in place, not returned, for the same reason).
 pub(crate) fn parse_chunk<'de, S: ChoiceSink<'de>>(
