@@ -106,3 +106,43 @@ async fn slow_consumer_gets_every_chunk_in_order_on_a_current_thread_runtime() {
 async fn slow_consumer_gets_every_chunk_in_order_on_a_multi_thread_runtime() {
     slow_consumer_gets_every_chunk_in_order().await;
 }
+
+/// The idle timer runs in the reading task: a server that goes silent mid-stream still ends
+/// the stream with a typed idle timeout, and the connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_ends_the_stream_with_an_idle_timeout() {
+    let server = TestServer::builder()
+        .route(
+            "POST",
+            "/v1/chat/completions",
+            Reply::sse([chunk("Hello")]).hang_after_body(),
+        )
+        .start()
+        .await;
+    let p = llmport::OpenAiProvider::builder()
+        .base_url(server.v1_url())
+        .retry(llmport::RetryConfig::none())
+        .client_options(llmport::ClientOptions::new().with_idle_timeout(Duration::from_millis(200)))
+        .build()
+        .expect("provider builds");
+    let mut s = p
+        .generate_stream("m", &[Message::user("x")], &Options::default())
+        .await
+        .expect("the stream starts");
+    assert_eq!(
+        s.next().await.expect("a chunk").expect("no error").text(),
+        "Hello"
+    );
+    let next = tokio::time::timeout(Duration::from_secs(5), s.next())
+        .await
+        .expect("the idle timeout fires, the stream does not hang");
+    match next {
+        Some(Err(llmport::Error::Timeout {
+            kind: llmport::TimeoutKind::Idle,
+            after,
+        })) => assert_eq!(after, Duration::from_millis(200)),
+        other => panic!("expected an idle timeout, got {other:?}"),
+    }
+    drop(s);
+    assert!(connections_close(&server).await);
+}
