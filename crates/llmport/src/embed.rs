@@ -33,6 +33,10 @@ pub struct EmbedOptions {
     pub truncate: Option<bool>,
     /// How long Ollama keeps the model loaded afterwards (native API only).
     pub keep_alive: Option<KeepAlive>,
+    /// How the server should encode the vectors on the wire (OpenAI-compatible API only).
+    /// Unset, nothing is requested and the server's default (floats) applies; either way
+    /// the vectors come back decoded.
+    pub encoding: Option<EmbedEncoding>,
     /// Extra keys merged into the request body.
     pub extra: Map<String, Value>,
 }
@@ -62,6 +66,34 @@ impl EmbedOptions {
     pub fn with_keep_alive(mut self, k: KeepAlive) -> Self {
         self.keep_alive = Some(k);
         self
+    }
+
+    /// Sets `encoding`.
+    #[must_use]
+    pub fn with_encoding(mut self, e: EmbedEncoding) -> Self {
+        self.encoding = Some(e);
+        self
+    }
+}
+
+/// How vectors travel on the wire (OpenAI's `encoding_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedEncoding {
+    /// A JSON array of numbers per vector.
+    Float,
+    /// Base64 of the vector's little-endian `f32` bytes: about half the size of `Float`
+    /// on the wire, and exact.
+    Base64,
+}
+
+impl EmbedEncoding {
+    /// The wire name: `float` or `base64`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmbedEncoding::Float => "float",
+            EmbedEncoding::Base64 => "base64",
+        }
     }
 }
 

@@ -28,7 +28,7 @@ pub enum Error {
     },
 
     /// The server could not be reached (connection refused, DNS failure, TLS handshake failure).
-    #[error("{}", connect_message(.url, .provider))]
+    #[error("{}", connect_message(.url, .provider, .source.as_deref()))]
     Connect {
         /// The URL that could not be reached (without credentials).
         url: String,
@@ -110,7 +110,23 @@ pub enum Error {
 /// A boxed error used as the `source` of an [`Error`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-fn connect_message(url: &str, provider: &str) -> String {
+fn connect_message(
+    url: &str,
+    provider: &str,
+    source: Option<&(dyn std::error::Error + Send + Sync + 'static)>,
+) -> String {
+    // rustls words a refused server certificate "invalid peer certificate: <reason>".
+    let mut cause = source.map(|e| e as &(dyn std::error::Error + 'static));
+    while let Some(e) = cause {
+        if e.to_string().contains("invalid peer certificate") {
+            return format!(
+                "TLS connection to {url} failed: the server's certificate is not trusted ({e}) — \
+                 if it comes from a private CA, add the CA with ClientOptions::with_ca_cert_file \
+                 (LLMPORT_CA_CERT)"
+            );
+        }
+        cause = e.source();
+    }
     if provider == "ollama" {
         format!("cannot reach Ollama at {url} — is `ollama serve` running?")
     } else {
@@ -214,11 +230,40 @@ impl Error {
         }
     }
 
+    /// An authentication error with a message and no HTTP status, e.g. for a
+    /// [`CredentialProvider`](crate::auth::CredentialProvider) that has no credentials to
+    /// give. Never put a secret in the message.
+    pub fn auth(message: impl Into<String>) -> Self {
+        Error::Auth {
+            status: None,
+            message: message.into(),
+            source: None,
+        }
+    }
+
     /// A decoding error with a message.
     pub fn decode(message: impl Into<String>) -> Self {
         Error::Decode {
             message: message.into(),
             source: None,
+        }
+    }
+
+    /// A decoding error for JSON text that does not parse as `T`: says what the text is
+    /// (`what`) and shows the text around the spot where parsing failed.
+    pub(crate) fn json_mismatch<T>(what: &str, text: &str, e: serde_json::Error) -> Self {
+        let target = std::any::type_name::<T>();
+        let message = if text.trim().is_empty() {
+            format!("{what} is empty, expected JSON for {target}")
+        } else {
+            format!(
+                "{what} is not the JSON expected for {target}: {e}; the text: {}",
+                text_around(text, e.line(), e.column())
+            )
+        };
+        Error::Decode {
+            message,
+            source: Some(Box::new(e)),
         }
     }
 
@@ -300,6 +345,34 @@ impl From<crate::codec::CodecError> for Error {
     }
 }
 
+/// `text` when it is short, else about 160 characters of it around `line`:`column`
+/// (1-based, as `serde_json` reports them), with `…` where it was cut.
+fn text_around(text: &str, line: usize, column: usize) -> String {
+    const RADIUS: usize = 80;
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= 2 * RADIUS {
+        return text.to_owned();
+    }
+    // The error's character offset: past `line - 1` newlines, then `column` characters.
+    let mut at = 0;
+    let mut lines_left = line.saturating_sub(1);
+    while lines_left > 0 && at < chars.len() {
+        if chars[at] == '\n' {
+            lines_left -= 1;
+        }
+        at += 1;
+    }
+    let at = (at + column).min(chars.len());
+    let start = at.saturating_sub(RADIUS);
+    let end = (at + RADIUS).min(chars.len());
+    let window: String = chars[start..end].iter().collect();
+    format!(
+        "{}{window}{}",
+        if start > 0 { "…" } else { "" },
+        if end < chars.len() { "…" } else { "" }
+    )
+}
+
 /// The HTTP statuses that are worth retrying.
 pub(crate) fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429 | 500 | 502 | 503 | 504)
@@ -345,6 +418,28 @@ mod tests {
         for s in [400, 401, 403, 404, 422, 501] {
             assert!(!Error::from(ApiError::new(s, "")).is_retryable(), "{s}");
         }
+    }
+
+    #[test]
+    fn json_mismatch_shows_the_text_near_the_error() {
+        let e = serde_json::from_str::<u32>("\"x\"").unwrap_err();
+        let msg = Error::json_mismatch::<u32>("the answer", "\"x\"", e).to_string();
+        assert!(
+            msg.contains("the answer is not the JSON expected for u32"),
+            "{msg}"
+        );
+        assert!(msg.ends_with(r#"the text: "x""#), "{msg}");
+
+        let long = format!("{{\"a\": [{}1], \"b\": oops}}", "1,".repeat(200));
+        let e = serde_json::from_str::<serde_json::Value>(&long).unwrap_err();
+        let msg = Error::json_mismatch::<serde_json::Value>("it", &long, e).to_string();
+        assert!(msg.contains("oops"), "{msg}");
+        assert!(msg.contains('…'), "{msg}");
+        assert!(msg.len() < 400, "{msg}");
+
+        let e = serde_json::from_str::<u32>(" ").unwrap_err();
+        let msg = Error::json_mismatch::<u32>("the answer", " ", e).to_string();
+        assert!(msg.contains("the answer is empty"), "{msg}");
     }
 
     #[test]

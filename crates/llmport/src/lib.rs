@@ -53,7 +53,91 @@
 //!   wraps it for Ollama.
 //! - [`GenResponse`] with [`Candidate`]s, a [`FinishReason`] and [`ResponseMeta`] (token counts,
 //!   time to first token, total time).
+//! - Tools: [`Tool::for_type`] declares a function whose parameters are a Rust type's JSON
+//!   Schema; the model's calls come back as [`ToolCall`]s (in a stream, each one once it is
+//!   complete), [`ToolCall::parse_arguments`] reads them back into the type, and
+//!   [`Message::tool_result`] answers them (`examples/tools.rs` is a whole round trip).
+//! - Structured output: [`ResponseFormat`], and [`ProviderExt::generate_json`] to get a
+//!   typed value back.
+//! - Embeddings: the [`Embedder`] trait.
+//! - Options a server would silently ignore are refused: [`Error::Unsupported`] names them.
 //! - One [`Error`] type, classified by what the caller can do about it.
+//!
+//! # Authentication, TLS, time limits and retries
+//!
+//! Ollama needs no credentials, but one behind nginx, Caddy or an API gateway does. Every
+//! [`Auth`] scheme is applied on every attempt: HTTP Basic, a Bearer token, an API key in a
+//! header of the gateway's choosing, OAuth 2.0 client credentials
+//! ([`auth::ClientCredentials`]: tokens cached, refreshed before they expire, one fetch at a
+//! time, one retry after a 401), or headers from your own [`auth::CredentialProvider`].
+//! [`ClientOptions`] holds the TLS settings (extra root CAs, a client certificate for mutual
+//! TLS), the proxy and the time limits, split by phase so that a long generation is never cut
+//! off; [`RetryConfig`] says what is retried. Secrets never appear in `Debug`, `Display`,
+//! errors or traces.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use llmport::{Auth, ClientOptions, OllamaProvider, RetryConfig};
+//! # fn run() -> llmport::Result<()> {
+//! let ollama = OllamaProvider::builder()
+//!     .host("https://ollama.internal.example:8443")
+//!     .auth(Auth::basic("ann", std::env::var("OLLAMA_PASSWORD").unwrap_or_default()))
+//!     .client_options(
+//!         ClientOptions::new()
+//!             .with_ca_cert_file("/etc/ssl/private-ca.pem")
+//!             .with_connect_timeout(Duration::from_secs(5))
+//!             .with_idle_timeout(Duration::from_secs(60)),
+//!     )
+//!     .retry(RetryConfig::default().with_max_retries(4))
+//!     .build()?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Configuration from the environment
+//!
+//! [`OllamaProvider::from_env`] (and the builders' `from_vars`, which take the variables as
+//! pairs) read these variables. Values are trimmed; empty means unset. Every secret can also
+//! come from a file: `NAME_FILE` holds the path of a file with the value (a mounted
+//! Kubernetes secret), and setting both is an error. Setting credentials of two kinds at
+//! once is an error too.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `LLMPORT_BASE_URL` | the OpenAI-compatible base URL, with `/v1` (wins over `OLLAMA_HOST`) |
+//! | `OLLAMA_HOST` | the Ollama server, with Ollama's own parsing rules (`host:port`, `https://host`, …) |
+//! | `LLMPORT_BEARER_TOKEN` | `Authorization: Bearer <token>` |
+//! | `LLMPORT_API_KEY` | an API key, sent as `Authorization: Bearer <key>` unless… |
+//! | `LLMPORT_API_KEY_HEADER` | …this names another header for it, e.g. `X-API-Key` |
+//! | `LLMPORT_BASIC_USER`, `LLMPORT_BASIC_PASSWORD` | HTTP Basic authentication |
+//! | `LLMPORT_OAUTH2_TOKEN_URL` | OAuth 2.0 client credentials: the token endpoint |
+//! | `LLMPORT_OAUTH2_CLIENT_ID`, `LLMPORT_OAUTH2_CLIENT_SECRET` | the client's id and secret |
+//! | `LLMPORT_OAUTH2_SCOPES` | scopes to ask for, separated by spaces or commas |
+//! | `LLMPORT_OAUTH2_CLIENT_AUTH` | `basic` (default: HTTP Basic) or `body` (id and secret in the form) |
+//! | `LLMPORT_OAUTH2_PARAMS` | extra token-request parameters, form-encoded: `audience=https%3A%2F%2Fllm&resource=x` |
+//! | `LLMPORT_CONNECT_TIMEOUT` | connection set-up limit (default 10s) |
+//! | `LLMPORT_FIRST_BYTE_TIMEOUT` | limit from request to response headers (default 5m) |
+//! | `LLMPORT_IDLE_TIMEOUT` | longest silence between stream chunks (default 2m) |
+//! | `LLMPORT_TOTAL_TIMEOUT` | deadline of a whole non-streaming call (default none) |
+//! | `LLMPORT_RETRIES` | retries after the first attempt (default 2; `0` disables) |
+//! | `LLMPORT_PROXY` | an HTTP(S) proxy for every request |
+//! | `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` | the standard proxy variables, honoured when `LLMPORT_PROXY` is unset (read from the process environment by the HTTP client) |
+//! | `LLMPORT_CA_CERT` | a PEM file of extra root CA certificates |
+//! | `LLMPORT_CLIENT_CERT`, `LLMPORT_CLIENT_KEY` | PEM files of a client certificate and its key (mutual TLS) |
+//!
+//! Time limits are written `30s`, `2m`, `500ms`, `1h 30m` or as a number of seconds; `0` or
+//! `none` means no limit ([`env::parse_duration`]).
+//!
+//! # Tracing
+//!
+//! Every call runs in a `gen_ai.chat` span (`tracing`, info level) with OpenTelemetry GenAI
+//! attribute names: `gen_ai.system`, `gen_ai.operation.name`, `gen_ai.request.model`,
+//! `gen_ai.request.max_tokens`, `gen_ai.request.temperature`, `gen_ai.request.top_p`,
+//! `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`. Inside it, every HTTP attempt
+//! runs in an `http.request` span (debug level) with `http.request.method`, `url.full`,
+//! `http.request.resend_count`, `http.response.status_code` and `error.type`; a retry is an
+//! info event with the wait; an OAuth2 token fetch is an `oauth2.token` span. No span or event
+//! holds a credential, and none holds message content unless the builder's `trace_content(true)`
+//! asks for it (`gen_ai.input.messages` / `gen_ai.output.messages` events).
 //!
 //! # Features
 //!
@@ -64,6 +148,7 @@
 pub mod auth;
 pub mod codec;
 pub mod embed;
+pub mod env;
 pub mod error;
 pub mod message;
 pub mod ollama;
@@ -85,14 +170,14 @@ pub mod __bench {
     pub use crate::openai::bench::{StreamDecoder, chat_request_body};
 }
 
-pub use auth::Auth;
-pub use embed::{EmbedOptions, Embedder, Embeddings};
+pub use auth::{Auth, ClientCredentials, CredentialProvider};
+pub use embed::{EmbedEncoding, EmbedOptions, Embedder, Embeddings};
 pub use error::{ApiError, Error, Result, TimeoutKind};
 pub use message::{Message, Part, Role, ToolCall, ToolResult};
 pub use ollama::{OllamaOptions, OllamaProvider};
 pub use openai::OpenAiProvider;
 pub use options::{FunctionDecl, Options, ReasoningEffort, ResponseFormat, Tool, ToolChoice};
-pub use provider::Provider;
+pub use provider::{Provider, ProviderExt};
 pub use response::{Candidate, FinishReason, GenResponse, ResponseMeta, Usage};
 pub use stream::{Accumulator, ResponseStream};
 pub use transport::{ClientOptions, RetryConfig};

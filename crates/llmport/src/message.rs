@@ -131,6 +131,20 @@ impl ToolCall {
         }
     }
 
+    /// The arguments deserialized into `T` (typically the type the tool was declared with,
+    /// [`Tool::for_type`](crate::Tool::for_type)). When they do not fit, the
+    /// [`Error::Decode`](crate::Error::Decode) names the tool and shows the arguments.
+    pub fn parse_arguments<T: serde::de::DeserializeOwned>(&self) -> crate::Result<T> {
+        let what = format!("the argument text of the call of {:?}", self.name);
+        match &self.raw_arguments {
+            Some(raw) => serde_json::from_str(raw)
+                .map_err(|e| crate::Error::json_mismatch::<T>(&what, raw, e)),
+            None => T::deserialize(&self.arguments).map_err(|e| {
+                crate::Error::json_mismatch::<T>(&what, &self.arguments.to_string(), e)
+            }),
+        }
+    }
+
     /// The arguments as JSON text, as they go on the wire.
     pub fn arguments_json(&self) -> String {
         match &self.raw_arguments {

@@ -198,15 +198,26 @@ impl Tool {
         })
     }
 
-    /// A function tool whose parameters are the JSON Schema of `T`, derived with `schemars`.
+    /// A function tool whose parameters are the JSON Schema of `T`, derived with `schemars`
+    /// (field doc comments become property descriptions). The schema's own `title` and
+    /// `description` (the type's name and doc comment, written for Rust readers) are left
+    /// out: `description` here is what the model reads about the tool.
+    ///
+    /// Read a call's arguments back with
+    /// [`ToolCall::parse_arguments`](crate::ToolCall::parse_arguments).
     pub fn for_type<T: schemars::JsonSchema>(
         name: impl Into<String>,
         description: impl Into<String>,
     ) -> Self {
+        let mut parameters = schema_for::<T>();
+        if let Value::Object(map) = &mut parameters {
+            map.remove("title");
+            map.remove("description");
+        }
         Tool::Function(FunctionDecl {
             name: name.into(),
             description: Some(description.into()),
-            parameters: schema_for::<T>(),
+            parameters,
         })
     }
 
@@ -272,13 +283,66 @@ pub enum ResponseFormat {
 }
 
 impl ResponseFormat {
-    /// A JSON-Schema format from a Rust type, derived with `schemars`.
-    pub fn for_type<T: schemars::JsonSchema>() -> Self {
+    /// JSON matching `schema` (for example read from a file), strictly.
+    ///
+    /// `name` is sent as OpenAI's schema name, which allows only ASCII letters, digits, `_`
+    /// and `-` (at most 64): other characters become `_`.
+    pub fn json_schema(name: impl AsRef<str>, schema: Value) -> Self {
         ResponseFormat::JsonSchema {
-            name: T::schema_name().into_owned(),
-            schema: schema_for::<T>(),
+            name: schema_name(name.as_ref()),
+            schema,
             strict: true,
         }
+    }
+
+    /// A strict JSON-Schema format from a Rust type, derived with `schemars`.
+    ///
+    /// The schema is made acceptable to OpenAI's strict mode: every object lists all its
+    /// properties as `required` (an `Option` field must then be present, possibly `null`,
+    /// which serde reads as `None`) and forbids others (`additionalProperties: false`).
+    /// Ollama turns the schema into a grammar and ignores `strict`.
+    pub fn for_type<T: schemars::JsonSchema>() -> Self {
+        let mut schema = schema_for::<T>();
+        make_strict(&mut schema);
+        ResponseFormat::json_schema(T::schema_name(), schema)
+    }
+}
+
+/// A schema name OpenAI accepts: `[A-Za-z0-9_-]{1,64}`.
+fn schema_name(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    if clean.is_empty() {
+        "response".to_owned()
+    } else {
+        clean
+    }
+}
+
+/// Every object schema (one with `properties`) requires all its properties and allows no
+/// others, at any depth (including `$defs`).
+fn make_strict(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(Value::Object(props)) = map.get("properties") {
+                let names: Vec<Value> = props.keys().cloned().map(Value::String).collect();
+                map.insert("required".to_owned(), Value::Array(names));
+                map.entry("additionalProperties")
+                    .or_insert(Value::Bool(false));
+            }
+            map.values_mut().for_each(make_strict);
+        }
+        Value::Array(items) => items.iter_mut().for_each(make_strict),
+        _ => {}
     }
 }
 
@@ -346,6 +410,44 @@ mod tests {
     struct Weather {
         city: String,
         days: u8,
+    }
+
+    #[derive(schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Trip {
+        to: Weather,
+        note: Option<String>,
+        stops: Vec<Weather>,
+    }
+
+    #[test]
+    fn strict_format_requires_every_property_at_every_depth() {
+        let ResponseFormat::JsonSchema {
+            name,
+            schema,
+            strict,
+        } = ResponseFormat::for_type::<Trip>()
+        else {
+            panic!()
+        };
+        assert_eq!(name, "Trip");
+        assert!(strict);
+        assert_eq!(
+            schema["required"],
+            serde_json::json!(["to", "note", "stops"])
+        );
+        assert_eq!(schema["additionalProperties"], false);
+        let weather = &schema["$defs"]["Weather"];
+        assert_eq!(weather["required"], serde_json::json!(["city", "days"]));
+        assert_eq!(weather["additionalProperties"], false);
+        assert_eq!(
+            ResponseFormat::json_schema("city info/v2", Value::Null),
+            ResponseFormat::JsonSchema {
+                name: "city_info_v2".into(),
+                schema: Value::Null,
+                strict: true
+            }
+        );
     }
 
     #[test]

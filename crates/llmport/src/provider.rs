@@ -1,12 +1,14 @@
 //! The [`Provider`] trait: one way to talk to any model server.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use serde::de::DeserializeOwned;
 
 use crate::error::Result;
 use crate::message::Message;
-use crate::options::Options;
+use crate::options::{Options, ResponseFormat};
 use crate::response::GenResponse;
 use crate::stream::ResponseStream;
 
@@ -91,3 +93,49 @@ macro_rules! forward_provider {
 }
 
 forward_provider!(Arc<P>, Box<P>, &P);
+
+/// Typed helpers on top of any [`Provider`], implemented for every provider (including
+/// `dyn Provider`). Import it to use them: `use llmport::ProviderExt;`.
+pub trait ProviderExt: Provider {
+    /// Asks for an answer that is JSON matching the schema of `T` (derived with
+    /// `schemars`, sent as a strict [`ResponseFormat::for_type`], replacing any
+    /// `response_format` in `options`) and returns it parsed.
+    ///
+    /// When the answer does not parse as `T`, the error is an
+    /// [`Error::Decode`](crate::Error::Decode) that shows the offending text.
+    ///
+    /// ```no_run
+    /// # async fn run() -> llmport::Result<()> {
+    /// use llmport::{Message, OllamaProvider, Options, ProviderExt};
+    ///
+    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// struct City {
+    ///     name: String,
+    ///     population: u64,
+    /// }
+    ///
+    /// let ollama = OllamaProvider::new()?;
+    /// let city: City = ollama
+    ///     .generate_json("llama3.2", &[Message::user("Tokyo, as JSON.")], &Options::default())
+    ///     .await?;
+    /// println!("{} has {} people", city.name, city.population);
+    /// # Ok(()) }
+    /// ```
+    fn generate_json<'a, T>(
+        &'a self,
+        model: &'a str,
+        messages: &'a [Message],
+        options: &'a Options,
+    ) -> impl Future<Output = Result<T>> + Send + 'a
+    where
+        T: DeserializeOwned + schemars::JsonSchema + 'a,
+    {
+        async move {
+            let mut options = options.clone();
+            options.response_format = Some(ResponseFormat::for_type::<T>());
+            self.generate(model, messages, &options).await?.json::<T>()
+        }
+    }
+}
+
+impl<P: Provider + ?Sized> ProviderExt for P {}

@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
 use crate::message::{Message, Part, Role, ToolCall};
 
 /// A model's answer (or, in a stream, one chunk of it).
@@ -51,6 +53,30 @@ impl GenResponse {
             .first()
             .and_then(|c| c.finish_reason.as_ref())
     }
+
+    /// The first candidate's message: the assistant turn to append to the history of a
+    /// multi-turn conversation (its tool calls are replayed; reasoning is not sent back).
+    pub fn message(&self) -> Option<&Message> {
+        self.candidates.first().map(|c| &c.message)
+    }
+
+    /// The text of the first candidate parsed as JSON into `T`: the answer to a request made
+    /// with [`ResponseFormat`](crate::ResponseFormat) (see also
+    /// [`ProviderExt::generate_json`](crate::ProviderExt::generate_json)).
+    ///
+    /// When the text does not parse, the [`Error::Decode`] shows the text around the spot
+    /// where it failed, and says so when the answer was cut off by the token limit.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        let text = self.text();
+        serde_json::from_str(&text).map_err(|e| {
+            let what = if self.finish_reason() == Some(&FinishReason::Length) {
+                "the model's answer (cut off at the token limit: raise max_tokens)"
+            } else {
+                "the model's answer"
+            };
+            Error::json_mismatch::<T>(what, &text, e)
+        })
+    }
 }
 
 /// One alternative answer.
@@ -91,6 +117,40 @@ impl Candidate {
             self.message
                 .parts
                 .push(Part::Reasoning { text: text.into() });
+        }
+    }
+
+    /// Folds one streamed part into the answer the way a non-streaming answer holds it: one
+    /// reasoning part first, then one text part, then tool calls (and anything else) in the
+    /// order they came. Text that arrives after a tool call still joins the text part.
+    pub(crate) fn absorb(&mut self, part: &Part) {
+        let parts = &mut self.message.parts;
+        match part {
+            Part::Reasoning { text } => {
+                match parts.iter_mut().find_map(|p| match p {
+                    Part::Reasoning { text: t } => Some(t),
+                    _ => None,
+                }) {
+                    Some(t) => t.push_str(text),
+                    None => parts.insert(0, part.clone()),
+                }
+            }
+            Part::Text { text } => {
+                match parts.iter_mut().find_map(|p| match p {
+                    Part::Text { text: t } => Some(t),
+                    _ => None,
+                }) {
+                    Some(t) => t.push_str(text),
+                    None => {
+                        let at = parts
+                            .iter()
+                            .position(|p| !matches!(p, Part::Reasoning { .. }))
+                            .unwrap_or(parts.len());
+                        parts.insert(at, part.clone());
+                    }
+                }
+            }
+            other => parts.push(other.clone()),
         }
     }
 }
@@ -199,6 +259,13 @@ impl ResponseMeta {
     /// Total tokens, if reported.
     pub fn total_tokens(&self) -> Option<u64> {
         self.usage.map(|u| u.total_tokens)
+    }
+
+    /// Of the generated tokens, how many the model spent reasoning, if the server said
+    /// (OpenAI's `completion_tokens_details.reasoning_tokens`; Ollama does not report it, its
+    /// reasoning tokens are counted in [`ResponseMeta::output_tokens`]).
+    pub fn reasoning_tokens(&self) -> Option<u64> {
+        self.usage.and_then(|u| u.reasoning_tokens)
     }
 }
 

@@ -7,7 +7,6 @@ use std::task::{Context, Poll};
 use futures::{Stream, StreamExt};
 
 use crate::error::{Error, Result};
-use crate::message::Part;
 use crate::response::{Candidate, GenResponse};
 
 /// A stream of answer chunks, as returned by [`Provider::generate_stream`](crate::Provider::generate_stream).
@@ -67,9 +66,11 @@ impl Stream for ResponseStream {
 
 /// Folds stream chunks into one [`GenResponse`].
 ///
-/// Text and reasoning deltas are concatenated per candidate, tool calls collected in order,
-/// the latest finish reason kept; metadata fields are taken from the chunk that has them
-/// (usage and timings arrive on the last one).
+/// Text and reasoning deltas are concatenated per candidate (one reasoning part, then one
+/// text part, as a non-streaming answer has them), tool calls collected in order, the latest
+/// finish reason kept; metadata fields are taken from the chunk that has them (usage and
+/// timings arrive on the last one). The result equals what a non-streaming call returns for
+/// the same answer, apart from the client-measured timings.
 #[derive(Debug, Default, Clone)]
 pub struct Accumulator {
     response: GenResponse,
@@ -98,11 +99,7 @@ impl Accumulator {
             };
             let target = &mut self.response.candidates[pos];
             for part in &c.message.parts {
-                match part {
-                    Part::Text { text } => target.push_text(text),
-                    Part::Reasoning { text } => target.push_reasoning(text),
-                    other => target.message.parts.push(other.clone()),
-                }
+                target.absorb(part);
             }
             if c.finish_reason.is_some() {
                 target.finish_reason = c.finish_reason.clone();

@@ -8,6 +8,8 @@
 //! The model's text is nonsense: the tests assert structure, counts, finish reasons and
 //! determinism, never content.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -20,21 +22,31 @@ use serde_json::json;
 /// `<|im_end|>` in the model's Qwen2 vocabulary: biasing it away forces the full length.
 const END_OF_TURN: &str = "151645";
 
+/// The live tests run one at a time: llama-server packs the sequences of concurrent requests
+/// into shared batches, and its embeddings then depend on what else was in the batch (see
+/// docs/interop.md). `eight_concurrent_streams` makes its own concurrency.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct Live {
+    /// Held for the whole test.
+    _serial: tokio::sync::MutexGuard<'static, ()>,
     base_url: String,
     model: String,
     api_key: Option<String>,
 }
 
-fn live() -> Option<Live> {
+async fn live() -> Option<Live> {
     let base_url = match std::env::var("LLMPORT_LIVE_BASE_URL") {
         Ok(v) if !v.trim().is_empty() => v,
         _ => {
-            eprintln!("skipped: LLMPORT_LIVE_BASE_URL is not set (the live tier needs a real server; see README)");
+            eprintln!(
+                "skipped: LLMPORT_LIVE_BASE_URL is not set (the live tier needs a real server; see README)"
+            );
             return None;
         }
     };
     Some(Live {
+        _serial: SERIAL.lock().await,
         base_url,
         model: std::env::var("LLMPORT_LIVE_MODEL").unwrap_or_else(|_| "tiny-random-llama".into()),
         api_key: std::env::var("LLMPORT_LIVE_API_KEY")
@@ -103,10 +115,14 @@ async fn stream_collect(
 
 #[tokio::test]
 async fn non_streaming_chat() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     let r = l
         .openai()
-        .generate(&l.model, &[Message::user("Say hello")], &forced_length(8, 42))
+        .generate(
+            &l.model,
+            &[Message::user("Say hello")],
+            &forced_length(8, 42),
+        )
         .await
         .unwrap();
     assert!(!r.text().is_empty());
@@ -120,7 +136,7 @@ async fn non_streaming_chat() {
 
 #[tokio::test]
 async fn max_tokens_gives_length_with_exactly_that_many_tokens_in_both_modes() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     let p = l.openai();
     for n in [1u32, 5, 17] {
         let o = forced_length(n, 7);
@@ -147,7 +163,10 @@ async fn stream_equals_generate(p: &dyn Provider, model: &str) {
     assert_eq!(streamed.text(), whole.text());
     assert_eq!(streamed.finish_reason(), whole.finish_reason());
     assert_eq!(
-        streamed.meta.usage.map(|u| (u.input_tokens, u.output_tokens)),
+        streamed
+            .meta
+            .usage
+            .map(|u| (u.input_tokens, u.output_tokens)),
         whole.meta.usage.map(|u| (u.input_tokens, u.output_tokens))
     );
     let ttft = streamed.meta.time_to_first_token.unwrap();
@@ -157,26 +176,20 @@ async fn stream_equals_generate(p: &dyn Provider, model: &str) {
 
 #[tokio::test]
 async fn streaming_accumulates_to_the_non_streaming_answer() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     stream_equals_generate(&l.openai(), &l.model).await;
 }
 
 #[tokio::test]
 async fn ollama_provider_streaming_accumulates_to_the_non_streaming_answer() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     stream_equals_generate(&l.ollama(), &l.model).await;
 }
 
 async fn same_seed_same_text(p: &dyn Provider, model: &str) {
     let o = seeded(24, 99);
-    let a = p
-        .generate(model, &[Message::user("Go")], &o)
-        .await
-        .unwrap();
-    let b = p
-        .generate(model, &[Message::user("Go")], &o)
-        .await
-        .unwrap();
+    let a = p.generate(model, &[Message::user("Go")], &o).await.unwrap();
+    let b = p.generate(model, &[Message::user("Go")], &o).await.unwrap();
     assert!(!a.text().is_empty());
     assert_eq!(a.text(), b.text());
     let c = p
@@ -188,13 +201,13 @@ async fn same_seed_same_text(p: &dyn Provider, model: &str) {
 
 #[tokio::test]
 async fn same_seed_same_text_openai() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     same_seed_same_text(&l.openai(), &l.model).await;
 }
 
 #[tokio::test]
 async fn same_seed_same_text_ollama() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     same_seed_same_text(&l.ollama(), &l.model).await;
 }
 
@@ -238,19 +251,19 @@ fn forced_like(p: &dyn Provider, n: u32, seed: i64) -> Options {
 
 #[tokio::test]
 async fn stop_is_honoured_openai() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     stop_is_honoured(&l.openai(), &l.model).await;
 }
 
 #[tokio::test]
 async fn stop_is_honoured_ollama() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     stop_is_honoured(&l.ollama(), &l.model).await;
 }
 
 #[tokio::test]
 async fn usage_is_present_in_both_modes_through_ollama_provider() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     let p = l.ollama();
     let r = p
         .generate(&l.model, &[Message::user("hi")], &seeded(6, 3))
@@ -263,7 +276,7 @@ async fn usage_is_present_in_both_modes_through_ollama_provider() {
 
 #[tokio::test]
 async fn streamed_tool_call_fragments_are_assembled() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     let tool = Tool::function(
         "get_weather",
         "Get the weather for a city",
@@ -329,7 +342,7 @@ struct City {
 
 #[tokio::test]
 async fn json_schema_output_parses_into_a_rust_type() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     let p = l.openai();
     let mut parsed = 0;
     for seed in 1..=8 {
@@ -355,7 +368,7 @@ async fn json_schema_output_parses_into_a_rust_type() {
 
 #[tokio::test]
 async fn eight_concurrent_streams() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     let p = std::sync::Arc::new(l.openai());
     let mut tasks = Vec::new();
     for i in 0..8 {
@@ -375,7 +388,7 @@ async fn eight_concurrent_streams() {
 
 #[tokio::test]
 async fn unknown_route_is_a_typed_error() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     let p = OpenAiProvider::builder()
         .base_url(format!("{}/nope", l.base_url))
         .auth(l.auth())
@@ -391,7 +404,7 @@ async fn unknown_route_is_a_typed_error() {
 
 #[tokio::test]
 async fn bearer_auth_right_key_passes_wrong_key_is_an_auth_error() {
-    let Some(l) = live() else { return };
+    let Some(l) = live().await else { return };
     let Some(key) = &l.api_key else {
         eprintln!("skipped: LLMPORT_LIVE_API_KEY is not set (server started without a key)");
         return;
@@ -412,7 +425,106 @@ async fn bearer_auth_right_key_passes_wrong_key_is_an_auth_error() {
             .generate(&l.model, &[Message::user("hi")], &seeded(2, 1))
             .await
             .unwrap_err();
-        assert!(matches!(e, Error::Auth { status: Some(401), .. }), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                Error::Auth {
+                    status: Some(401),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         assert!(!e.to_string().contains(key.as_str()));
     }
+}
+
+async fn embeddings_are_unit_length_and_deterministic(e: &dyn llmport::Embedder, model: &str) {
+    let inputs = vec!["hello world".to_owned(), "second".to_owned()];
+    let a = e
+        .embed(model, &inputs, &llmport::EmbedOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(a.vectors.len(), 2);
+    assert!(a.dimension() > 0);
+    assert!(a.vectors.iter().all(|v| v.len() == a.dimension()));
+    for v in &a.vectors {
+        let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-3, "norm {norm}");
+    }
+    assert_ne!(a.vectors[0], a.vectors[1]);
+    // The same request gives the same vectors. (llama-server gives a text embedded alone a
+    // different vector than the same text inside a batch: see docs/interop.md.)
+    let again = e
+        .embed(model, &inputs, &llmport::EmbedOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(again.vectors, a.vectors, "same input, same vectors");
+    let single = |e: &'static str| vec![e.to_owned()];
+    let b1 = e
+        .embed(
+            model,
+            &single("hello world"),
+            &llmport::EmbedOptions::default(),
+        )
+        .await
+        .unwrap();
+    let b2 = e
+        .embed(
+            model,
+            &single("hello world"),
+            &llmport::EmbedOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(b1.vectors, b2.vectors);
+    assert!(a.input_tokens.unwrap_or(0) > 0);
+}
+
+#[tokio::test]
+async fn embeddings_openai() {
+    let Some(l) = live().await else { return };
+    embeddings_are_unit_length_and_deterministic(&l.openai(), &l.model).await;
+}
+
+/// llama-server has no native `/api/embed`, so the Ollama provider's `/v1` embeddings (its
+/// wrapped OpenAI provider) are what this server can check.
+#[tokio::test]
+async fn embeddings_through_the_ollama_providers_v1() {
+    let Some(l) = live().await else { return };
+    embeddings_are_unit_length_and_deterministic(l.ollama().openai(), &l.model).await;
+}
+
+#[tokio::test]
+async fn ollama_provider_refuses_options_ollama_would_ignore() {
+    let Some(l) = live().await else { return };
+    let p = l.ollama();
+    let tool = Tool::function("f", "a tool", json!({"type": "object", "properties": {}}));
+    let cases = [
+        Options::builder()
+            .max_tokens(4)
+            .tool(tool)
+            .tool_choice(llmport::ToolChoice::Required)
+            .build(),
+        Options::builder().max_tokens(4).candidate_count(2).build(),
+        forced_length(4, 1),
+    ];
+    for o in cases {
+        let e = p
+            .generate(&l.model, &[Message::user("hi")], &o)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
+    }
+    // The same requests through the OpenAI provider are honoured by this server.
+    let r = l
+        .openai()
+        .generate(
+            &l.model,
+            &[Message::user("hi")],
+            &Options::builder().max_tokens(4).candidate_count(2).build(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.candidates.len(), 2);
 }

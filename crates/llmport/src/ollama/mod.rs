@@ -1,21 +1,34 @@
-//! [`OllamaProvider`]: Ollama, through its OpenAI-compatible `/v1` API.
+//! [`OllamaProvider`]: Ollama, through its OpenAI-compatible `/v1` API, and its native
+//! `/api/*` API for model management, embeddings and Ollama-only chat options.
 
+mod chat;
 mod host;
+mod models;
+mod native;
 mod options;
+mod unsupported;
+mod wire;
+
+use std::borrow::Cow;
 
 use async_trait::async_trait;
 
 pub use self::host::parse_ollama_host;
+pub use self::models::{
+    LocalModel, ModelDetails, ModelInfo, PullOptions, PullProgress, RunningModel, TensorInfo,
+};
+pub use self::native::PullStream;
 pub use self::options::{KeepAlive, OllamaOptions, Think, ThinkLevel};
 use crate::auth::Auth;
-use crate::error::{Error, Result};
+use crate::env::Vars;
+use crate::error::Result;
 use crate::message::Message;
 use crate::openai::{OpenAiProvider, OpenAiProviderBuilder};
 use crate::options::Options;
 use crate::provider::Provider;
 use crate::response::GenResponse;
 use crate::stream::ResponseStream;
-use crate::transport::{ClientOptions, RetryConfig};
+use crate::transport::{ClientOptions, HttpClient, RetryConfig};
 
 /// Ollama's address when nothing else is configured.
 pub const DEFAULT_HOST: &str = "http://localhost:11434";
@@ -23,7 +36,14 @@ pub const DEFAULT_HOST: &str = "http://localhost:11434";
 /// Talks to an Ollama server.
 ///
 /// Chat goes through Ollama's OpenAI-compatible API (`<host>/v1`), handled by the wrapped
-/// [`OpenAiProvider`]. No credentials are sent unless configured.
+/// [`OpenAiProvider`] — except when any [`OllamaOptions`] is set (`num_ctx`, `keep_alive`,
+/// …), which `/v1` would ignore: then it goes to Ollama's native `/api/chat`, with the same
+/// [`GenResponse`] shape. Model management ([`list_models`](OllamaProvider::list_models),
+/// [`show`](OllamaProvider::show), [`pull`](OllamaProvider::pull),
+/// [`delete`](OllamaProvider::delete), [`running`](OllamaProvider::running),
+/// [`server_version`](OllamaProvider::server_version)) and embeddings
+/// ([`Embedder`](crate::Embedder)) use the native API at the server root. All of it shares
+/// one connection pool. No credentials are sent unless configured.
 ///
 /// ```no_run
 /// # async fn run() -> llmport::Result<()> {
@@ -39,6 +59,10 @@ pub const DEFAULT_HOST: &str = "http://localhost:11434";
 pub struct OllamaProvider {
     openai: OpenAiProvider,
     root: String,
+    /// The client of `openai`, bound to the root URL, for the native `/api/*` endpoints.
+    native: HttpClient,
+    /// Drop (with a warning) what Ollama's `/v1` would ignore, instead of refusing it.
+    lenient: bool,
 }
 
 impl OllamaProvider {
@@ -72,15 +96,16 @@ impl OllamaProvider {
         &self.openai
     }
 
-    fn check_supported(&self, options: &Options) -> Result<()> {
-        if options.ollama.is_set() {
-            return Err(Error::unsupported(
-                "ollama",
-                "Ollama-only options (OllamaOptions)",
-                "this version sends chats through Ollama's /v1 API, which ignores them",
-            ));
-        }
-        Ok(())
+    /// Refuses what Ollama's `/v1` chat API would silently ignore or answer with a 400 (the
+    /// tables are in `unsupported.rs`). Returns the options to send: in lenient mode, without the ignored
+    /// ones.
+    fn check_v1_request<'a>(
+        &self,
+        messages: &[Message],
+        options: &'a Options,
+    ) -> Result<Cow<'a, Options>> {
+        unsupported::check_images(messages)?;
+        unsupported::check_v1_options(options, self.lenient)
     }
 }
 
@@ -108,8 +133,13 @@ impl Provider for OllamaProvider {
         messages: &[Message],
         options: &Options,
     ) -> Result<GenResponse> {
-        self.check_supported(options)?;
-        self.openai.generate(model, messages, options).await
+        // Ollama's /v1 ignores Ollama-only options: only the native chat honours them.
+        if options.ollama.is_set() {
+            unsupported::check_images(messages)?;
+            return self.native_generate(model, messages, options).await;
+        }
+        let options = self.check_v1_request(messages, options)?;
+        self.openai.generate(model, messages, &options).await
     }
 
     async fn generate_stream(
@@ -118,8 +148,12 @@ impl Provider for OllamaProvider {
         messages: &[Message],
         options: &Options,
     ) -> Result<ResponseStream> {
-        self.check_supported(options)?;
-        self.openai.generate_stream(model, messages, options).await
+        if options.ollama.is_set() {
+            unsupported::check_images(messages)?;
+            return self.native_generate_stream(model, messages, options).await;
+        }
+        let options = self.check_v1_request(messages, options)?;
+        self.openai.generate_stream(model, messages, &options).await
     }
 }
 
@@ -130,6 +164,7 @@ impl Provider for OllamaProvider {
 pub struct OllamaProviderBuilder {
     base_url: Option<String>,
     host: Option<String>,
+    lenient: bool,
     inner: OpenAiProviderBuilder,
 }
 
@@ -138,6 +173,7 @@ impl Default for OllamaProviderBuilder {
         OllamaProviderBuilder {
             base_url: None,
             host: None,
+            lenient: false,
             inner: OpenAiProvider::builder()
                 .provider_name("ollama")
                 .description("Ollama (OpenAI-compatible API)"),
@@ -162,36 +198,37 @@ impl OllamaProviderBuilder {
     }
 
     /// Reads the configuration from environment variables (given as pairs, so tests need not
-    /// touch the process environment). Unset variables leave the builder as it is.
+    /// touch the process environment): where the server is, the credentials, time limits,
+    /// retries, proxy and certificates — see the table in the
+    /// [crate documentation](crate#configuration-from-the-environment). Unset variables leave
+    /// the builder as it is; an invalid value is reported by [`build`](Self::build).
     ///
-    /// | variable | meaning |
-    /// |---|---|
-    /// | `LLMPORT_BASE_URL` | the OpenAI-compatible base URL, with `/v1`; wins over `OLLAMA_HOST` |
-    /// | `OLLAMA_HOST` | the server, with Ollama's parsing rules |
+    /// `LLMPORT_BASE_URL` (the OpenAI-compatible base URL, with `/v1`) wins over
+    /// `OLLAMA_HOST` (the server, parsed with Ollama's rules).
     pub fn from_vars<I, K, V>(mut self, vars: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
-        V: Into<String>,
+        V: AsRef<str>,
     {
-        let mut base = None;
-        let mut host = None;
-        for (k, v) in vars {
-            let v: String = v.into();
-            if v.trim().is_empty() {
-                continue;
-            }
-            match k.as_ref() {
-                "LLMPORT_BASE_URL" => base = Some(v),
-                "OLLAMA_HOST" => host = Some(v),
-                _ => {}
-            }
-        }
-        if let Some(b) = base {
+        let vars = Vars::new(vars);
+        if let Some(b) = vars.get("LLMPORT_BASE_URL") {
             self = self.base_url(b);
-        } else if let Some(h) = host {
+        } else if let Some(h) = vars.get("OLLAMA_HOST") {
             self = self.host(h);
         }
+        self.inner = self.inner.apply_vars(&vars);
+        self
+    }
+
+    /// What to do with options Ollama's `/v1` API would silently ignore (`n` > 1,
+    /// `tool_choice` other than auto, `max_completion_tokens`, `logit_bias`, `user`, the
+    /// native knobs such as `num_ctx` put in [`Options::extra`], …; the error names the
+    /// option and says what to do instead). By default (`false`) such
+    /// an option is an [`Error::Unsupported`] naming it; lenient mode drops it and logs a
+    /// `tracing` warning instead. Images Ollama cannot take are refused either way.
+    pub fn lenient(mut self, yes: bool) -> Self {
+        self.lenient = yes;
         self
     }
 
@@ -235,6 +272,13 @@ impl OllamaProviderBuilder {
         self
     }
 
+    /// Also put message content into the traces (off by default); see
+    /// [`OpenAiProviderBuilder::trace_content`].
+    pub fn trace_content(mut self, yes: bool) -> Self {
+        self.inner = self.inner.trace_content(yes);
+        self
+    }
+
     /// Retry settings.
     pub fn retry(mut self, retry: RetryConfig) -> Self {
         self.inner = self.inner.retry(retry);
@@ -254,13 +298,20 @@ impl OllamaProviderBuilder {
             .trim_end_matches('/')
             .to_owned();
         let openai = self.inner.base_url(base).build()?;
-        Ok(OllamaProvider { openai, root })
+        let native = openai.http().with_base_url(&root)?;
+        Ok(OllamaProvider {
+            openai,
+            root,
+            native,
+            lenient: self.lenient,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn defaults_to_localhost_v1() {

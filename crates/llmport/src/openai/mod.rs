@@ -3,9 +3,11 @@
 
 #[cfg(feature = "test-util")]
 pub(crate) mod bench;
-mod request;
+mod embed;
+pub(crate) mod request;
 mod response;
 mod stream;
+mod tool_calls;
 mod wire;
 
 use std::sync::Arc;
@@ -14,8 +16,11 @@ use async_trait::async_trait;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
+pub(crate) use self::request::{encode_tool, is_text_mime, part_kind, read_file_uri};
 pub(crate) use self::stream::StreamLimits;
+pub(crate) use self::wire::WireTool;
 use crate::auth::Auth;
+use crate::env::{self, Vars};
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::options::Options;
@@ -55,6 +60,7 @@ struct Inner {
     version: String,
     models: Vec<String>,
     limits: StreamLimits,
+    trace_content: bool,
 }
 
 impl OpenAiProvider {
@@ -66,6 +72,16 @@ impl OpenAiProvider {
     /// The base URL requests go to (e.g. `http://localhost:11434/v1`).
     pub fn base_url(&self) -> &str {
         self.inner.http.base_url()
+    }
+
+    /// The HTTP client (for the Ollama provider's native calls, which share its pool).
+    pub(crate) fn http(&self) -> &HttpClient {
+        &self.inner.http
+    }
+
+    /// The limits applied to streamed answers.
+    pub(crate) fn stream_limits(&self) -> StreamLimits {
+        self.inner.limits
     }
 }
 
@@ -97,11 +113,17 @@ impl Provider for OpenAiProvider {
         async {
             let body =
                 request::chat_request_body(self.inner.name, model, messages, options, false)?;
+            if self.inner.trace_content {
+                trace_input(messages);
+            }
             let timer = Timer::start();
             let req = Request::post_json("chat/completions", body, Some(model));
             let body = self.inner.http.send_for_body(&req).await?;
             let response = response::decode_completion(&body, timer)?;
             record_usage(&response);
+            if self.inner.trace_content {
+                trace_output(&response);
+            }
             Ok(response)
         }
         .instrument(span)
@@ -117,6 +139,9 @@ impl Provider for OpenAiProvider {
         let span = chat_span(self.inner.name, model, options, true);
         async {
             let body = request::chat_request_body(self.inner.name, model, messages, options, true)?;
+            if self.inner.trace_content {
+                trace_input(messages);
+            }
             let timer = Timer::start();
             let req = Request::post_json("chat/completions", body, Some(model));
             let body = self.inner.http.send_for_stream(&req).await?;
@@ -132,7 +157,12 @@ impl Provider for OpenAiProvider {
 }
 
 /// A span with OpenTelemetry GenAI attribute names. No message content, no secrets.
-fn chat_span(system: &str, model: &str, options: &Options, stream: bool) -> tracing::Span {
+pub(crate) fn chat_span(
+    system: &str,
+    model: &str,
+    options: &Options,
+    stream: bool,
+) -> tracing::Span {
     tracing::info_span!(
         "gen_ai.chat",
         gen_ai.system = system,
@@ -147,7 +177,19 @@ fn chat_span(system: &str, model: &str, options: &Options, stream: bool) -> trac
     )
 }
 
-fn record_usage(r: &GenResponse) {
+/// The conversation, as the opt-in `gen_ai.input.messages` attribute (JSON).
+fn trace_input(messages: &[Message]) {
+    let json = serde_json::to_string(messages).unwrap_or_default();
+    tracing::info!(gen_ai.input.messages = %json, "gen_ai.input");
+}
+
+/// The answer, as the opt-in `gen_ai.output.messages` attribute (JSON).
+fn trace_output(response: &GenResponse) {
+    let json = serde_json::to_string(&response.candidates).unwrap_or_default();
+    tracing::info!(gen_ai.output.messages = %json, "gen_ai.output");
+}
+
+pub(crate) fn record_usage(r: &GenResponse) {
     if let Some(u) = r.meta.usage {
         let span = tracing::Span::current();
         span.record("gen_ai.usage.input_tokens", u.input_tokens);
@@ -170,6 +212,9 @@ pub struct OpenAiProviderBuilder {
     client: ClientOptions,
     retry: RetryConfig,
     limits: StreamLimits,
+    trace_content: bool,
+    /// The first configuration error found by a setter, reported by `build()`.
+    config_error: Option<String>,
 }
 
 impl Default for OpenAiProviderBuilder {
@@ -185,6 +230,8 @@ impl Default for OpenAiProviderBuilder {
             client: ClientOptions::default(),
             retry: RetryConfig::default(),
             limits: StreamLimits::default(),
+            trace_content: false,
+            config_error: None,
         }
     }
 }
@@ -194,6 +241,55 @@ impl OpenAiProviderBuilder {
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = url.into();
         self
+    }
+
+    /// Reads the configuration from environment variables (given as pairs, so tests need not
+    /// touch the process environment): `LLMPORT_BASE_URL`, the credentials, time limits,
+    /// retries, proxy and certificates of the table in the
+    /// [crate documentation](crate#configuration-from-the-environment). Unset variables leave
+    /// the builder as it is; an invalid value is reported by [`build`](Self::build).
+    pub fn from_vars<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let vars = Vars::new(vars);
+        if let Some(url) = vars.get("LLMPORT_BASE_URL") {
+            self.base_url = url.to_owned();
+        }
+        self.apply_vars(&vars)
+    }
+
+    /// Applies the credential, client and retry variables (everything but the base URL).
+    pub(crate) fn apply_vars(mut self, vars: &Vars) -> Self {
+        let result = (|| {
+            let auth = env::auth_from(vars)?;
+            let client = env::client_options_from(self.client.clone(), vars)?;
+            let retry = env::retry_from(self.retry.clone(), vars)?;
+            Ok::<_, Error>((auth, client, retry))
+        })();
+        match result {
+            Ok((auth, client, retry)) => {
+                if let Some(auth) = auth {
+                    self.auth = auth;
+                }
+                self.client = client;
+                self.retry = retry;
+            }
+            Err(e) => self.fail(e),
+        }
+        self
+    }
+
+    /// Keeps the first configuration error for `build()`.
+    fn fail(&mut self, e: Error) {
+        if self.config_error.is_none() {
+            self.config_error = Some(match e {
+                Error::Config { message, .. } => message,
+                other => other.to_string(),
+            });
+        }
     }
 
     /// An API key, sent as `Authorization: Bearer <key>`.
@@ -260,6 +356,15 @@ impl OpenAiProviderBuilder {
         self
     }
 
+    /// Also put message content into the traces (off by default): the conversation as an
+    /// info event with the `gen_ai.input.messages` attribute and, for
+    /// [`Provider::generate`], the answer as `gen_ai.output.messages` (JSON). Content is
+    /// often personal or confidential: turn this on only where the traces may hold it.
+    pub fn trace_content(mut self, yes: bool) -> Self {
+        self.trace_content = yes;
+        self
+    }
+
     /// The provider name used in errors and traces (the Ollama provider sets `ollama`).
     pub(crate) fn provider_name(mut self, name: &'static str) -> Self {
         self.name = name;
@@ -268,6 +373,9 @@ impl OpenAiProviderBuilder {
 
     /// Builds the provider.
     pub fn build(self) -> Result<OpenAiProvider> {
+        if let Some(message) = self.config_error {
+            return Err(Error::config(message));
+        }
         let headers = build_headers(&self.headers)?;
         let http = HttpClient::new(
             &self.base_url,
@@ -289,6 +397,7 @@ impl OpenAiProviderBuilder {
                     .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned()),
                 models: self.models,
                 limits: self.limits,
+                trace_content: self.trace_content,
             }),
         })
     }

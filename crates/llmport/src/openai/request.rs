@@ -65,17 +65,25 @@ pub(crate) fn chat_request_body(
         reasoning_effort: options.reasoning_effort.map(|e| e.as_str()),
     };
     check_numbers(options)?;
-    if options.extra.is_empty() {
+    encode_with_extra(&req, &options.extra)
+}
+
+/// A request body as JSON, with the caller's extra keys merged in: they override typed
+/// fields of the same name.
+pub(crate) fn encode_with_extra<T: serde::Serialize>(
+    req: &T,
+    extra: &serde_json::Map<String, Value>,
+) -> Result<Vec<u8>> {
+    if extra.is_empty() {
         // serde_json::to_vec starts at 128 bytes; a typical request is larger, so start
         // where most end instead of growing twice.
         let mut out = Vec::with_capacity(512);
-        serde_json::to_writer(&mut out, &req).map_err(encode_error)?;
+        serde_json::to_writer(&mut out, req).map_err(encode_error)?;
         return Ok(out);
     }
-    // Extras override typed fields of the same name, so go through a map.
-    let mut value = serde_json::to_value(&req).map_err(encode_error)?;
+    let mut value = serde_json::to_value(req).map_err(encode_error)?;
     if let Value::Object(map) = &mut value {
-        for (k, v) in &options.extra {
+        for (k, v) in extra {
             map.insert(k.clone(), v.clone());
         }
     }
@@ -172,7 +180,7 @@ fn encode_message<'a>(
                     parts.push(WirePart::Text {
                         text: Cow::Borrowed(text),
                     });
-                } else if mime_type.starts_with("image/") {
+                } else if normalize_mime(mime_type).starts_with("image/") {
                     has_image = true;
                     parts.push(WirePart::ImageUrl {
                         image_url: ImageUrl {
@@ -249,7 +257,7 @@ fn encode_message<'a>(
     Ok(())
 }
 
-fn part_kind(p: &Part) -> &'static str {
+pub(crate) fn part_kind(p: &Part) -> &'static str {
     match p {
         Part::Text { .. } => "text",
         Part::File { .. } => "file",
@@ -266,10 +274,16 @@ pub(crate) fn is_text_mime(mime: &str) -> bool {
     base.starts_with("text/") || base == "application/json" || base.ends_with("+json")
 }
 
+/// A MIME type as it is sent: trimmed and lower-case (MIME types are case-insensitive, but
+/// Ollama matches `data:image/png;base64,` byte for byte).
+pub(crate) fn normalize_mime(mime: &str) -> String {
+    mime.trim().to_ascii_lowercase()
+}
+
 /// `data:<mime>;base64,<standard padded base64>` — the only image form every
 /// OpenAI-compatible server (Ollama included) accepts.
 pub(crate) fn data_uri(mime: &str, data: &[u8]) -> String {
-    let prefix = format!("data:{mime};base64,");
+    let prefix = format!("data:{};base64,", normalize_mime(mime));
     let mut s = String::with_capacity(prefix.len() + data.len().div_ceil(3) * 4);
     s.push_str(&prefix);
     STANDARD.encode_string(data, &mut s);
@@ -283,16 +297,7 @@ fn file_url(provider: &'static str, uri: &str, mime: &str) -> Result<String> {
         return Ok(uri.to_owned());
     }
     if uri.starts_with("file:") {
-        let url = url::Url::parse(uri)
-            .map_err(|e| Error::config(format!("invalid file URI {uri:?}: {e}")))?;
-        let path = url
-            .to_file_path()
-            .map_err(|()| Error::config(format!("the file URI {uri:?} is not a local path")))?;
-        let data = std::fs::read(&path).map_err(|e| Error::Config {
-            message: format!("cannot read {}", path.display()),
-            source: Some(Box::new(e)),
-        })?;
-        return Ok(data_uri(mime, &data));
+        return Ok(data_uri(mime, &read_file_uri(uri)?));
     }
     Err(Error::unsupported(
         provider,
@@ -301,7 +306,21 @@ fn file_url(provider: &'static str, uri: &str, mime: &str) -> Result<String> {
     ))
 }
 
-fn encode_tool(t: &Tool) -> WireTool<'_> {
+/// The bytes of the local file a `file://` URI names.
+pub(crate) fn read_file_uri(uri: &str) -> Result<Vec<u8>> {
+    let url = url::Url::parse(uri)
+        .map_err(|e| Error::config(format!("invalid file URI {uri:?}: {e}")))?;
+    let path = url
+        .to_file_path()
+        .map_err(|()| Error::config(format!("the file URI {uri:?} is not a local path")))?;
+    std::fs::read(&path).map_err(|e| Error::Config {
+        message: format!("cannot read {}", path.display()),
+        source: Some(Box::new(e)),
+    })
+}
+
+/// A tool declaration as Chat Completions (and Ollama's native chat) take it.
+pub(crate) fn encode_tool(t: &Tool) -> WireTool<'_> {
     match t {
         Tool::Function(f) => WireTool {
             kind: "function",
@@ -314,7 +333,7 @@ fn encode_tool(t: &Tool) -> WireTool<'_> {
     }
 }
 
-fn encode_tool_choice(c: &ToolChoice) -> Value {
+pub(crate) fn encode_tool_choice(c: &ToolChoice) -> Value {
     match c {
         ToolChoice::Auto => json!("auto"),
         ToolChoice::None => json!("none"),

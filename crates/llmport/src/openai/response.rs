@@ -22,12 +22,7 @@ pub(crate) fn decode_completion(body: &[u8], timer: Timer) -> Result<GenResponse
     for choice in choices {
         let mut c = Candidate::new(choice.index);
         let msg = choice.message;
-        if let Some(r) = msg
-            .reasoning
-            .as_deref()
-            .or(msg.reasoning_content.as_deref())
-            && !r.is_empty()
-        {
+        if let Some(r) = msg.reasoning_text() {
             c.push_reasoning(r);
         }
         if let Some(t) = msg.content.as_deref()

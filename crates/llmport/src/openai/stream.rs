@@ -10,10 +10,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::Stream;
 
-use super::wire::{Arguments, ChoiceSink, ChunkChoice, ChunkHead, ResponseMessage, parse_chunk};
+use super::tool_calls::ToolCallAssembler;
+use super::wire::{ChoiceSink, ChunkChoice, ChunkHead, ResponseMessage, parse_chunk};
 use crate::codec::{SseDecoder, SseEvent};
 use crate::error::{Error, Result};
-use crate::message::{Part, ToolCall};
+use crate::message::Part;
 use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta, Usage};
 use crate::transport::{BodyStream, Timer, excerpt};
 
@@ -35,27 +36,16 @@ impl Default for StreamLimits {
     }
 }
 
-/// A tool call being assembled from stream fragments.
-#[derive(Debug)]
-struct PendingCall {
-    choice: u32,
-    index: u32,
-    id: String,
-    name: String,
-    arguments: String,
-}
-
 /// Turns the data of each SSE event into [`GenResponse`] deltas. Holds the state a stream
 /// needs: tool calls being assembled, usage, timings, whether `[DONE]` was seen.
 #[derive(Debug)]
 pub(crate) struct ChunkDecoder {
     timer: Timer,
-    limits: StreamLimits,
     first_token: Option<Duration>,
     id: Option<String>,
     model: Option<String>,
     sent_first: bool,
-    pending: Vec<PendingCall>,
+    calls: ToolCallAssembler,
     usage: Option<Usage>,
     done: bool,
     /// A chunk with `"model":""` arrived: Ollama's sign of an error it swallowed.
@@ -67,12 +57,11 @@ impl ChunkDecoder {
     pub(crate) fn new(timer: Timer, limits: StreamLimits) -> Self {
         ChunkDecoder {
             timer,
-            limits,
             first_token: None,
             id: None,
             model: None,
             sent_first: false,
-            pending: Vec::new(),
+            calls: ToolCallAssembler::new(limits.max_tool_arguments),
             usage: None,
             done: false,
             swallowed_error: false,
@@ -179,10 +168,21 @@ impl ChunkDecoder {
         if let Some(delta) = choice.delta {
             self.apply_delta(choice.index, delta, &mut cand)?;
         }
+        // Tool calls are handed out as soon as their arguments are complete JSON; a finished
+        // choice hands out whatever it still holds.
+        let calls = match choice.finish_reason.as_deref() {
+            Some(_) => self.calls.finish_choice(choice.index),
+            None => self.calls.take_complete(choice.index),
+        };
+        if !calls.is_empty() {
+            cand.get_or_insert_with(|| Candidate::new(choice.index))
+                .message
+                .parts
+                .extend(calls.into_iter().map(Part::ToolCall));
+        }
         if let Some(reason) = choice.finish_reason.as_deref() {
-            let c = cand.get_or_insert_with(|| Candidate::new(choice.index));
-            self.drain_calls(Some(choice.index), c);
-            c.finish_reason = Some(FinishReason::from_wire(reason));
+            cand.get_or_insert_with(|| Candidate::new(choice.index))
+                .finish_reason = Some(FinishReason::from_wire(reason));
         }
         Ok(cand)
     }
@@ -193,10 +193,7 @@ impl ChunkDecoder {
         delta: ResponseMessage<'_>,
         cand: &mut Option<Candidate>,
     ) -> Result<()> {
-        let reasoning = delta.reasoning.or(delta.reasoning_content);
-        if let Some(r) = reasoning.as_deref()
-            && !r.is_empty()
-        {
+        if let Some(r) = delta.reasoning_text() {
             self.mark_first_token();
             cand.get_or_insert_with(|| Candidate::new(choice))
                 .push_reasoning(r);
@@ -215,74 +212,13 @@ impl ChunkDecoder {
             cand.get_or_insert_with(|| Candidate::new(choice))
                 .push_text(t);
         }
-        if let Some(calls) = delta.tool_calls {
+        if let Some(calls) = delta.tool_calls
+            && !calls.is_empty()
+        {
             self.mark_first_token();
-            for (pos, call) in calls.into_iter().enumerate() {
-                let id = call.id.as_deref().unwrap_or("");
-                let index = match call.index {
-                    Some(i) => i,
-                    None => self.index_without_wire_index(choice, pos as u32, id),
-                };
-                let slot = match self
-                    .pending
-                    .iter()
-                    .position(|p| p.choice == choice && p.index == index)
-                {
-                    Some(s) => s,
-                    None => {
-                        self.pending.push(PendingCall {
-                            choice,
-                            index,
-                            id: String::new(),
-                            name: String::new(),
-                            arguments: String::new(),
-                        });
-                        self.pending.len() - 1
-                    }
-                };
-                let p = &mut self.pending[slot];
-                if p.id.is_empty() && !id.is_empty() {
-                    p.id = id.to_owned();
-                }
-                if let Some(f) = call.function {
-                    // Some servers repeat the name on every fragment: take it once.
-                    if let Some(name) = f.name.as_deref()
-                        && p.name.is_empty()
-                    {
-                        p.name = name.to_owned();
-                    }
-                    match f.arguments {
-                        Some(Arguments::Text(t)) => p.arguments.push_str(&t),
-                        Some(Arguments::Json(v)) => p.arguments.push_str(&v.to_string()),
-                        None => {}
-                    }
-                    if p.arguments.len() > self.limits.max_tool_arguments {
-                        return Err(Error::LimitExceeded {
-                            what: "tool-call arguments",
-                            limit: self.limits.max_tool_arguments,
-                        });
-                    }
-                }
-            }
+            self.calls.push(choice, calls)?;
         }
         Ok(())
-    }
-
-    /// The index of a tool call that came without one: its position in the delta, unless a
-    /// different call (by id) already holds that slot, in which case the next free one.
-    fn index_without_wire_index(&self, choice: u32, pos: u32, id: &str) -> u32 {
-        let clash = self.pending.iter().any(|p| {
-            p.choice == choice && p.index == pos && !id.is_empty() && !p.id.is_empty() && p.id != id
-        });
-        if !clash {
-            return pos;
-        }
-        self.pending
-            .iter()
-            .filter(|p| p.choice == choice)
-            .map(|p| p.index + 1)
-            .max()
-            .unwrap_or(0)
     }
 
     fn mark_first_token(&mut self) {
@@ -291,38 +227,19 @@ impl ChunkDecoder {
         }
     }
 
-    /// Moves the finished tool calls of one choice (or all) into a candidate, in index order.
-    fn drain_calls(&mut self, choice: Option<u32>, into: &mut Candidate) {
-        if self.pending.is_empty() {
-            return;
-        }
-        let mut taken: Vec<PendingCall> = Vec::new();
-        let mut i = 0;
-        while i < self.pending.len() {
-            if choice.is_none_or(|c| self.pending[i].choice == c) {
-                taken.push(self.pending.remove(i));
-            } else {
-                i += 1;
-            }
-        }
-        taken.sort_by_key(|p| p.index);
-        for p in taken {
-            into.message.parts.push(Part::ToolCall(ToolCall::from_raw(
-                p.id,
-                p.name,
-                &p.arguments,
-            )));
-        }
-    }
-
     /// `[DONE]`: flushes tool calls still pending and emits the final chunk with usage and
     /// timings.
     fn finish(&mut self, out: &mut VecDeque<Result<GenResponse>>) {
         self.done = true;
         let mut response = GenResponse::default();
-        while let Some(choice) = self.pending.first().map(|p| p.choice) {
+        while let Some(choice) = self.calls.open_choice() {
             let mut c = Candidate::new(choice);
-            self.drain_calls(Some(choice), &mut c);
+            c.message.parts.extend(
+                self.calls
+                    .finish_choice(choice)
+                    .into_iter()
+                    .map(Part::ToolCall),
+            );
             response.candidates.push(c);
         }
         let total = self.timer.elapsed();

@@ -1,4 +1,5 @@
-//! The Chat Completions wire format: serde types for requests, responses and stream chunks.
+//! The OpenAI wire format: serde types for Chat Completions requests, responses and stream
+//! chunks, and for embeddings.
 //!
 //! Response types borrow from the input ([`Text`]): a chunk's strings are copied only when
 //! they contain JSON escapes, so decoding a typical stream chunk allocates nothing but the
@@ -160,6 +161,17 @@ pub(crate) struct ResponseMessage<'a> {
     pub tool_calls: Option<Vec<ToolCallDelta<'a>>>,
     #[serde(borrow, default)]
     pub refusal: Option<Text<'a>>,
+}
+
+impl ResponseMessage<'_> {
+    /// The reasoning text, from whichever field the server uses (`reasoning` on Ollama,
+    /// `reasoning_content` on DeepSeek, vLLM and llama.cpp), if it is not empty.
+    pub(crate) fn reasoning_text(&self) -> Option<&str> {
+        [&self.reasoning, &self.reasoning_content]
+            .into_iter()
+            .filter_map(|r| r.as_deref())
+            .find(|r| !r.is_empty())
+    }
 }
 
 /// Token counts.
@@ -473,4 +485,84 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 
         d.deserialize_str(TextVisitor(std::marker::PhantomData))
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Embeddings
+// ---------------------------------------------------------------------------------------
+
+/// `POST /embeddings` body.
+#[derive(Debug, Serialize)]
+pub(crate) struct EmbeddingsRequest<'a> {
+    pub model: &'a str,
+    pub input: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding_format: Option<&'static str>,
+}
+
+/// The `list` answer of `/embeddings`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct EmbeddingList<'a> {
+    /// `null` on Ollama when there are no vectors.
+    #[serde(borrow, default)]
+    pub data: Option<Vec<EmbeddingItem<'a>>>,
+    #[serde(borrow, default)]
+    pub model: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub usage: Option<EmbeddingUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct EmbeddingItem<'a> {
+    #[serde(default)]
+    pub index: Option<usize>,
+    #[serde(borrow)]
+    pub embedding: WireVector<'a>,
+}
+
+/// A vector as the server encoded it: an array of numbers, or base64 text.
+#[derive(Debug)]
+pub(crate) enum WireVector<'a> {
+    Floats(Vec<f32>),
+    Base64(Cow<'a, str>),
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for WireVector<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = WireVector<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of numbers or a base64 string")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(x) = seq.next_element::<f32>()? {
+                    v.push(x);
+                }
+                Ok(WireVector::Floats(v))
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                s: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(WireVector::Base64(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(WireVector::Base64(Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+pub(crate) struct EmbeddingUsage {
+    #[serde(default)]
+    pub prompt_tokens: u64,
 }

@@ -14,11 +14,12 @@ use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method};
+use tracing::Instrument;
 
 pub use self::body::BodyStream;
 pub use self::options::{ClientIdentity, ClientOptions};
 pub use self::retry::RetryConfig;
-use crate::auth::Auth;
+use crate::auth::{AppliedAuth, Auth};
 use crate::error::{ApiError, Error, Result, TimeoutKind};
 
 /// The largest error body that is read to build an error message.
@@ -77,6 +78,26 @@ impl<'a> Request<'a> {
             model,
         }
     }
+
+    /// A `GET` without a body.
+    pub fn get(path: &'a str) -> Self {
+        Request {
+            method: Method::GET,
+            path,
+            body: None,
+            model: None,
+        }
+    }
+
+    /// A `DELETE` with a JSON body (as Ollama's `/api/delete` takes it).
+    pub fn delete_json(path: &'a str, body: Vec<u8>, model: Option<&'a str>) -> Self {
+        Request {
+            method: Method::DELETE,
+            path,
+            body: Some(Bytes::from(body)),
+            model,
+        }
+    }
 }
 
 impl HttpClient {
@@ -104,6 +125,7 @@ impl HttpClient {
                 redact_url(base_url)
             )));
         }
+        auth.validate()?;
         let client = options.build_client()?;
         Ok(HttpClient {
             inner: Arc::new(ClientInner {
@@ -115,6 +137,30 @@ impl HttpClient {
                 retry,
                 options,
                 provider,
+            }),
+        })
+    }
+
+    /// The same client bound to another base URL: it shares the connection pool, credentials,
+    /// headers, retries and timeouts. `base_url` must be a valid http(s) URL (it is derived
+    /// from one already checked, e.g. Ollama's root from its `/v1` URL); an unparsable one is
+    /// a [`Error::Config`].
+    pub(crate) fn with_base_url(&self, base_url: &str) -> Result<HttpClient> {
+        let inner = &*self.inner;
+        let base = url::Url::parse(base_url).map_err(|e| Error::Config {
+            message: format!("invalid base URL {}", redact_url(base_url)),
+            source: Some(Box::new(e)),
+        })?;
+        Ok(HttpClient {
+            inner: Arc::new(ClientInner {
+                client: inner.client.clone(),
+                base_url: base_url.trim_end_matches('/').to_owned(),
+                base,
+                headers: inner.headers.clone(),
+                auth: inner.auth.clone(),
+                retry: inner.retry.clone(),
+                options: inner.options.clone(),
+                provider: inner.provider,
             }),
         })
     }
@@ -143,44 +189,115 @@ impl HttpClient {
     }
 
     /// Sends a request and returns the response once its status line and headers arrived
-    /// with a success status. Failures before that are retried per [`RetryConfig`].
+    /// with a success status. Failures before that are retried per [`RetryConfig`]; a 401
+    /// answer to OAuth2 (or custom) credentials is retried once with fresh credentials.
+    ///
+    /// Every attempt runs in an `http.request` span (OpenTelemetry HTTP names: method, URL,
+    /// resend count, status) that never holds a credential.
     pub(crate) async fn send(&self, req: &Request<'_>) -> Result<reqwest::Response> {
         let inner = &*self.inner;
         let url = self.url(req.path);
-        let mut attempt = 0u32;
+        let mut retries = 0u32;
+        let mut resends = 0u32;
+        let mut auth_retried = false;
         loop {
-            let result = self.attempt(req, url.clone()).await;
+            let span = tracing::debug_span!(
+                "http.request",
+                http.request.method = %req.method,
+                url.full = %url,
+                http.request.resend_count = resends,
+                http.response.status_code = tracing::field::Empty,
+                error.type = tracing::field::Empty,
+            );
+            let (result, applied) = self.attempt(req, &url).instrument(span).await;
             let err = match result {
                 Ok(resp) => return Ok(resp),
                 Err(e) => e,
             };
-            if attempt >= inner.retry.max_retries || !err.is_retryable() {
+            resends += 1;
+            // Credentials that can be renewed get one more chance after a 401 (only when the
+            // request reached the server: a failing token endpoint is final).
+            if !auth_retried
+                && matches!(
+                    err,
+                    Error::Auth {
+                        status: Some(401),
+                        ..
+                    }
+                )
+                && let Some(applied) = &applied
+                && inner.auth.rejected(applied).await
+            {
+                auth_retried = true;
+                tracing::info!(
+                    http.response.status_code = 401u16,
+                    "the server refused the credentials; retrying once with fresh ones"
+                );
+                continue;
+            }
+            if retries >= inner.retry.max_retries || !err.is_retryable() {
                 return Err(err);
             }
             let wait = match err.retry_after() {
                 Some(d) if d > inner.retry.max_retry_after => return Err(err),
                 Some(d) => d,
-                None => inner.retry.backoff(attempt),
+                None => inner.retry.backoff(retries),
             };
-            tracing::debug!(
-                attempt = attempt + 1,
+            tracing::info!(
+                retry = retries + 1,
                 wait_ms = wait.as_millis() as u64,
                 error = %err,
                 "retrying request"
             );
             tokio::time::sleep(wait).await;
-            attempt += 1;
+            retries += 1;
         }
     }
 
-    async fn attempt(&self, req: &Request<'_>, url: url::Url) -> Result<reqwest::Response> {
+    /// One attempt. Also returns the credentials used, when the request was sent with them.
+    async fn attempt(
+        &self,
+        req: &Request<'_>,
+        url: &url::Url,
+    ) -> (Result<reqwest::Response>, Option<AppliedAuth>) {
+        let applied = match self.inner.auth.apply(&self.inner.client).await {
+            Ok(applied) => applied,
+            Err(e) => {
+                tracing::Span::current().record("error.type", "credentials");
+                return (Err(e), None);
+            }
+        };
+        let result = self.attempt_with(req, url, &applied.headers).await;
+        let span = tracing::Span::current();
+        match &result {
+            Ok(resp) => {
+                span.record("http.response.status_code", resp.status().as_u16());
+            }
+            Err(e) => {
+                if let Some(status) = e.status() {
+                    span.record("http.response.status_code", status);
+                }
+                span.record("error.type", error_type(e));
+            }
+        }
+        (result, Some(applied))
+    }
+
+    async fn attempt_with(
+        &self,
+        req: &Request<'_>,
+        url: &url::Url,
+        credentials: &HeaderMap,
+    ) -> Result<reqwest::Response> {
         let inner = &*self.inner;
-        let mut builder = inner.client.request(req.method.clone(), url);
+        // reqwest takes the URL by value; a clone of a parsed Url is one string copy, where a
+        // &str would be parsed again on every attempt.
+        let mut builder = inner.client.request(req.method.clone(), url.clone());
         if !inner.headers.is_empty() {
             builder = builder.headers(inner.headers.clone());
         }
-        if let Some((name, value)) = inner.auth.header().await? {
-            builder = builder.header(name, value);
+        if !credentials.is_empty() {
+            builder = builder.headers(credentials.clone());
         }
         if let Some(body) = &req.body {
             builder = builder
@@ -374,8 +491,36 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
     }
 }
 
+/// A short, low-cardinality name of what went wrong, for the `error.type` span field.
+fn error_type(e: &Error) -> &'static str {
+    match e {
+        Error::Timeout {
+            kind: TimeoutKind::Connect,
+            ..
+        } => "connect_timeout",
+        Error::Timeout {
+            kind: TimeoutKind::FirstByte,
+            ..
+        } => "first_byte_timeout",
+        Error::Timeout { .. } => "timeout",
+        Error::Connect { .. } => "connect",
+        Error::Auth { .. } => "auth",
+        Error::Api(_) => "http_status",
+        _ => "other",
+    }
+}
+
 fn error_hint(provider: &str, api: &ApiError, model: Option<&str>) -> Option<String> {
     let msg = api.message.as_str();
+    if api.status == 400
+        && (msg.contains("No required SSL certificate") || msg.contains("SSL certificate error"))
+    {
+        return Some(
+            "the server requires a valid client certificate (mutual TLS): set one with \
+             ClientOptions::with_client_identity_files"
+                .into(),
+        );
+    }
     if api.status == 404 && msg == "404 page not found" {
         return Some(
             "the server has no such endpoint: check the base URL (Ollama's OpenAI-compatible API is under /v1)"
@@ -413,7 +558,18 @@ pub fn redact_url(url: &str) -> String {
                 s
             }
         }
-        Err(_) => "<invalid URL>".to_owned(),
+        Err(_) => mask_userinfo(url),
+    }
+}
+
+/// For strings that do not parse as URLs: hide anything that looks like `user:pass@`.
+fn mask_userinfo(s: &str) -> String {
+    let start = s.find("://").map_or(0, |i| i + 3);
+    let rest = &s[start..];
+    let end = rest.find('/').unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => format!("{}***@{}", &s[..start], &rest[at + 1..]),
+        None => s.to_owned(),
     }
 }
 
@@ -478,7 +634,11 @@ mod tests {
             redact_url("http://localhost:11434"),
             "http://localhost:11434"
         );
-        assert_eq!(redact_url("not a url"), "<invalid URL>");
+        assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(
+            redact_url("http://user:secret@exa mple.com/v1"),
+            "http://***@exa mple.com/v1"
+        );
     }
 
     #[test]

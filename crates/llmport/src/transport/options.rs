@@ -1,7 +1,7 @@
 //! [`ClientOptions`]: how the HTTP client connects, waits and trusts.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use secrecy::SecretString;
@@ -19,6 +19,15 @@ use secrecy::SecretString;
 /// | `idle_timeout` | 120 s | longest silence between two chunks of a streamed body |
 /// | `total_timeout` | none | a deadline for a whole non-streaming call; never applied to streams |
 /// | `max_body_size` | 64 MiB | largest non-streaming body read into memory |
+/// | `proxy` | none | an HTTP(S) proxy for all requests; when unset, `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` apply |
+/// | `ca_certs_pem`, `ca_cert_files` | none | extra root CAs, trusted besides the built-in (Mozilla) roots |
+/// | `client_identity_pem`, `client_cert_file` + `client_key_file` | none | a client certificate for mutual TLS |
+/// | `danger_accept_invalid_certs` | false | accept any server certificate (tests only) |
+/// | `user_agent` | `llmport/<version>` | the `User-Agent` header |
+/// | `pool_max_idle_per_host` | 32 | idle connections kept per host |
+///
+/// Certificate files are read when the provider is built; a missing or invalid file is an
+/// [`Error::Config`](crate::Error::Config) naming it.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientOptions {
@@ -40,8 +49,16 @@ pub struct ClientOptions {
     pub no_proxy: bool,
     /// Extra root CA certificates (PEM), e.g. a private CA of a reverse proxy.
     pub ca_certs_pem: Vec<Vec<u8>>,
+    /// Files of extra root CA certificates (PEM, one or more certificates each), read when
+    /// the provider is built.
+    pub ca_cert_files: Vec<PathBuf>,
     /// A client certificate and its private key (PEM) for mutual TLS.
     pub client_identity_pem: Option<ClientIdentity>,
+    /// A client certificate file (PEM) for mutual TLS, read when the provider is built;
+    /// needs [`ClientOptions::client_key_file`].
+    pub client_cert_file: Option<PathBuf>,
+    /// The private key file (PEM) of [`ClientOptions::client_cert_file`].
+    pub client_key_file: Option<PathBuf>,
     /// Accept any server certificate. Dangerous: only for testing.
     pub danger_accept_invalid_certs: bool,
     /// The `User-Agent` header.
@@ -94,7 +111,10 @@ impl fmt::Debug for ClientOptions {
             )
             .field("no_proxy", &self.no_proxy)
             .field("ca_certs_pem", &self.ca_certs_pem.len())
+            .field("ca_cert_files", &self.ca_cert_files)
             .field("client_identity_pem", &self.client_identity_pem)
+            .field("client_cert_file", &self.client_cert_file)
+            .field("client_key_file", &self.client_key_file)
             .field(
                 "danger_accept_invalid_certs",
                 &self.danger_accept_invalid_certs,
@@ -116,7 +136,10 @@ impl Default for ClientOptions {
             proxy: None,
             no_proxy: false,
             ca_certs_pem: Vec::new(),
+            ca_cert_files: Vec::new(),
             client_identity_pem: None,
+            client_cert_file: None,
+            client_key_file: None,
             danger_accept_invalid_certs: false,
             user_agent: concat!("llmport/", env!("CARGO_PKG_VERSION")).to_owned(),
             pool_max_idle_per_host: 32,
@@ -179,6 +202,41 @@ impl ClientOptions {
         self
     }
 
+    /// Ignores the proxy environment variables (`HTTP_PROXY`, …).
+    #[must_use]
+    pub fn with_no_proxy(mut self, yes: bool) -> Self {
+        self.no_proxy = yes;
+        self
+    }
+
+    /// Trusts the extra root CA certificates in this PEM file (read when the provider is
+    /// built).
+    #[must_use]
+    pub fn with_ca_cert_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_cert_files.push(path.into());
+        self
+    }
+
+    /// Presents the client certificate and key in these PEM files (mutual TLS; read when the
+    /// provider is built).
+    #[must_use]
+    pub fn with_client_identity_files(
+        mut self,
+        cert: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Self {
+        self.client_cert_file = Some(cert.into());
+        self.client_key_file = Some(key.into());
+        self
+    }
+
+    /// Sets how many idle connections are kept per host.
+    #[must_use]
+    pub fn with_pool_max_idle_per_host(mut self, n: usize) -> Self {
+        self.pool_max_idle_per_host = n;
+        self
+    }
+
     /// Presents this client certificate (mutual TLS).
     #[must_use]
     pub fn with_client_identity(mut self, identity: ClientIdentity) -> Self {
@@ -219,22 +277,56 @@ impl ClientOptions {
             })?;
             b = b.proxy(proxy);
         }
-        for pem in &self.ca_certs_pem {
+        let ca_files = self
+            .ca_cert_files
+            .iter()
+            .map(|path| Ok((read_file(path, "CA certificate")?, Some(path))))
+            .collect::<crate::Result<Vec<_>>>()?;
+        let ca_pems = self.ca_certs_pem.iter().map(|pem| (pem.clone(), None));
+        for (pem, path) in ca_pems.chain(ca_files) {
+            let what = match path {
+                Some(p) => format!("the CA certificate file {}", p.display()),
+                None => "the CA certificate".to_owned(),
+            };
             let certs =
-                reqwest::Certificate::from_pem_bundle(pem).map_err(|e| crate::Error::Config {
-                    message: "the CA certificate is not valid PEM".into(),
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| crate::Error::Config {
+                    message: format!("{what} is not valid PEM"),
                     source: Some(Box::new(e)),
                 })?;
             if certs.is_empty() {
-                return Err(crate::Error::config(
-                    "the CA certificate file holds no PEM certificate",
-                ));
+                return Err(crate::Error::config(format!(
+                    "{what} holds no PEM certificate"
+                )));
             }
             for c in certs {
                 b = b.add_root_certificate(c);
             }
         }
-        if let Some(id) = &self.client_identity_pem {
+        let identity = match (&self.client_cert_file, &self.client_key_file) {
+            (Some(cert), Some(key)) => Some(ClientIdentity {
+                cert_pem: read_file(cert, "client certificate")?,
+                key_pem: SecretString::from(
+                    String::from_utf8(read_file(key, "client key")?).map_err(|_| {
+                        crate::Error::config(format!(
+                            "the client key file {} is not PEM text",
+                            key.display()
+                        ))
+                    })?,
+                ),
+            }),
+            (Some(_), None) => {
+                return Err(crate::Error::config(
+                    "a client certificate file was given without its key file",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(crate::Error::config(
+                    "a client key file was given without its certificate file",
+                ));
+            }
+            (None, None) => self.client_identity_pem.clone(),
+        };
+        if let Some(id) = &identity {
             use secrecy::ExposeSecret;
             let mut pem = id.cert_pem.clone();
             pem.push(b'\n');
@@ -253,4 +345,12 @@ impl ClientOptions {
             source: Some(Box::new(e)),
         })
     }
+}
+
+/// Reads a certificate or key file, naming it in the error.
+fn read_file(path: &Path, what: &str) -> crate::Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| crate::Error::Config {
+        message: format!("cannot read the {what} file {}", path.display()),
+        source: Some(Box::new(e)),
+    })
 }

@@ -67,6 +67,13 @@ impl RetryConfig {
         self
     }
 
+    /// Sets the longest server-requested wait (`Retry-After`) that is honoured; a longer one
+    /// ends the call with the error instead.
+    pub fn with_max_retry_after(mut self, limit: Duration) -> Self {
+        self.max_retry_after = limit;
+        self
+    }
+
     /// The jittered wait before retry number `attempt` (0-based) when the server gave no
     /// `Retry-After`.
     pub fn backoff(&self, attempt: u32) -> Duration {

@@ -64,3 +64,184 @@ pub fn dead_port() -> u16 {
     drop(l);
     port
 }
+
+/// The model, messages and options of a transcript's request body, rebuilt with the public
+/// API, so that replaying a transcript sends what it recorded. Handles text messages, tools,
+/// `tool_choice`, `reasoning_effort`, `response_format` and `max_tokens`.
+pub fn request_of(fx: &serde_json::Value) -> (String, Vec<llmport::Message>, llmport::Options) {
+    use llmport::{Message, Options, ReasoningEffort, ResponseFormat, Role, Tool, ToolChoice};
+    let body = &fx["request"]["body"];
+    let model = body["model"].as_str().expect("model").to_owned();
+    let messages = body["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| {
+            let role = match m["role"].as_str().expect("role") {
+                "system" => Role::System,
+                "assistant" => Role::Assistant,
+                "user" => Role::User,
+                other => panic!("request_of does not rebuild {other} messages"),
+            };
+            Message::text(role, m["content"].as_str().expect("text content"))
+        })
+        .collect();
+    let mut b = Options::builder();
+    for t in body["tools"].as_array().into_iter().flatten() {
+        let f = &t["function"];
+        b = b.tool(Tool::function(
+            f["name"].as_str().expect("name"),
+            f["description"].as_str().expect("description"),
+            f["parameters"].clone(),
+        ));
+    }
+    if let Some(c) = body.get("tool_choice") {
+        b = b.tool_choice(match c.as_str() {
+            Some("auto") => ToolChoice::Auto,
+            Some("none") => ToolChoice::None,
+            Some("required") => ToolChoice::Required,
+            _ => ToolChoice::Function(c["function"]["name"].as_str().expect("name").into()),
+        });
+    }
+    if let Some(e) = body["reasoning_effort"].as_str() {
+        b = b.reasoning_effort(match e {
+            "none" => ReasoningEffort::None,
+            "low" => ReasoningEffort::Low,
+            "medium" => ReasoningEffort::Medium,
+            "high" => ReasoningEffort::High,
+            _ => ReasoningEffort::Max,
+        });
+    }
+    if let Some(f) = body.get("response_format") {
+        b = b.response_format(match f["type"].as_str() {
+            Some("json_schema") => {
+                let s = &f["json_schema"];
+                let mut rf = ResponseFormat::json_schema(
+                    s["name"].as_str().expect("name"),
+                    s["schema"].clone(),
+                );
+                if let ResponseFormat::JsonSchema { strict, .. } = &mut rf {
+                    *strict = s["strict"].as_bool().unwrap_or(false);
+                }
+                rf
+            }
+            _ => ResponseFormat::Json,
+        });
+    }
+    if let Some(n) = body["max_tokens"].as_u64() {
+        b = b.max_tokens(n as u32);
+    }
+    (model, messages, b.build())
+}
+
+/// Whether a stream transcript carries a usage chunk.
+pub fn stream_has_usage(fx: &serde_json::Value) -> bool {
+    fx["response"]["sse_events"]
+        .as_array()
+        .expect("sse_events")
+        .iter()
+        .any(|e| e["data"]["usage"].is_object())
+}
+
+/// Which provider a transcript was recorded for.
+#[derive(Clone, Copy, Debug)]
+pub enum Target {
+    /// `OllamaProvider`, given the server's root.
+    Ollama,
+    /// `OpenAiProvider`, given the server's `/v1`.
+    OpenAi,
+}
+
+/// A provider of `target` against `server`, without retries.
+pub fn provider(
+    target: Target,
+    server: &llmport::testing::TestServer,
+) -> Box<dyn llmport::Provider> {
+    match target {
+        Target::Ollama => Box::new(ollama(&server.url())),
+        Target::OpenAi => Box::new(openai(&server.v1_url())),
+    }
+}
+
+/// Streams a transcript through a provider of `target`, sending the transcript's request
+/// (checked, apart from `stream_options.include_usage`, which the client always asks for).
+/// Returns the chunks as they came and their accumulated answer.
+pub async fn replay_stream(
+    name: &str,
+    target: Target,
+) -> (Vec<llmport::GenResponse>, llmport::GenResponse) {
+    use futures::StreamExt;
+    let fx = fixture_json(name);
+    let server = llmport::testing::TestServer::start([transcript(name)]).await;
+    let (model, messages, options) = request_of(&fx);
+    let mut s = provider(target, &server)
+        .generate_stream(&model, &messages, &options)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mut chunks = Vec::new();
+    let mut acc = llmport::Accumulator::new();
+    while let Some(item) = s.next().await {
+        let chunk = item.unwrap_or_else(|e| panic!("{name}: {e}"));
+        acc.push(&chunk);
+        chunks.push(chunk);
+    }
+    let usage = serde_json::json!({"include_usage": true});
+    let mut sent = server
+        .last_request()
+        .expect("a request")
+        .json()
+        .expect("JSON");
+    let mut recorded = fx["request"]["body"].clone();
+    recorded["stream_options"] = usage.clone();
+    sent["stream_options"] = usage;
+    assert_eq!(sent, recorded, "{name}: request body");
+    (chunks, acc.finish())
+}
+
+pub mod nginx;
+pub mod oauth;
+pub mod pki;
+pub mod real;
+pub mod trace;
+
+/// The prompt of the `openai_chat_plain` transcript.
+pub const PLAIN_PROMPT: &str = "Say hello in five words.";
+
+/// The answer of the `openai_chat_plain` transcript.
+pub const PLAIN_ANSWER: &str = "Hello there, how are you?";
+
+/// Sends the plain transcript's prompt to `llama3.2` and returns the answer's text.
+pub async fn chat<P: llmport::Provider + ?Sized>(p: &P) -> llmport::Result<String> {
+    p.generate(
+        "llama3.2",
+        &[llmport::Message::user(PLAIN_PROMPT)],
+        &llmport::Options::default(),
+    )
+    .await
+    .map(|r| r.text())
+}
+
+/// Streams a chat to the end and returns every item.
+pub async fn stream_items<P: llmport::Provider + ?Sized>(
+    p: &P,
+) -> Vec<llmport::Result<llmport::GenResponse>> {
+    use futures::StreamExt;
+    let stream = p
+        .generate_stream(
+            "llama3.2",
+            &[llmport::Message::user("hi")],
+            &llmport::Options::default(),
+        )
+        .await
+        .expect("the stream starts");
+    stream.collect().await
+}
+
+/// `n` retries with waits of a few milliseconds: any longer wait can only come from the
+/// server's `Retry-After`.
+pub fn fast_retries(n: u32) -> RetryConfig {
+    RetryConfig::default().with_max_retries(n).with_backoff(
+        std::time::Duration::from_millis(1),
+        std::time::Duration::from_millis(5),
+    )
+}

@@ -1,0 +1,147 @@
+//! `llmport embed -m MODEL [TEXT]...`: embedding vectors for texts, as JSON.
+
+use std::io::{self, BufRead, IsTerminal};
+
+use clap::Args;
+use llmport::{EmbedOptions, Embedder};
+use serde::Serialize;
+
+use super::KeepAliveFlag;
+use crate::GlobalArgs;
+use crate::error::CliError;
+use crate::output::write_json_line;
+
+/// The usage error when there is nothing to embed.
+const NO_TEXT: &str = "no text to embed: give TEXT arguments or lines on stdin";
+
+/// Flags and arguments of `llmport embed`.
+#[derive(Debug, Clone, Args)]
+pub struct EmbedArgs {
+    /// The texts to embed, one vector each. Without them, each non-empty line of stdin is a
+    /// text (when stdin is not a terminal).
+    #[arg(value_name = "TEXT")]
+    pub texts: Vec<String>,
+
+    /// The embedding model, e.g. nomic-embed-text.
+    #[arg(short, long, value_name = "MODEL")]
+    pub model: String,
+
+    /// Shorten the vectors to this many dimensions (models that support it).
+    #[arg(long, value_name = "N")]
+    pub dimensions: Option<u32>,
+
+    /// Fail on a text longer than the model's context instead of cutting it.
+    #[arg(long)]
+    pub no_truncate: bool,
+
+    /// How long the model stays loaded afterwards.
+    #[command(flatten)]
+    pub keep_alive: KeepAliveFlag,
+}
+
+impl EmbedArgs {
+    /// The embedding options these flags ask for.
+    pub fn options(&self) -> EmbedOptions {
+        let mut options = EmbedOptions::new();
+        if let Some(n) = self.dimensions {
+            options = options.with_dimensions(n);
+        }
+        if self.no_truncate {
+            options = options.with_truncate(false);
+        }
+        if let Some(k) = &self.keep_alive.duration {
+            options = options.with_keep_alive(k.clone());
+        }
+        options
+    }
+}
+
+/// What `llmport embed` prints: the model and one vector per text, in order.
+#[derive(Debug, Serialize)]
+struct EmbedOutput<'a> {
+    model: &'a str,
+    embeddings: &'a [Vec<f32>],
+}
+
+/// Runs `llmport embed`.
+pub async fn run(args: EmbedArgs, global: &GlobalArgs) -> Result<(), CliError> {
+    let texts = if !args.texts.is_empty() {
+        args.texts.clone()
+    } else if io::stdin().is_terminal() {
+        return Err(CliError::usage(NO_TEXT));
+    } else {
+        read_lines(io::stdin().lock())?
+    };
+    if texts.is_empty() {
+        return Err(CliError::usage(NO_TEXT));
+    }
+    let provider = crate::provider::build(global)?;
+    let embeddings = provider.embed(&args.model, &texts, &args.options()).await?;
+    let output = EmbedOutput {
+        model: embeddings.model.as_deref().unwrap_or(&args.model),
+        embeddings: &embeddings.vectors,
+    };
+    write_json_line(&mut io::stdout(), &output)
+}
+
+/// The non-empty lines of `input` (stdin), without their line breaks.
+fn read_lines(input: impl BufRead) -> Result<Vec<String>, CliError> {
+    let mut texts = Vec::new();
+    for line in input.lines() {
+        let line = line.map_err(|e| {
+            if e.kind() == io::ErrorKind::InvalidData {
+                CliError::usage("the text on stdin is not valid UTF-8")
+            } else {
+                CliError::io("cannot read stdin", e)
+            }
+        })?;
+        let line = line.trim_end_matches('\r');
+        if !line.trim().is_empty() {
+            texts.push(line.to_owned());
+        }
+    }
+    Ok(texts)
+}
+
+#[cfg(test)]
+mod tests {
+    use llmport::ollama::KeepAlive;
+
+    use super::*;
+
+    #[test]
+    fn stdin_lines_are_texts_and_blank_lines_are_skipped() {
+        assert_eq!(
+            read_lines(&b"hello world\r\n\n  \ngoodbye"[..]).unwrap(),
+            ["hello world", "goodbye"]
+        );
+        assert!(read_lines(&b"\n\n"[..]).unwrap().is_empty());
+        let e = read_lines(&[0xffu8, b'\n'][..]).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::exit::USAGE);
+    }
+
+    #[test]
+    fn flags_become_embed_options() {
+        let args = EmbedArgs {
+            texts: vec!["a".into()],
+            model: "m".into(),
+            dimensions: Some(4),
+            no_truncate: true,
+            keep_alive: KeepAliveFlag {
+                duration: Some(KeepAlive::Duration("5m".into())),
+            },
+        };
+        let o = args.options();
+        assert_eq!(o.dimensions, Some(4));
+        assert_eq!(o.truncate, Some(false));
+        assert_eq!(o.keep_alive, Some(KeepAlive::Duration("5m".into())));
+        let o = EmbedArgs {
+            dimensions: None,
+            no_truncate: false,
+            keep_alive: KeepAliveFlag::default(),
+            ..args
+        }
+        .options();
+        assert_eq!(o, EmbedOptions::new());
+    }
+}

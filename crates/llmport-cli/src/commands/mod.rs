@@ -1,0 +1,113 @@
+//! The subcommands, one module each. To add one: write `commands/<name>.rs` with an `Args`
+//! struct (clap `Args`) and an `async fn run(args, &GlobalArgs) -> Result<(), CliError>`, then
+//! add a variant to [`Command`] and an arm to [`Command::run`].
+
+pub mod chat;
+pub mod embed;
+pub mod models;
+pub mod ps;
+pub mod pull;
+pub mod rm;
+pub mod show;
+pub mod version;
+
+use clap::{Args, Subcommand};
+use llmport::ollama::KeepAlive;
+
+use crate::GlobalArgs;
+use crate::error::{CliError, EXIT_STATUS_HELP};
+
+/// What `llmport` should do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Chat with a model: answer one prompt, or talk interactively.
+    #[command(
+        long_about = "Chat with a model.\n\n\
+                      With a PROMPT, answer it and exit. Without one, read the prompt from \
+                      stdin when stdin is not a terminal; on a terminal, start an interactive \
+                      chat (/? for help, /bye or Ctrl-D to quit).\n\n\
+                      --ctx, --keep-alive and --think are Ollama's own settings: with any of \
+                      them the chat goes to Ollama's native /api/chat instead of /v1.",
+        after_help = EXIT_STATUS_HELP
+    )]
+    Chat(chat::ChatArgs),
+
+    /// List the models stored on the server.
+    #[command(visible_alias = "list", after_help = EXIT_STATUS_HELP)]
+    Models(models::ModelsArgs),
+
+    /// Show a model's details: architecture, size, context, capabilities, parameters.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Show(show::ShowArgs),
+
+    /// Download a model, or bring it up to date.
+    #[command(
+        long_about = "Download a model, or bring it up to date.\n\n\
+                      Progress goes to stderr: a bar per layer when stderr is a terminal, plain \
+                      status lines otherwise. Ctrl-C cancels the pull (exit status 130); a \
+                      later pull resumes it.",
+        after_help = EXIT_STATUS_HELP
+    )]
+    Pull(pull::PullArgs),
+
+    /// Delete models from the server.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Rm(rm::RmArgs),
+
+    /// List the models loaded in memory.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Ps(ps::PsArgs),
+
+    /// Show the version of llmport and of the server.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Version(version::VersionArgs),
+
+    /// Turn texts into embedding vectors (printed as JSON).
+    #[command(
+        long_about = "Turn texts into embedding vectors, printed as one line of JSON: \
+                      {\"model\": ..., \"embeddings\": [[...], ...]}, one vector per text in \
+                      order.\n\n\
+                      The texts are the TEXT arguments or, without them, the non-empty lines of \
+                      stdin.",
+        after_help = EXIT_STATUS_HELP
+    )]
+    Embed(embed::EmbedArgs),
+}
+
+impl Command {
+    /// Runs the command.
+    pub async fn run(self, global: &GlobalArgs) -> Result<(), CliError> {
+        match self {
+            Command::Chat(args) => chat::run(args, global).await,
+            Command::Models(args) => models::run(args, global).await,
+            Command::Show(args) => show::run(args, global).await,
+            Command::Pull(args) => pull::run(args, global).await,
+            Command::Rm(args) => rm::run(args, global).await,
+            Command::Ps(args) => ps::run(args, global).await,
+            Command::Version(args) => version::run(args, global).await,
+            Command::Embed(args) => embed::run(args, global).await,
+        }
+    }
+}
+
+/// Resolves when the user presses Ctrl-C; never, if Ctrl-C cannot be listened for.
+pub async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// The `--keep-alive` flag of the commands that load a model (`chat`, `embed`).
+#[derive(Debug, Clone, Default, PartialEq, Args)]
+pub struct KeepAliveFlag {
+    /// How long the model stays loaded afterwards: seconds (300) or a duration (5m, 1h30m;
+    /// negative = forever, 0 = unload now).
+    #[arg(
+        id = "keep_alive",
+        long = "keep-alive",
+        value_name = "DURATION",
+        value_parser = KeepAlive::parse,
+        allow_hyphen_values = true
+    )]
+    pub duration: Option<KeepAlive>,
+}

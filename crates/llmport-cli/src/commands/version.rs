@@ -1,0 +1,28 @@
+//! `llmport version`: the version of this client and of the server.
+
+use std::io::{self, Write};
+
+use clap::Args;
+
+use crate::GlobalArgs;
+use crate::error::{CliError, stdout_error};
+
+/// `llmport version` takes no flags of its own.
+#[derive(Debug, Clone, Args)]
+pub struct VersionArgs {}
+
+/// Runs `llmport version`: prints `llmport version X`, then asks the server and prints
+/// `ollama version Y (URL)`. When the server cannot be asked, the client's line is still
+/// printed, then the one-line error, and the exit status is non-zero.
+pub async fn run(_args: VersionArgs, global: &GlobalArgs) -> Result<(), CliError> {
+    let mut out = io::stdout();
+    // The client's version first: it is known even when the server is not reachable.
+    writeln!(out, "llmport version {}", env!("CARGO_PKG_VERSION"))
+        .and_then(|()| out.flush())
+        .map_err(stdout_error)?;
+    let provider = crate::provider::build(global)?;
+    let server = provider.server_version().await?;
+    writeln!(out, "ollama version {server} ({})", provider.root_url())
+        .and_then(|()| out.flush())
+        .map_err(stdout_error)
+}

@@ -1,0 +1,236 @@
+//! [`CliError`], the one error type of the command line, and the exit status each kind of
+//! error maps to.
+
+use std::fmt;
+use std::io;
+
+/// The exit statuses of `llmport`. Every command uses the same mapping; it is also shown at
+/// the end of `llmport --help`.
+///
+/// | status | meaning |
+/// |---|---|
+/// | 0 | success |
+/// | 1 | the server answered with an error, or its answer could not be read (or any other failure) |
+/// | 2 | usage or configuration error: a bad flag (clap's own status), no prompt, an unreadable `--image`, an invalid `--host` |
+/// | 3 | the server cannot be reached |
+/// | 4 | authentication failed |
+/// | 5 | a time limit ran out |
+/// | 6 | a streamed answer broke off after it had started (what was printed is incomplete) |
+/// | 7 | the server or the model cannot do what was asked (an unsupported option or input) |
+/// | 130 | interrupted with Ctrl-C (a pull that was cancelled) |
+pub mod exit {
+    /// Success.
+    pub const SUCCESS: u8 = 0;
+    /// An error answer from the server, an undecodable answer, or any other failure.
+    pub const GENERIC: u8 = 1;
+    /// A usage or configuration error (clap uses the same status for bad flags).
+    pub const USAGE: u8 = 2;
+    /// The server cannot be reached.
+    pub const CONNECT: u8 = 3;
+    /// Authentication failed.
+    pub const AUTH: u8 = 4;
+    /// A time limit ran out.
+    pub const TIMEOUT: u8 = 5;
+    /// A stream broke off after it had started.
+    pub const STREAM: u8 = 6;
+    /// Something asked for is not supported.
+    pub const UNSUPPORTED: u8 = 7;
+    /// Interrupted by Ctrl-C (SIGINT): 128 + 2, as shells report it.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// The exit-status table as it appears at the end of `llmport --help`.
+pub const EXIT_STATUS_HELP: &str = "\
+Exit status:
+    0  success
+    1  the server answered with an error, or its answer could not be read
+    2  usage or configuration error (bad flag, no prompt, unreadable --image, invalid --host)
+    3  the server cannot be reached
+    4  authentication failed
+    5  a time limit ran out
+    6  a streamed answer broke off after it had started (the printed text is incomplete)
+    7  the server or model cannot do what was asked (unsupported option or input)
+  130  interrupted with Ctrl-C (a cancelled pull)";
+
+/// Everything that can make a command fail.
+#[derive(Debug)]
+pub enum CliError {
+    /// The command was used wrongly (no prompt, an image that cannot be read, …).
+    Usage(String),
+    /// The user stopped the command with Ctrl-C; the message says what was stopped
+    /// (`pull cancelled`).
+    Interrupted(String),
+    /// The library failed: the server could not be reached, answered with an error, …
+    Llm(llmport::Error),
+    /// Reading input or writing output failed.
+    Io {
+        /// What was being done, e.g. "cannot write to stdout".
+        context: String,
+        /// The I/O error.
+        source: io::Error,
+    },
+}
+
+impl CliError {
+    /// A usage error with a message.
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError::Usage(message.into())
+    }
+
+    /// An I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: io::Error) -> Self {
+        CliError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// The exit status for this error; see [`exit`].
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => exit::USAGE,
+            CliError::Interrupted(_) => exit::INTERRUPTED,
+            CliError::Io { .. } => exit::GENERIC,
+            CliError::Llm(e) => match e {
+                llmport::Error::Config { .. } => exit::USAGE,
+                llmport::Error::Connect { .. } => exit::CONNECT,
+                llmport::Error::Auth { .. } => exit::AUTH,
+                llmport::Error::Timeout { .. } => exit::TIMEOUT,
+                llmport::Error::Stream { .. } => exit::STREAM,
+                llmport::Error::Unsupported { .. } => exit::UNSUPPORTED,
+                _ => exit::GENERIC,
+            },
+        }
+    }
+
+    /// Whether this is a write to a pipe whose reader has gone (`llmport chat … | head -1`):
+    /// not worth a message.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, CliError::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    /// The error as the one line `llmport` prints: `llmport: <message>`, with any line
+    /// breaks of the message (a server's multi-line error text) turned into spaces.
+    pub fn line(&self) -> String {
+        let message = self.to_string();
+        let mut out = String::with_capacity(message.len() + 9);
+        out.push_str("llmport: ");
+        let mut last_space = false;
+        for c in message.trim().chars() {
+            if c.is_control() {
+                if !last_space {
+                    out.push(' ');
+                }
+                last_space = true;
+            } else {
+                out.push(c);
+                last_space = c == ' ';
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Usage(message) | CliError::Interrupted(message) => f.write_str(message),
+            CliError::Llm(e) => fmt::Display::fmt(e, f),
+            CliError::Io { context, source } => write!(f, "{context}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for CliError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CliError::Usage(_) | CliError::Interrupted(_) => None,
+            CliError::Llm(e) => Some(e),
+            CliError::Io { source, .. } => Some(source),
+        }
+    }
+}
+
+impl From<llmport::Error> for CliError {
+    fn from(e: llmport::Error) -> Self {
+        CliError::Llm(e)
+    }
+}
+
+/// A failed write to stdout.
+pub fn stdout_error(e: io::Error) -> CliError {
+    CliError::io("cannot write to stdout", e)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn library_errors_map_to_their_exit_codes() {
+        let cases: Vec<(llmport::Error, u8)> = vec![
+            (llmport::Error::config("bad"), exit::USAGE),
+            (
+                llmport::Error::Connect {
+                    url: "http://x".into(),
+                    provider: "ollama",
+                    source: None,
+                },
+                exit::CONNECT,
+            ),
+            (
+                llmport::Error::Auth {
+                    status: Some(401),
+                    message: "no".into(),
+                    source: None,
+                },
+                exit::AUTH,
+            ),
+            (
+                llmport::Error::Timeout {
+                    kind: llmport::TimeoutKind::Idle,
+                    after: Duration::from_secs(1),
+                },
+                exit::TIMEOUT,
+            ),
+            (llmport::Error::stream("cut"), exit::STREAM),
+            (
+                llmport::Error::unsupported("ollama", "x", "y"),
+                exit::UNSUPPORTED,
+            ),
+            (
+                llmport::Error::from(llmport::ApiError::new(404, "nope")),
+                exit::GENERIC,
+            ),
+            (llmport::Error::decode("bad json"), exit::GENERIC),
+        ];
+        for (e, code) in cases {
+            assert_eq!(CliError::from(e).exit_code(), code);
+        }
+        assert_eq!(CliError::usage("x").exit_code(), exit::USAGE);
+        assert_eq!(
+            CliError::Interrupted("pull cancelled".into()).exit_code(),
+            exit::INTERRUPTED
+        );
+    }
+
+    #[test]
+    fn the_error_line_is_one_line() {
+        let e = CliError::from(llmport::Error::from(llmport::ApiError::new(
+            500,
+            "first line\nsecond\r\n\tthird\n",
+        )));
+        assert_eq!(
+            e.line(),
+            "llmport: the server answered HTTP 500: first line second third"
+        );
+    }
+
+    #[test]
+    fn broken_pipe_is_recognised() {
+        assert!(stdout_error(io::Error::from(io::ErrorKind::BrokenPipe)).is_broken_pipe());
+        assert!(!stdout_error(io::Error::other("x")).is_broken_pipe());
+    }
+}

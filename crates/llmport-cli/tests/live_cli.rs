@@ -1,0 +1,99 @@
+//! The CLI against a real OpenAI-compatible server (the live tier; see the library's
+//! `tests/live.rs`). Runs when `LLMPORT_LIVE_BASE_URL` is set.
+
+mod support;
+
+use serde_json::Value;
+use support::llmport;
+
+/// Where the live server is and how to reach it.
+struct Live {
+    /// `--host`: the server root.
+    host: String,
+    model: String,
+    /// Extra environment (the bearer token, when the server wants one).
+    env: Vec<(&'static str, String)>,
+}
+
+/// The live server, if configured.
+fn live() -> Option<Live> {
+    let base = match std::env::var("LLMPORT_LIVE_BASE_URL") {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ => {
+            eprintln!(
+                "skipped: LLMPORT_LIVE_BASE_URL is not set (the live tier needs a real server)"
+            );
+            return None;
+        }
+    };
+    let host = base
+        .trim_end_matches('/')
+        .trim_end_matches("/v1")
+        .to_owned();
+    let model = std::env::var("LLMPORT_LIVE_MODEL").unwrap_or_else(|_| "tiny-random-llama".into());
+    let mut env = Vec::new();
+    if let Ok(key) = std::env::var("LLMPORT_LIVE_API_KEY")
+        && !key.is_empty()
+    {
+        env.push(("LLMPORT_BEARER_TOKEN", key));
+    }
+    Some(Live { host, model, env })
+}
+
+async fn run(extra: &[&str]) -> Option<support::Run> {
+    let Live { host, model, env } = live()?;
+    let mut args = vec![
+        "chat",
+        "--host",
+        &host,
+        "-m",
+        &model,
+        "--max-tokens",
+        "12",
+        "--seed",
+        "7",
+    ];
+    args.extend_from_slice(extra);
+    args.push("hi");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Some(llmport(&args, &env, None).await)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn streaming_chat_against_the_real_server() {
+    let Some(r) = run(&[]).await else { return };
+    assert_eq!(r.code, Some(0), "{r:?}");
+    assert!(r.stdout.trim().len() > 2, "{r:?}");
+    assert!(r.stderr.is_empty(), "{r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn non_streaming_chat_gives_the_same_text() {
+    let Some(streamed) = run(&[]).await else {
+        return;
+    };
+    let Some(whole) = run(&["--no-stream"]).await else {
+        return;
+    };
+    assert_eq!(whole.code, Some(0), "{whole:?}");
+    assert_eq!(whole.stdout, streamed.stdout, "same seed, same text");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_output_shows_usage_and_timings() {
+    for mode in [&[][..], &["--no-stream"][..]] {
+        let mut extra = vec!["--json"];
+        extra.extend_from_slice(mode);
+        let Some(r) = run(&extra).await else { return };
+        assert_eq!(r.code, Some(0), "{r:?}");
+        let v: Value = serde_json::from_str(&r.stdout).expect("JSON output");
+        let usage = &v["meta"]["usage"];
+        assert!(usage["output_tokens"].as_u64().unwrap_or(0) > 0, "{v}");
+        assert!(usage["input_tokens"].as_u64().unwrap_or(0) > 0, "{v}");
+        assert!(v["meta"]["total_time"].as_f64().unwrap_or(0.0) > 0.0, "{v}");
+        assert!(
+            v["meta"]["time_to_first_token"].as_f64().unwrap_or(0.0) > 0.0,
+            "{v}"
+        );
+    }
+}

@@ -1,0 +1,526 @@
+//! Configuration from environment variables — the Kubernetes pattern, where the server, the
+//! credentials and the limits come from the pod's environment and mounted secrets.
+//!
+//! [`OllamaProviderBuilder::from_vars`](crate::ollama::OllamaProviderBuilder::from_vars) and
+//! [`OpenAiProviderBuilder::from_vars`](crate::openai::OpenAiProviderBuilder::from_vars) read
+//! every variable of the table in the [crate documentation](crate#configuration-from-the-environment);
+//! the pieces are available on their own as [`Auth::from_vars`], [`ClientOptions::with_vars`]
+//! and [`RetryConfig::with_vars`]. All of them take the variables as an iterator of pairs
+//! (`std::env::vars()` in production, a literal list in tests) and never read the process
+//! environment themselves.
+//!
+//! Rules: values are trimmed and an empty value counts as unset; a secret can come from the
+//! variable itself or from the file named by the same variable with `_FILE` appended (the
+//! content is trimmed), not both; error messages name variables and files, never a secret
+//! value.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::auth::{Auth, ClientAuthMethod, ClientCredentials};
+use crate::error::{Error, Result};
+use crate::transport::{ClientOptions, RetryConfig};
+
+/// The variables this crate reads, in the order of the table in the crate documentation.
+pub const VARIABLES: &[&str] = &[
+    "LLMPORT_BASE_URL",
+    "OLLAMA_HOST",
+    "LLMPORT_BEARER_TOKEN",
+    "LLMPORT_API_KEY",
+    "LLMPORT_API_KEY_HEADER",
+    "LLMPORT_BASIC_USER",
+    "LLMPORT_BASIC_PASSWORD",
+    "LLMPORT_OAUTH2_TOKEN_URL",
+    "LLMPORT_OAUTH2_CLIENT_ID",
+    "LLMPORT_OAUTH2_CLIENT_SECRET",
+    "LLMPORT_OAUTH2_SCOPES",
+    "LLMPORT_OAUTH2_CLIENT_AUTH",
+    "LLMPORT_OAUTH2_PARAMS",
+    "LLMPORT_CONNECT_TIMEOUT",
+    "LLMPORT_FIRST_BYTE_TIMEOUT",
+    "LLMPORT_IDLE_TIMEOUT",
+    "LLMPORT_TOTAL_TIMEOUT",
+    "LLMPORT_RETRIES",
+    "LLMPORT_PROXY",
+    "LLMPORT_CA_CERT",
+    "LLMPORT_CLIENT_CERT",
+    "LLMPORT_CLIENT_KEY",
+];
+
+/// Parses a time limit as written in a variable or on a command line: `30s`, `2m`,
+/// `1h 30m`, `500ms`, or a bare number of seconds (`45`, `0.5`). `0`, `none` and `off` mean
+/// no limit (`None`).
+///
+/// ```
+/// use std::time::Duration;
+/// use llmport::env::parse_duration;
+/// assert_eq!(parse_duration("30s").unwrap(), Some(Duration::from_secs(30)));
+/// assert_eq!(parse_duration("2m").unwrap(), Some(Duration::from_secs(120)));
+/// assert_eq!(parse_duration("1.5").unwrap(), Some(Duration::from_millis(1500)));
+/// assert_eq!(parse_duration("none").unwrap(), None);
+/// assert!(parse_duration("soon").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<Option<Duration>> {
+    let t = text.trim();
+    if matches!(t.to_ascii_lowercase().as_str(), "none" | "off") {
+        return Ok(None);
+    }
+    let d = match t.parse::<f64>() {
+        Ok(secs) => Duration::try_from_secs_f64(secs).map_err(|_| bad_duration(text))?,
+        Err(_) => humantime::parse_duration(t).map_err(|_| bad_duration(text))?,
+    };
+    Ok((!d.is_zero()).then_some(d))
+}
+
+fn bad_duration(text: &str) -> Error {
+    Error::config(format!(
+        "{text:?} is not a duration: write e.g. 30s, 2m, 500ms, 1h 30m, or none"
+    ))
+}
+
+/// The variables, last value winning, empty values dropped.
+pub(crate) struct Vars(HashMap<String, String>);
+
+impl Vars {
+    pub(crate) fn new<I, K, V>(vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut map = HashMap::new();
+        for (k, v) in vars {
+            let v = v.as_ref().trim();
+            if v.is_empty() {
+                map.remove(k.as_ref());
+            } else {
+                map.insert(k.as_ref().to_owned(), v.to_owned());
+            }
+        }
+        Vars(map)
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// A secret from `NAME` or from the file named by `NAME_FILE`.
+    fn secret(&self, name: &str) -> Result<Option<String>> {
+        let file_var = format!("{name}_FILE");
+        match (self.get(name), self.get(&file_var)) {
+            (Some(_), Some(_)) => Err(Error::config(format!(
+                "both {name} and {file_var} are set; set only one"
+            ))),
+            (Some(v), None) => Ok(Some(v.to_owned())),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::config(format!("cannot read {file_var} ({path}): {e}")))?;
+                let text = text.trim();
+                if text.is_empty() {
+                    return Err(Error::config(format!(
+                        "the file named by {file_var} ({path}) is empty"
+                    )));
+                }
+                Ok(Some(text.to_owned()))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Whether `name` or `name_FILE` is set.
+    fn has_secret(&self, name: &str) -> bool {
+        self.get(name).is_some() || self.get(&format!("{name}_FILE")).is_some()
+    }
+
+    fn duration(&self, name: &str) -> Result<Option<Option<Duration>>> {
+        self.get(name)
+            .map(|v| {
+                parse_duration(v).map_err(|e| match e {
+                    Error::Config { message, .. } => Error::config(format!("{name}: {message}")),
+                    other => other,
+                })
+            })
+            .transpose()
+    }
+
+    fn require(&self, name: &str, because: &str) -> Result<&str> {
+        self.get(name)
+            .ok_or_else(|| Error::config(format!("{name} must be set when {because} is set")))
+    }
+}
+
+impl Auth {
+    /// The credentials named by environment variables (see the table in the
+    /// [crate documentation](crate#configuration-from-the-environment)), or `None` when none
+    /// are set. More than one scheme at once, or an incomplete one, is an
+    /// [`Error::Config`] naming the variables.
+    ///
+    /// ```
+    /// use llmport::Auth;
+    /// let auth = Auth::from_vars([("LLMPORT_API_KEY", "k-123"), ("LLMPORT_API_KEY_HEADER", "X-API-Key")])
+    ///     .unwrap()
+    ///     .unwrap();
+    /// assert!(matches!(auth, Auth::ApiKey { .. }));
+    /// assert!(Auth::from_vars([("LLMPORT_BASIC_USER", "ann")]).is_err()); // no password
+    /// ```
+    pub fn from_vars<I, K, V>(vars: I) -> Result<Option<Auth>>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        auth_from(&Vars::new(vars))
+    }
+}
+
+pub(crate) fn auth_from(vars: &Vars) -> Result<Option<Auth>> {
+    let schemes: Vec<&str> = [
+        (
+            "LLMPORT_BEARER_TOKEN",
+            vars.has_secret("LLMPORT_BEARER_TOKEN"),
+        ),
+        (
+            "LLMPORT_API_KEY",
+            vars.has_secret("LLMPORT_API_KEY") || vars.get("LLMPORT_API_KEY_HEADER").is_some(),
+        ),
+        (
+            "LLMPORT_BASIC_USER",
+            vars.get("LLMPORT_BASIC_USER").is_some() || vars.has_secret("LLMPORT_BASIC_PASSWORD"),
+        ),
+        (
+            "LLMPORT_OAUTH2_TOKEN_URL",
+            [
+                "LLMPORT_OAUTH2_TOKEN_URL",
+                "LLMPORT_OAUTH2_CLIENT_ID",
+                "LLMPORT_OAUTH2_SCOPES",
+                "LLMPORT_OAUTH2_CLIENT_AUTH",
+                "LLMPORT_OAUTH2_PARAMS",
+            ]
+            .iter()
+            .any(|n| vars.get(n).is_some())
+                || vars.has_secret("LLMPORT_OAUTH2_CLIENT_SECRET"),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect();
+    let scheme = match schemes.as_slice() {
+        [] => return Ok(None),
+        [one] => *one,
+        many => {
+            return Err(Error::config(format!(
+                "credentials of more than one kind are set ({}); set one kind only",
+                many.join(", ")
+            )));
+        }
+    };
+    let auth = match scheme {
+        "LLMPORT_BEARER_TOKEN" => {
+            Auth::bearer(vars.secret("LLMPORT_BEARER_TOKEN")?.unwrap_or_default())
+        }
+        "LLMPORT_API_KEY" => {
+            let key = vars.secret("LLMPORT_API_KEY")?.ok_or_else(|| {
+                Error::config("LLMPORT_API_KEY_HEADER is set but LLMPORT_API_KEY is not")
+            })?;
+            match vars.get("LLMPORT_API_KEY_HEADER") {
+                None => Auth::bearer(key),
+                Some(h) if h.eq_ignore_ascii_case("authorization") => Auth::bearer(key),
+                Some(h) => Auth::api_key(h, key),
+            }
+        }
+        "LLMPORT_BASIC_USER" => {
+            let user = vars.require("LLMPORT_BASIC_USER", "LLMPORT_BASIC_PASSWORD")?;
+            let password = vars.secret("LLMPORT_BASIC_PASSWORD")?.ok_or_else(|| {
+                Error::config(
+                    "LLMPORT_BASIC_PASSWORD (or LLMPORT_BASIC_PASSWORD_FILE) must be set when LLMPORT_BASIC_USER is set",
+                )
+            })?;
+            Auth::basic(user, password)
+        }
+        _ => Auth::OAuth2(oauth2_from(vars)?),
+    };
+    Ok(Some(auth))
+}
+
+fn oauth2_from(vars: &Vars) -> Result<ClientCredentials> {
+    const WHY: &str = "an LLMPORT_OAUTH2_* variable";
+    let url = vars.require("LLMPORT_OAUTH2_TOKEN_URL", WHY)?;
+    let id = vars.require("LLMPORT_OAUTH2_CLIENT_ID", WHY)?;
+    let secret = vars.secret("LLMPORT_OAUTH2_CLIENT_SECRET")?.ok_or_else(|| {
+        Error::config(format!(
+            "LLMPORT_OAUTH2_CLIENT_SECRET (or LLMPORT_OAUTH2_CLIENT_SECRET_FILE) must be set when {WHY} is set"
+        ))
+    })?;
+    let mut cc = ClientCredentials::new(url, id, secret);
+    if let Some(scopes) = vars.get("LLMPORT_OAUTH2_SCOPES") {
+        cc = cc.with_scopes(
+            scopes
+                .split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    if let Some(method) = vars.get("LLMPORT_OAUTH2_CLIENT_AUTH") {
+        cc = cc.with_client_auth(match method.to_ascii_lowercase().as_str() {
+            "basic" | "client_secret_basic" => ClientAuthMethod::Basic,
+            "body" | "post" | "client_secret_post" => ClientAuthMethod::RequestBody,
+            _ => {
+                return Err(Error::config(format!(
+                    "LLMPORT_OAUTH2_CLIENT_AUTH must be basic or body, not {method:?}"
+                )));
+            }
+        });
+    }
+    if let Some(params) = vars.get("LLMPORT_OAUTH2_PARAMS") {
+        for (k, v) in url::form_urlencoded::parse(params.as_bytes()) {
+            cc = cc.with_param(k, v);
+        }
+    }
+    cc.validate()?;
+    Ok(cc)
+}
+
+impl ClientOptions {
+    /// These options with the environment's timeouts, proxy and certificates applied (see
+    /// the table in the [crate documentation](crate#configuration-from-the-environment));
+    /// unset variables leave the options as they are.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use llmport::ClientOptions;
+    /// let o = ClientOptions::new()
+    ///     .with_vars([("LLMPORT_CONNECT_TIMEOUT", "3s"), ("LLMPORT_TOTAL_TIMEOUT", "none")])
+    ///     .unwrap();
+    /// assert_eq!(o.connect_timeout, Some(Duration::from_secs(3)));
+    /// assert_eq!(o.total_timeout, None);
+    /// ```
+    pub fn with_vars<I, K, V>(self, vars: I) -> Result<ClientOptions>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        client_options_from(self, &Vars::new(vars))
+    }
+}
+
+pub(crate) fn client_options_from(mut o: ClientOptions, vars: &Vars) -> Result<ClientOptions> {
+    if let Some(d) = vars.duration("LLMPORT_CONNECT_TIMEOUT")? {
+        o.connect_timeout = d;
+    }
+    if let Some(d) = vars.duration("LLMPORT_FIRST_BYTE_TIMEOUT")? {
+        o.first_byte_timeout = d;
+    }
+    if let Some(d) = vars.duration("LLMPORT_IDLE_TIMEOUT")? {
+        o.idle_timeout = d;
+    }
+    if let Some(d) = vars.duration("LLMPORT_TOTAL_TIMEOUT")? {
+        o.total_timeout = d;
+    }
+    if let Some(p) = vars.get("LLMPORT_PROXY") {
+        o.proxy = Some(p.to_owned());
+    }
+    if let Some(path) = vars.get("LLMPORT_CA_CERT") {
+        o.ca_cert_files.push(PathBuf::from(path));
+    }
+    match (
+        vars.get("LLMPORT_CLIENT_CERT"),
+        vars.get("LLMPORT_CLIENT_KEY"),
+    ) {
+        (Some(cert), Some(key)) => o = o.with_client_identity_files(cert, key),
+        (Some(_), None) => {
+            return Err(Error::config(
+                "LLMPORT_CLIENT_KEY must be set when LLMPORT_CLIENT_CERT is set",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(Error::config(
+                "LLMPORT_CLIENT_CERT must be set when LLMPORT_CLIENT_KEY is set",
+            ));
+        }
+        (None, None) => {}
+    }
+    Ok(o)
+}
+
+impl RetryConfig {
+    /// This configuration with `LLMPORT_RETRIES` applied (the number of retries after the
+    /// first attempt; `0` disables retrying).
+    pub fn with_vars<I, K, V>(self, vars: I) -> Result<RetryConfig>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        retry_from(self, &Vars::new(vars))
+    }
+}
+
+pub(crate) fn retry_from(mut r: RetryConfig, vars: &Vars) -> Result<RetryConfig> {
+    if let Some(n) = vars.get("LLMPORT_RETRIES") {
+        r.max_retries = n.parse().map_err(|_| {
+            Error::config(format!(
+                "LLMPORT_RETRIES must be a whole number of retries, not {n:?}"
+            ))
+        })?;
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("45").unwrap(), Some(Duration::from_secs(45)));
+        assert_eq!(
+            parse_duration(" 500ms ").unwrap(),
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(
+            parse_duration("1h 30m").unwrap(),
+            Some(Duration::from_secs(5400))
+        );
+        assert_eq!(parse_duration("0").unwrap(), None);
+        assert_eq!(parse_duration("OFF").unwrap(), None);
+        for bad in ["", "-1", "inf", "NaN", "1e300", "30 parsecs", "s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn each_auth_scheme_from_its_variables() {
+        let a = Auth::from_vars([("LLMPORT_BEARER_TOKEN", " tok ")]).unwrap();
+        assert!(matches!(a, Some(Auth::Bearer(_))));
+        let a = Auth::from_vars([("LLMPORT_API_KEY", "k")]).unwrap();
+        assert!(matches!(a, Some(Auth::Bearer(_))), "no header: Bearer");
+        let a = Auth::from_vars([
+            ("LLMPORT_API_KEY", "k"),
+            ("LLMPORT_API_KEY_HEADER", "X-Key"),
+        ])
+        .unwrap();
+        assert!(matches!(a, Some(Auth::ApiKey { ref header, .. }) if header == "X-Key"));
+        let a = Auth::from_vars([
+            ("LLMPORT_BASIC_USER", "ann"),
+            ("LLMPORT_BASIC_PASSWORD", "pw"),
+        ])
+        .unwrap();
+        assert!(matches!(a, Some(Auth::Basic { ref user, .. }) if user == "ann"));
+        let a = Auth::from_vars([
+            ("LLMPORT_OAUTH2_TOKEN_URL", "https://idp/token"),
+            ("LLMPORT_OAUTH2_CLIENT_ID", "app"),
+            ("LLMPORT_OAUTH2_CLIENT_SECRET", "cs"),
+            ("LLMPORT_OAUTH2_SCOPES", "chat, embed"),
+            ("LLMPORT_OAUTH2_CLIENT_AUTH", "body"),
+            ("LLMPORT_OAUTH2_PARAMS", "audience=https%3A%2F%2Fllm&x=1"),
+        ])
+        .unwrap();
+        let Some(Auth::OAuth2(cc)) = a else {
+            panic!("{a:?}")
+        };
+        assert_eq!(cc.scopes(), ["chat", "embed"]);
+        assert_eq!(cc.client_auth(), ClientAuthMethod::RequestBody);
+        let debug = format!("{cc:?}");
+        assert!(
+            debug.contains("audience") && !debug.contains("https://llm"),
+            "{debug}"
+        );
+        assert!(
+            Auth::from_vars([("OTHER", "x"), ("LLMPORT_BEARER_TOKEN", "")])
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn secrets_from_files_and_errors_name_variables_not_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "file-secret-123\n").unwrap();
+        let p = path.to_str().unwrap();
+        let a = Auth::from_vars([("LLMPORT_BEARER_TOKEN_FILE", p)]).unwrap();
+        let client_secret_check = matches!(a, Some(Auth::Bearer(ref s)) if secrecy::ExposeSecret::expose_secret(s) == "file-secret-123");
+        assert!(client_secret_check);
+        let cases: Vec<Vec<(&str, &str)>> = vec![
+            vec![
+                ("LLMPORT_BEARER_TOKEN", "sec-1"),
+                ("LLMPORT_BEARER_TOKEN_FILE", p),
+            ],
+            vec![
+                ("LLMPORT_BEARER_TOKEN", "sec-1"),
+                ("LLMPORT_BASIC_USER", "u"),
+            ],
+            vec![("LLMPORT_BASIC_PASSWORD", "sec-1")],
+            vec![("LLMPORT_API_KEY_HEADER", "X-Key")],
+            vec![("LLMPORT_OAUTH2_CLIENT_SECRET", "sec-1")],
+            vec![
+                ("LLMPORT_OAUTH2_TOKEN_URL", "https://idp/token"),
+                ("LLMPORT_OAUTH2_CLIENT_ID", "app"),
+                ("LLMPORT_OAUTH2_CLIENT_SECRET", "sec-1"),
+                ("LLMPORT_OAUTH2_CLIENT_AUTH", "sec-1"),
+            ],
+            vec![("LLMPORT_API_KEY_FILE", "/nonexistent/sec-1")],
+        ];
+        for vars in cases {
+            let e = Auth::from_vars(vars.clone()).unwrap_err();
+            assert!(matches!(e, Error::Config { .. }), "{e:?}");
+            let text = e.to_string();
+            assert!(text.contains("LLMPORT_"), "{text}");
+            // The value of a secret variable never appears (the file path may).
+            if !vars
+                .iter()
+                .any(|(k, _)| k.ends_with("_FILE") || *k == "LLMPORT_OAUTH2_CLIENT_AUTH")
+            {
+                assert!(!text.contains("sec-1"), "{text}");
+            }
+        }
+    }
+
+    #[test]
+    fn client_options_and_retries_from_variables() {
+        let o = ClientOptions::new()
+            .with_vars([
+                ("LLMPORT_CONNECT_TIMEOUT", "2s"),
+                ("LLMPORT_FIRST_BYTE_TIMEOUT", "10m"),
+                ("LLMPORT_IDLE_TIMEOUT", "off"),
+                ("LLMPORT_TOTAL_TIMEOUT", "90"),
+                ("LLMPORT_PROXY", "http://proxy:3128"),
+                ("LLMPORT_CA_CERT", "/etc/ca.pem"),
+                ("LLMPORT_CLIENT_CERT", "/c.pem"),
+                ("LLMPORT_CLIENT_KEY", "/k.pem"),
+            ])
+            .unwrap();
+        assert_eq!(o.connect_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(o.first_byte_timeout, Some(Duration::from_secs(600)));
+        assert_eq!(o.idle_timeout, None);
+        assert_eq!(o.total_timeout, Some(Duration::from_secs(90)));
+        assert_eq!(o.proxy.as_deref(), Some("http://proxy:3128"));
+        assert_eq!(o.ca_cert_files, [PathBuf::from("/etc/ca.pem")]);
+        assert_eq!(o.client_key_file, Some(PathBuf::from("/k.pem")));
+        let untouched = ClientOptions::new().with_vars([("X", "y")]).unwrap();
+        assert_eq!(
+            untouched.connect_timeout,
+            ClientOptions::new().connect_timeout
+        );
+        let e = ClientOptions::new()
+            .with_vars([("LLMPORT_IDLE_TIMEOUT", "soon")])
+            .unwrap_err();
+        assert!(e.to_string().contains("LLMPORT_IDLE_TIMEOUT"), "{e}");
+        assert!(
+            ClientOptions::new()
+                .with_vars([("LLMPORT_CLIENT_CERT", "/c.pem")])
+                .is_err()
+        );
+        let r = RetryConfig::default()
+            .with_vars([("LLMPORT_RETRIES", "0")])
+            .unwrap();
+        assert_eq!(r.max_retries, 0);
+        assert!(
+            RetryConfig::default()
+                .with_vars([("LLMPORT_RETRIES", "many")])
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,583 @@
+//! Chat through Ollama's native `POST /api/chat`, which [`OllamaProvider`] uses when any
+//! [`OllamaOptions`](super::OllamaOptions) is set (Ollama's `/v1` ignores them).
+//!
+//! Our [`Message`]s and [`Options`] become the native request here; the native NDJSON chunks
+//! become the same [`GenResponse`] chunks as the `/v1` path gives: text and reasoning deltas as
+//! they arrive, then one last chunk with the tool calls (in index order), the finish reason,
+//! and usage and timings in its [`ResponseMeta`].
+
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Map, Value};
+use tracing::Instrument;
+
+use super::OllamaProvider;
+use super::native::{LineHandler, NdjsonStream, encode_with_extra, endpoint_error, require_model};
+use super::options::{KeepAlive, Think, ThinkLevel};
+use super::wire::{
+    ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall,
+    WireFunctionCall, WireToolCall, reported_error,
+};
+use crate::error::{Error, Result};
+use crate::message::{Message, Part, Role, ToolCall, ToolResult};
+use crate::openai::{chat_span, encode_tool, is_text_mime, part_kind, read_file_uri, record_usage};
+use crate::options::{Options, ReasoningEffort, ResponseFormat, ToolChoice};
+use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta, ServerTimings, Usage};
+use crate::stream::ResponseStream;
+use crate::transport::{Request, Timer, excerpt};
+
+const PROVIDER: &str = "ollama";
+
+impl OllamaProvider {
+    /// A whole answer from `/api/chat` (`"stream": false`).
+    pub(super) async fn native_generate(
+        &self,
+        model: &str,
+        messages: &[Message],
+        options: &Options,
+    ) -> Result<GenResponse> {
+        let span = chat_span(PROVIDER, model, options, false);
+        async {
+            let body = chat_request_body(model, messages, options, false)?;
+            let timer = Timer::start();
+            let req = Request::post_json("api/chat", body, Some(model));
+            let bytes = self
+                .native
+                .send_for_body(&req)
+                .await
+                .map_err(|e| endpoint_error(e, "api/chat"))?;
+            let response = decode_whole_answer(&bytes, timer)?;
+            record_usage(&response);
+            Ok(response)
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// A streamed answer from `/api/chat` (NDJSON).
+    pub(super) async fn native_generate_stream(
+        &self,
+        model: &str,
+        messages: &[Message],
+        options: &Options,
+    ) -> Result<ResponseStream> {
+        let span = chat_span(PROVIDER, model, options, true);
+        async {
+            let body = chat_request_body(model, messages, options, true)?;
+            let timer = Timer::start();
+            let req = Request::post_json("api/chat", body, Some(model));
+            let body = self
+                .native
+                .send_for_stream(&req)
+                .await
+                .map_err(|e| endpoint_error(e, "api/chat"))?;
+            Ok(ResponseStream::new(NdjsonStream::new(
+                body,
+                self.openai.stream_limits().max_line,
+                ChatDecoder::new(timer),
+            )))
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Request
+// ---------------------------------------------------------------------------------------
+
+/// Encodes a native chat request as JSON bytes.
+pub(super) fn chat_request_body(
+    model: &str,
+    messages: &[Message],
+    options: &Options,
+    stream: bool,
+) -> Result<Vec<u8>> {
+    require_model(model)?;
+    check_options(options)?;
+    let mut wire = Vec::with_capacity(messages.len() + 1);
+    if let Some(system) = &options.system {
+        wire.push(ChatMessage::text("system", Cow::Borrowed(system)));
+    }
+    // Tool results name their tool; when a result does not, the call it answers does.
+    let mut call_names: HashMap<&str, &str> = HashMap::new();
+    for m in messages {
+        encode_message(m, &call_names, &mut wire)?;
+        for call in m.tool_calls() {
+            call_names.insert(&call.id, &call.name);
+        }
+    }
+    if wire.is_empty() {
+        return Err(Error::config(
+            "no messages to send: a chat needs at least one message",
+        ));
+    }
+    let o = &options.ollama;
+    let format = match (&o.format, &options.response_format) {
+        (Some(f), _) => Some(Cow::Borrowed(f)),
+        (None, Some(ResponseFormat::Json)) => Some(Cow::Owned(Value::from("json"))),
+        (None, Some(ResponseFormat::JsonSchema { schema, .. })) => Some(Cow::Borrowed(schema)),
+        (None, None) => None,
+    };
+    // `tool_choice: none` is honoured by not offering the tools.
+    let tools = if options.tool_choice == Some(ToolChoice::None) {
+        Vec::new()
+    } else {
+        options.tools.iter().map(encode_tool).collect()
+    };
+    let req = ChatRequest {
+        model,
+        messages: wire,
+        stream: (!stream).then_some(false),
+        format,
+        keep_alive: o.keep_alive.as_ref(),
+        tools,
+        options: ChatOptions {
+            num_ctx: o.num_ctx,
+            num_predict: o.num_predict.or(options
+                .max_tokens
+                .map(|n| i32::try_from(n).unwrap_or(i32::MAX))),
+            temperature: options.temperature,
+            top_p: options.top_p,
+            top_k: o.top_k,
+            min_p: o.min_p,
+            seed: options.seed,
+            repeat_penalty: o.repeat_penalty,
+            frequency_penalty: options.frequency_penalty,
+            presence_penalty: options.presence_penalty,
+            stop: &options.stop,
+        },
+        think: o.think.or(options.reasoning_effort.map(think_for)),
+    };
+    encode_with_extra(&req, &options.extra)
+}
+
+/// Refuses what the native chat cannot honour, and numbers JSON cannot carry.
+fn check_options(o: &Options) -> Result<()> {
+    if let Some(n) = o.candidate_count
+        && n > 1
+    {
+        return Err(Error::unsupported(
+            PROVIDER,
+            "candidate_count",
+            "Ollama generates one answer per request: send several requests instead",
+        ));
+    }
+    if let Some(choice @ (ToolChoice::Required | ToolChoice::Function(_))) = &o.tool_choice {
+        return Err(Error::unsupported(
+            PROVIDER,
+            format!("tool_choice {choice:?}"),
+            "Ollama always lets the model decide whether to call a tool (auto); \
+             only auto and none (no tools offered) can be honoured",
+        ));
+    }
+    let o2 = &o.ollama;
+    for (name, v) in [
+        ("temperature", o.temperature),
+        ("top_p", o.top_p),
+        ("frequency_penalty", o.frequency_penalty),
+        ("presence_penalty", o.presence_penalty),
+        ("min_p", o2.min_p),
+        ("repeat_penalty", o2.repeat_penalty),
+    ] {
+        if let Some(v) = v
+            && !v.is_finite()
+        {
+            return Err(Error::config(format!("{name} must be a finite number")));
+        }
+    }
+    if let Some(KeepAlive::Seconds(s)) = &o2.keep_alive
+        && !s.is_finite()
+    {
+        return Err(Error::config(
+            "keep_alive must be a finite number of seconds",
+        ));
+    }
+    Ok(())
+}
+
+fn think_for(effort: ReasoningEffort) -> Think {
+    match effort {
+        ReasoningEffort::None => Think::Enabled(false),
+        ReasoningEffort::Low => Think::Level(ThinkLevel::Low),
+        ReasoningEffort::Medium => Think::Level(ThinkLevel::Medium),
+        ReasoningEffort::High => Think::Level(ThinkLevel::High),
+        ReasoningEffort::Max => Think::Level(ThinkLevel::Max),
+    }
+}
+
+fn encode_message<'a>(
+    m: &'a Message,
+    call_names: &HashMap<&'a str, &'a str>,
+    out: &mut Vec<ChatMessage<'a>>,
+) -> Result<()> {
+    if m.role == Role::Tool {
+        let mut plain: Vec<&str> = Vec::new();
+        for p in &m.parts {
+            match p {
+                Part::ToolResult(r) => out.push(tool_result(r, call_names)),
+                Part::Text { text } => plain.push(text),
+                other => {
+                    return Err(Error::unsupported(
+                        PROVIDER,
+                        format!("a {} part in a tool message", part_kind(other)),
+                        "tool messages carry tool results or text",
+                    ));
+                }
+            }
+        }
+        if !plain.is_empty() {
+            out.push(ChatMessage::text("tool", joined(plain)));
+        }
+        return Ok(());
+    }
+
+    let mut texts: Vec<&'a str> = Vec::new();
+    let mut images: Vec<String> = Vec::new();
+    let mut tool_calls: Vec<WireToolCall<'a>> = Vec::new();
+    let mut results: Vec<&'a ToolResult> = Vec::new();
+    for p in &m.parts {
+        match p {
+            Part::Text { text } => texts.push(text),
+            Part::Binary {
+                data, mime_type, ..
+            } => {
+                if is_text_mime(mime_type) {
+                    texts.push(std::str::from_utf8(data).map_err(|_| {
+                        Error::config(format!(
+                            "a binary part of type {mime_type} is not valid UTF-8 text"
+                        ))
+                    })?);
+                } else if mime_type.starts_with("image/") {
+                    images.push(STANDARD.encode(data));
+                } else {
+                    return Err(Error::unsupported(
+                        PROVIDER,
+                        format!("a binary part of type {mime_type}"),
+                        "Ollama's chat takes text and images only",
+                    ));
+                }
+            }
+            Part::File { uri, mime_type } => {
+                if !(mime_type.is_empty() || mime_type.starts_with("image/")) {
+                    return Err(Error::unsupported(
+                        PROVIDER,
+                        format!("a file part of type {mime_type}"),
+                        "Ollama's chat takes images only as files",
+                    ));
+                }
+                images.push(image_base64(uri)?);
+            }
+            Part::ToolCall(call) => {
+                let index = u32::try_from(tool_calls.len()).unwrap_or(u32::MAX);
+                tool_calls.push(encode_tool_call(call, index)?);
+            }
+            Part::ToolResult(r) => results.push(r),
+            // Reasoning is the model's own scratch work; it is not sent back.
+            Part::Reasoning { .. } => {}
+        }
+    }
+    if !tool_calls.is_empty() && m.role != Role::Assistant {
+        return Err(Error::config(
+            "tool calls can only appear in assistant messages",
+        ));
+    }
+    let only_results =
+        texts.is_empty() && images.is_empty() && tool_calls.is_empty() && !results.is_empty();
+    if !only_results {
+        out.push(ChatMessage {
+            role: m.role.as_str(),
+            content: joined(texts),
+            images,
+            tool_calls,
+            tool_name: None,
+            tool_call_id: None,
+        });
+    }
+    for r in results {
+        out.push(tool_result(r, call_names));
+    }
+    Ok(())
+}
+
+fn joined<'a>(texts: Vec<&'a str>) -> Cow<'a, str> {
+    match texts.as_slice() {
+        [] => Cow::Borrowed(""),
+        [one] => Cow::Borrowed(one),
+        _ => Cow::Owned(texts.join("\n")),
+    }
+}
+
+fn tool_result<'a>(r: &'a ToolResult, call_names: &HashMap<&'a str, &'a str>) -> ChatMessage<'a> {
+    let mut msg = ChatMessage::text("tool", Cow::Borrowed(&r.content));
+    msg.tool_name = r
+        .name
+        .as_deref()
+        .or_else(|| call_names.get(r.call_id.as_str()).copied());
+    msg.tool_call_id = (!r.call_id.is_empty()).then_some(r.call_id.as_str());
+    msg
+}
+
+/// A tool call in history, with its arguments as a JSON object (Ollama rejects anything
+/// else).
+fn encode_tool_call(call: &ToolCall, index: u32) -> Result<WireToolCall<'_>> {
+    let arguments = match &call.arguments {
+        Value::Object(_) if call.raw_arguments.is_none() => Cow::Borrowed(&call.arguments),
+        Value::Null if call.raw_arguments.is_none() => Cow::Owned(Value::Object(Map::new())),
+        _ => {
+            return Err(Error::unsupported(
+                PROVIDER,
+                format!(
+                    "arguments of the tool call {:?} that are not a JSON object",
+                    call.name
+                ),
+                "Ollama's native chat takes tool-call arguments as a JSON object",
+            ));
+        }
+    };
+    Ok(WireToolCall {
+        id: &call.id,
+        function: WireFunctionCall {
+            index,
+            name: &call.name,
+            arguments,
+        },
+    })
+}
+
+/// An image file as the raw base64 Ollama's native chat wants (no `data:` prefix).
+fn image_base64(uri: &str) -> Result<String> {
+    if let Some(rest) = uri.strip_prefix("data:") {
+        return match rest.split_once(',') {
+            Some((header, payload)) if header.ends_with(";base64") => Ok(payload.to_owned()),
+            _ => Err(Error::unsupported(
+                PROVIDER,
+                "a data: URI that is not base64",
+                "use data:<mime>;base64,<data>",
+            )),
+        };
+    }
+    if uri.starts_with("file:") {
+        return Ok(STANDARD.encode(read_file_uri(uri)?));
+    }
+    Err(Error::unsupported(
+        PROVIDER,
+        format!("the file URI {uri:?}"),
+        "Ollama takes images inline: use a file:// or data: URI, or a binary part",
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Answer
+// ---------------------------------------------------------------------------------------
+
+/// A non-streaming answer: one chat object, decoded exactly as a stream's last line.
+fn decode_whole_answer(bytes: &[u8], timer: Timer) -> Result<GenResponse> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Error::decode("the chat answer is not valid UTF-8"))?;
+    let mut decoder = ChatDecoder::new(timer);
+    let mut out = VecDeque::new();
+    decoder.on_line(text, &mut out)?;
+    match out.pop_front() {
+        Some(response) if decoder.done => response,
+        _ => Err(Error::decode(format!(
+            "the chat answer is not finished (no `\"done\": true`): {}",
+            excerpt(bytes)
+        ))),
+    }
+}
+
+/// Native chat lines → [`GenResponse`] chunks. Tool calls are held until the last line, as
+/// the `/v1` path does, so both paths give the same chunks.
+pub(super) struct ChatDecoder {
+    timer: Timer,
+    first_token: Option<Duration>,
+    model: Option<String>,
+    sent_first: bool,
+    /// Tool calls seen so far, with their `function.index`, in arrival order.
+    calls: Vec<(u32, ToolCall)>,
+    done: bool,
+    lines: u64,
+}
+
+impl ChatDecoder {
+    pub(super) fn new(timer: Timer) -> Self {
+        ChatDecoder {
+            timer,
+            first_token: None,
+            model: None,
+            sent_first: false,
+            calls: Vec::new(),
+            done: false,
+            lines: 0,
+        }
+    }
+
+    fn mark_first_token(&mut self) {
+        if self.first_token.is_none() {
+            self.first_token = Some(self.timer.elapsed());
+        }
+    }
+
+    /// Text and reasoning into `cand`; tool calls into `self.calls`.
+    fn apply(&mut self, msg: ChunkMessage<'_>, cand: &mut Option<Candidate>) {
+        if let Some(t) = msg.thinking.as_deref()
+            && !t.is_empty()
+        {
+            self.mark_first_token();
+            cand.get_or_insert_with(|| Candidate::new(0))
+                .push_reasoning(t);
+        }
+        if let Some(t) = msg.content.as_deref()
+            && !t.is_empty()
+        {
+            self.mark_first_token();
+            cand.get_or_insert_with(|| Candidate::new(0)).push_text(t);
+        }
+        for call in msg.tool_calls.unwrap_or_default() {
+            self.mark_first_token();
+            let index = call
+                .function
+                .index
+                .unwrap_or_else(|| u32::try_from(self.calls.len()).unwrap_or(u32::MAX));
+            self.calls.push((index, tool_call(call)));
+        }
+    }
+}
+
+fn tool_call(call: ChunkToolCall<'_>) -> ToolCall {
+    let id = call.id.map(Cow::into_owned).unwrap_or_default();
+    let name = call.function.name.into_owned();
+    match call.function.arguments {
+        Value::String(raw) => ToolCall::from_raw(id, name, &raw),
+        Value::Null => ToolCall::new(id, name, Value::Object(Map::new())),
+        args => ToolCall::new(id, name, args),
+    }
+}
+
+impl LineHandler for ChatDecoder {
+    type Item = GenResponse;
+
+    fn on_line(&mut self, line: &str, out: &mut VecDeque<Result<GenResponse>>) -> Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        self.lines += 1;
+        let chunk: ChatChunk<'_> = serde_json::from_str(line).map_err(|e| Error::Decode {
+            message: format!(
+                "line {} of the chat answer is not a chat chunk: {}",
+                self.lines,
+                excerpt(line.as_bytes())
+            ),
+            source: Some(Box::new(e)),
+        })?;
+        let ChatChunk {
+            model,
+            message,
+            done,
+            done_reason,
+            total_duration,
+            load_duration,
+            prompt_eval_count,
+            prompt_eval_duration,
+            eval_count,
+            eval_duration,
+            error,
+        } = chunk;
+        if let Some(err) = reported_error(error.as_ref()) {
+            return Err(Error::stream(format!(
+                "the server reported an error: {err}"
+            )));
+        }
+        if self.model.is_none()
+            && let Some(m) = model.as_deref()
+            && !m.is_empty()
+        {
+            self.model = Some(m.to_owned());
+        }
+        let mut cand = None;
+        if let Some(msg) = message {
+            self.apply(msg, &mut cand);
+        }
+        if !done {
+            if let Some(c) = cand {
+                let mut r = GenResponse {
+                    candidates: vec![c],
+                    meta: ResponseMeta::default(),
+                };
+                if !self.sent_first {
+                    self.sent_first = true;
+                    r.meta.model = self.model.clone();
+                }
+                out.push_back(Ok(r));
+            }
+            return Ok(());
+        }
+
+        // The last line: it may still carry content, and it carries the metrics.
+        self.done = true;
+        let mut c = cand.unwrap_or_else(|| Candidate::new(0));
+        let had_calls = !self.calls.is_empty();
+        self.calls.sort_by_key(|(index, _)| *index);
+        c.message
+            .parts
+            .extend(self.calls.drain(..).map(|(_, call)| Part::ToolCall(call)));
+        c.finish_reason = Some(match done_reason.as_deref() {
+            None | Some("" | "stop") if had_calls => FinishReason::ToolCalls,
+            None | Some("") => FinishReason::Stop,
+            Some(reason) => FinishReason::from_wire(reason),
+        });
+        // Ollama leaves out counts and durations that are zero.
+        let input = prompt_eval_count.unwrap_or(0);
+        let output = eval_count.unwrap_or(0);
+        let timings = [
+            total_duration,
+            load_duration,
+            prompt_eval_duration,
+            eval_duration,
+        ];
+        let server_timings = timings.iter().any(Option::is_some).then(|| ServerTimings {
+            total: total_duration.map(Duration::from_nanos),
+            load: load_duration.map(Duration::from_nanos),
+            prompt_eval: prompt_eval_duration.map(Duration::from_nanos),
+            eval: eval_duration.map(Duration::from_nanos),
+        });
+        let total = self.timer.elapsed();
+        self.sent_first = true;
+        out.push_back(Ok(GenResponse {
+            candidates: vec![c],
+            meta: ResponseMeta {
+                id: None,
+                model: self.model.clone(),
+                usage: Some(Usage {
+                    input_tokens: input,
+                    output_tokens: output,
+                    total_tokens: input.saturating_add(output),
+                    reasoning_tokens: None,
+                    cached_input_tokens: None,
+                }),
+                time_to_first_token: Some(self.first_token.unwrap_or(total)),
+                total_time: Some(total),
+                server_timings,
+            },
+        }));
+        Ok(())
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn on_end(&mut self) -> Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        Err(Error::stream(
+            "the stream ended before the server finished the answer (no `\"done\": true` line)",
+        ))
+    }
+}

@@ -1,0 +1,494 @@
+//! Ollama's native API (`/api/*`) on [`OllamaProvider`]: listing, showing, pulling, deleting
+//! and inspecting models, the server version, embeddings — and the NDJSON stream that
+//! native pulls and native chats are read with.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use async_trait::async_trait;
+use futures::Stream;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use super::OllamaProvider;
+use super::models::{LocalModel, ModelInfo, PullOptions, PullProgress, RunningModel};
+use super::wire::{
+    EmbedRequest, EmbedResponse, ModelRequest, PsResponse, PullLine, PullRequest, TagsResponse,
+    VersionResponse, reported_error,
+};
+use crate::codec::NdjsonDecoder;
+use crate::embed::{EmbedOptions, Embedder, Embeddings};
+use crate::error::{Error, Result};
+use crate::transport::{BodyStream, Request, Timer, excerpt};
+
+impl OllamaProvider {
+    /// The models stored on the server, most recently changed first (`GET /api/tags`).
+    ///
+    /// Unlike [`Provider::models`](crate::Provider::models), which returns the list this
+    /// provider was configured with, this asks the server.
+    ///
+    /// ```no_run
+    /// # async fn run() -> llmport::Result<()> {
+    /// let ollama = llmport::OllamaProvider::new()?;
+    /// for m in ollama.list_models().await? {
+    ///     println!("{:<30} {:>6} {}", m.name, m.details.parameter_size, m.size);
+    /// }
+    /// let info = ollama.show("llama3.2").await?;
+    /// println!("context: {:?} tokens", info.context_length());
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_models(&self) -> Result<Vec<LocalModel>> {
+        let tags: TagsResponse = self.get_json("api/tags").await?;
+        Ok(tags.models)
+    }
+
+    /// Everything the server knows about a model: parameters, template, capabilities,
+    /// metadata (`POST /api/show`). A model the server does not have is an
+    /// [`Error::Api`] with status 404 and a hint to pull it.
+    pub async fn show(&self, model: &str) -> Result<ModelInfo> {
+        require_model(model)?;
+        let body = encode_json(&ModelRequest { model })?;
+        let req = Request::post_json("api/show", body, Some(model));
+        let bytes = self
+            .native
+            .send_for_body(&req)
+            .await
+            .map_err(|e| endpoint_error(e, "api/show"))?;
+        decode_json(&bytes, "api/show")
+    }
+
+    /// Downloads a model (or brings it up to date), reporting progress as it goes
+    /// (`POST /api/pull`).
+    ///
+    /// The stream yields [`PullProgress`] reports and ends after the one whose status is
+    /// `success`. A failure the server reports in the middle (for example an unknown model:
+    /// `pull model manifest: file does not exist`) arrives as an [`Error::Stream`] item, and
+    /// so does a stream that ends without `success`. Dropping the stream cancels the pull
+    /// (Ollama keeps what it downloaded, and a later pull resumes).
+    ///
+    /// ```no_run
+    /// # async fn run() -> llmport::Result<()> {
+    /// use futures::StreamExt;
+    /// let ollama = llmport::OllamaProvider::new()?;
+    /// let mut pull = ollama.pull("llama3.2").await?;
+    /// while let Some(progress) = pull.next().await {
+    ///     let p = progress?;
+    ///     match (p.completed, p.total) {
+    ///         (Some(done), Some(total)) => eprintln!("{} {done}/{total}", p.status),
+    ///         _ => eprintln!("{}", p.status),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn pull(&self, model: &str) -> Result<PullStream> {
+        self.pull_with(model, &PullOptions::default()).await
+    }
+
+    /// [`OllamaProvider::pull`] with options.
+    pub async fn pull_with(&self, model: &str, options: &PullOptions) -> Result<PullStream> {
+        let body = pull_body(model, options, None)?;
+        let req = Request::post_json("api/pull", body, Some(model));
+        let body = self
+            .native
+            .send_for_stream(&req)
+            .await
+            .map_err(|e| without_pull_hint(endpoint_error(e, "api/pull")))?;
+        Ok(PullStream {
+            inner: NdjsonStream::new(
+                body,
+                self.openai.stream_limits().max_line,
+                PullDecoder::default(),
+            ),
+        })
+    }
+
+    /// Downloads a model without progress reports (`"stream": false`): returns once the
+    /// pull has finished, which can take many minutes — mind
+    /// [`ClientOptions::first_byte_timeout`](crate::ClientOptions::first_byte_timeout),
+    /// which bounds the wait for the answer.
+    pub async fn pull_without_progress(&self, model: &str, options: &PullOptions) -> Result<()> {
+        let body = pull_body(model, options, Some(false))?;
+        let req = Request::post_json("api/pull", body, Some(model));
+        let bytes = self
+            .native
+            .send_for_body(&req)
+            .await
+            .map_err(|e| without_pull_hint(endpoint_error(e, "api/pull")))?;
+        let line: PullLine = decode_json(&bytes, "api/pull")?;
+        if let Some(err) = reported_error(line.error.as_ref()) {
+            return Err(Error::stream(format!("the pull failed: {err}")));
+        }
+        if line.status != "success" {
+            return Err(Error::decode(format!(
+                "the pull ended with status {:?} instead of \"success\"",
+                line.status
+            )));
+        }
+        Ok(())
+    }
+
+    /// Deletes a model from the server (`DELETE /api/delete`). A model the server does not
+    /// have is an [`Error::Api`] with status 404 whose message names it.
+    pub async fn delete(&self, model: &str) -> Result<()> {
+        require_model(model)?;
+        let body = encode_json(&ModelRequest { model })?;
+        let req = Request::delete_json("api/delete", body, Some(model));
+        // Success is a 200 with an empty body: nothing to decode.
+        self.native.send_for_body(&req).await.map_err(|e| {
+            match endpoint_error(e, "api/delete") {
+                Error::Api(mut api) if api.status == 404 && api.message.contains("not found") => {
+                    api.hint = Some(
+                        "nothing to delete: list the installed models with `ollama list`".into(),
+                    );
+                    Error::Api(api)
+                }
+                other => other,
+            }
+        })?;
+        Ok(())
+    }
+
+    /// The models loaded in memory now, with when each will be unloaded (`GET /api/ps`).
+    pub async fn running(&self) -> Result<Vec<RunningModel>> {
+        let ps: PsResponse = self.get_json("api/ps").await?;
+        Ok(ps.models)
+    }
+
+    /// The server's version, e.g. `0.33.0` (`GET /api/version`).
+    ///
+    /// Not to be confused with [`Provider::version`](crate::Provider::version), the version
+    /// of this client.
+    pub async fn server_version(&self) -> Result<String> {
+        let v: VersionResponse = self.get_json("api/version").await?;
+        Ok(v.version)
+    }
+
+    /// Checks that the server answers (`GET /`, where Ollama says "Ollama is running").
+    pub async fn ping(&self) -> Result<()> {
+        self.native
+            .send_for_body(&Request::get(""))
+            .await
+            .map_err(|e| endpoint_error(e, ""))?;
+        Ok(())
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let bytes = self
+            .native
+            .send_for_body(&Request::get(path))
+            .await
+            .map_err(|e| endpoint_error(e, path))?;
+        decode_json(&bytes, path)
+    }
+}
+
+/// Embeddings through Ollama's native `POST /api/embed`, which (unlike `/v1/embeddings`)
+/// honours [`EmbedOptions::truncate`] and [`EmbedOptions::keep_alive`].
+/// [`Embeddings::input_tokens`] is the server's `prompt_eval_count`.
+#[async_trait]
+impl Embedder for OllamaProvider {
+    async fn embed(
+        &self,
+        model: &str,
+        inputs: &[String],
+        options: &EmbedOptions,
+    ) -> Result<Embeddings> {
+        require_model(model)?;
+        if let Some(super::KeepAlive::Seconds(s)) = &options.keep_alive
+            && !s.is_finite()
+        {
+            return Err(Error::config(
+                "keep_alive must be a finite number of seconds",
+            ));
+        }
+        let req = EmbedRequest {
+            model,
+            input: inputs,
+            dimensions: options.dimensions,
+            truncate: options.truncate,
+            keep_alive: options.keep_alive.as_ref(),
+        };
+        let body = encode_with_extra(&req, &options.extra)?;
+        let timer = Timer::start();
+        let req = Request::post_json("api/embed", body, Some(model));
+        let bytes = self
+            .native
+            .send_for_body(&req)
+            .await
+            .map_err(|e| endpoint_error(e, "api/embed"))?;
+        let answer: EmbedResponse = decode_json(&bytes, "api/embed")?;
+        if answer.embeddings.len() != inputs.len() {
+            return Err(Error::decode(format!(
+                "the server returned {} vectors for {} inputs",
+                answer.embeddings.len(),
+                inputs.len()
+            )));
+        }
+        Ok(Embeddings {
+            vectors: answer.embeddings,
+            model: answer.model,
+            input_tokens: answer.prompt_eval_count,
+            total_time: Some(timer.elapsed()),
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Requests and answers
+// ---------------------------------------------------------------------------------------
+
+pub(super) fn require_model(model: &str) -> Result<()> {
+    if model.trim().is_empty() {
+        return Err(Error::config("no model given: name the model to use"));
+    }
+    Ok(())
+}
+
+fn pull_body(model: &str, options: &PullOptions, stream: Option<bool>) -> Result<Vec<u8>> {
+    require_model(model)?;
+    encode_json(&PullRequest {
+        model,
+        insecure: options.insecure,
+        stream,
+    })
+}
+
+pub(super) fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(encode_error)
+}
+
+/// Encodes `value` with `extra` keys merged in at the top level (they win over typed fields
+/// of the same name).
+pub(super) fn encode_with_extra<T: Serialize>(
+    value: &T,
+    extra: &Map<String, Value>,
+) -> Result<Vec<u8>> {
+    if extra.is_empty() {
+        return encode_json(value);
+    }
+    // Through bytes rather than `to_value`, which would widen an f32 such as 0.05 to
+    // 0.05000000074505806.
+    let mut v: Value = serde_json::from_slice(&encode_json(value)?).map_err(encode_error)?;
+    if let Value::Object(map) = &mut v {
+        for (k, x) in extra {
+            map.insert(k.clone(), x.clone());
+        }
+    }
+    encode_json(&v)
+}
+
+fn encode_error(e: serde_json::Error) -> Error {
+    Error::Config {
+        message: "the request could not be encoded as JSON".into(),
+        source: Some(Box::new(e)),
+    }
+}
+
+fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| Error::Decode {
+        message: format!(
+            "the answer of /{path} is not what Ollama sends: {}",
+            excerpt(bytes)
+        ),
+        source: Some(Box::new(e)),
+    })
+}
+
+/// Words an error of a native endpoint: an unknown route means the server is not Ollama or
+/// too old for this endpoint (not a wrong `/v1` base URL, as the generic hint says).
+pub(super) fn endpoint_error(e: Error, path: &str) -> Error {
+    match e {
+        Error::Api(mut api) if api.status == 404 && api.message == "404 page not found" => {
+            api.hint = Some(format!(
+                "the server has no /{path} endpoint: is it Ollama, and recent enough? Check the host"
+            ));
+            Error::Api(api)
+        }
+        other => other,
+    }
+}
+
+/// "Pull it first" is no advice for a failed pull.
+fn without_pull_hint(e: Error) -> Error {
+    match e {
+        Error::Api(mut api)
+            if api
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("ollama pull")) =>
+        {
+            api.hint = None;
+            Error::Api(api)
+        }
+        other => other,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// NDJSON streams
+// ---------------------------------------------------------------------------------------
+
+/// Turns the lines of one NDJSON answer into items, and knows whether the answer's end
+/// marker has been seen.
+pub(super) trait LineHandler {
+    /// What the stream yields.
+    type Item;
+
+    /// Handles one line; an error ends the stream.
+    fn on_line(&mut self, line: &str, out: &mut VecDeque<Result<Self::Item>>) -> Result<()>;
+
+    /// Whether the end marker was seen (the rest of the body is then ignored).
+    fn is_done(&self) -> bool;
+
+    /// The body ended: an error unless the end marker was seen.
+    fn on_end(&mut self) -> Result<()>;
+}
+
+/// Body bytes → NDJSON lines → items, for any [`LineHandler`].
+pub(super) struct NdjsonStream<H: LineHandler> {
+    body: Option<BodyStream>,
+    lines: NdjsonDecoder,
+    handler: H,
+    queue: VecDeque<Result<H::Item>>,
+}
+
+impl<H: LineHandler> NdjsonStream<H> {
+    pub(super) fn new(body: BodyStream, max_line: usize, handler: H) -> Self {
+        NdjsonStream {
+            body: Some(body),
+            lines: NdjsonDecoder::with_max_line(max_line),
+            handler,
+            queue: VecDeque::new(),
+        }
+    }
+}
+
+impl<H> Stream for NdjsonStream<H>
+where
+    H: LineHandler + Unpin,
+    H::Item: Unpin,
+{
+    type Item = Result<H::Item>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.queue.pop_front() {
+                return Poll::Ready(Some(item));
+            }
+            let Some(body) = this.body.as_mut() else {
+                return Poll::Ready(None);
+            };
+            if this.handler.is_done() {
+                // Whatever follows the end marker is ignored. Read the body's end if it is
+                // already there, so that the connection goes back to the pool; never wait.
+                match Pin::new(body).poll_next(cx) {
+                    Poll::Ready(Some(_)) => continue,
+                    Poll::Ready(None) | Poll::Pending => {
+                        this.body = None;
+                        return Poll::Ready(None);
+                    }
+                }
+            }
+            let NdjsonStream {
+                body: _,
+                lines,
+                handler,
+                queue,
+            } = this;
+            let result = match Pin::new(body).poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(bytes))) => {
+                    lines.decode(&bytes, |line| handler.on_line(line, queue))
+                }
+                Poll::Ready(Some(Err(e))) => Err(e),
+                Poll::Ready(None) => {
+                    this.body = None;
+                    lines
+                        .finish(|line| handler.on_line(line, queue))
+                        .and_then(|()| handler.on_end())
+                }
+            };
+            if let Err(e) = result {
+                this.queue.push_back(Err(e));
+                this.body = None;
+            }
+        }
+    }
+}
+
+/// The progress reports of a [`pull`](OllamaProvider::pull): a stream of [`PullProgress`]
+/// that ends after `success`, or with an error item. Dropping it cancels the pull.
+#[must_use = "a stream does nothing unless polled"]
+pub struct PullStream {
+    inner: NdjsonStream<PullDecoder>,
+}
+
+impl std::fmt::Debug for PullStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PullStream")
+            .field("success", &self.inner.handler.success)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for PullStream {
+    type Item = Result<PullProgress>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
+}
+
+/// Pull lines → [`PullProgress`]; `{"error": …}` ends the stream with an error.
+#[derive(Debug, Default)]
+struct PullDecoder {
+    success: bool,
+    lines: u64,
+}
+
+impl LineHandler for PullDecoder {
+    type Item = PullProgress;
+
+    fn on_line(&mut self, line: &str, out: &mut VecDeque<Result<PullProgress>>) -> Result<()> {
+        if self.success {
+            return Ok(());
+        }
+        self.lines += 1;
+        let wire: PullLine = serde_json::from_str(line).map_err(|e| Error::Decode {
+            message: format!(
+                "line {} of the pull's progress is not a progress report: {}",
+                self.lines,
+                excerpt(line.as_bytes())
+            ),
+            source: Some(Box::new(e)),
+        })?;
+        if let Some(err) = reported_error(wire.error.as_ref()) {
+            return Err(Error::stream(format!("the pull failed: {err}")));
+        }
+        let progress = PullProgress {
+            status: wire.status,
+            digest: wire.digest,
+            total: wire.total,
+            completed: wire.completed,
+        };
+        self.success = progress.is_success();
+        out.push_back(Ok(progress));
+        Ok(())
+    }
+
+    fn is_done(&self) -> bool {
+        self.success
+    }
+
+    fn on_end(&mut self) -> Result<()> {
+        if self.success {
+            return Ok(());
+        }
+        Err(Error::stream(
+            "the pull ended before the server reported success",
+        ))
+    }
+}

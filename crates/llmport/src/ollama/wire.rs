@@ -1,0 +1,349 @@
+//! Ollama's native wire format (`/api/*`): serde types for requests, chat chunks and the
+//! envelopes around the public model types of [`super::models`].
+//!
+//! Chat chunks are the streaming hot path: they borrow from the line they are decoded from
+//! (`Cow<'a, str>`), so a typical chunk allocates nothing but the text handed to the caller.
+//! Everything else is decoded once per call and owned.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+use super::models::{LocalModel, RunningModel};
+use super::options::{KeepAlive, Think};
+use crate::openai::WireTool;
+
+// ---------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------
+
+/// `{"model": …}`: the body of `/api/show` and `/api/delete`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ModelRequest<'a> {
+    pub model: &'a str,
+}
+
+/// `POST /api/pull`.
+#[derive(Debug, Serialize)]
+pub(crate) struct PullRequest<'a> {
+    pub model: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
+    /// Absent means `true` (the native default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+}
+
+/// `POST /api/embed`.
+#[derive(Debug, Serialize)]
+pub(crate) struct EmbedRequest<'a> {
+    pub model: &'a str,
+    pub input: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dimensions: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncate: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "keep_alive")]
+    pub keep_alive: Option<&'a KeepAlive>,
+}
+
+/// `POST /api/chat`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ChatRequest<'a> {
+    pub model: &'a str,
+    pub messages: Vec<ChatMessage<'a>>,
+    /// Absent means `true` (the native default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<Cow<'a, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "keep_alive")]
+    pub keep_alive: Option<&'a KeepAlive>,
+    /// Same shape as Chat Completions' tools.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<WireTool<'a>>,
+    #[serde(skip_serializing_if = "ChatOptions::is_empty")]
+    pub options: ChatOptions<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub think: Option<Think>,
+}
+
+/// One message of a native chat request: `content` is always a string, images are raw
+/// base64 strings, tool-call arguments are JSON objects.
+#[derive(Debug, Serialize)]
+pub(crate) struct ChatMessage<'a> {
+    pub role: &'static str,
+    pub content: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<WireToolCall<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<&'a str>,
+}
+
+impl<'a> ChatMessage<'a> {
+    /// A message with text content only.
+    pub fn text(role: &'static str, content: Cow<'a, str>) -> Self {
+        ChatMessage {
+            role,
+            content,
+            images: Vec::new(),
+            tool_calls: Vec::new(),
+            tool_name: None,
+            tool_call_id: None,
+        }
+    }
+}
+
+/// A tool call replayed in history: no `type`, arguments as an object.
+#[derive(Debug, Serialize)]
+pub(crate) struct WireToolCall<'a> {
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub id: &'a str,
+    pub function: WireFunctionCall<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct WireFunctionCall<'a> {
+    pub index: u32,
+    pub name: &'a str,
+    pub arguments: Cow<'a, Value>,
+}
+
+/// The `options` map of a chat request. Unset fields are not sent.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct ChatOptions<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_ctx: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_predict: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_k: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_penalty: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frequency_penalty: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presence_penalty: Option<f32>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub stop: &'a [String],
+}
+
+impl ChatOptions<'_> {
+    fn is_empty(&self) -> bool {
+        self.num_ctx.is_none()
+            && self.num_predict.is_none()
+            && self.temperature.is_none()
+            && self.top_p.is_none()
+            && self.top_k.is_none()
+            && self.min_p.is_none()
+            && self.seed.is_none()
+            && self.repeat_penalty.is_none()
+            && self.frequency_penalty.is_none()
+            && self.presence_penalty.is_none()
+            && self.stop.is_empty()
+    }
+}
+
+/// `keep_alive` as Ollama parses it: a whole number of seconds as an integer (`300`, not
+/// `300.0`), other numbers as they are, durations as strings (`"5m"`).
+fn keep_alive<S: Serializer>(k: &Option<&KeepAlive>, s: S) -> Result<S::Ok, S::Error> {
+    match k {
+        Some(KeepAlive::Seconds(n)) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+            s.serialize_i64(*n as i64)
+        }
+        Some(KeepAlive::Seconds(n)) => s.serialize_f64(*n),
+        Some(KeepAlive::Duration(d)) => s.serialize_str(d),
+        None => s.serialize_none(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Responses
+// ---------------------------------------------------------------------------------------
+
+/// One line of a native chat stream (or the whole non-streaming answer).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChatChunk<'a> {
+    #[serde(borrow, default)]
+    pub model: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub message: Option<ChunkMessage<'a>>,
+    #[serde(default)]
+    pub done: bool,
+    #[serde(borrow, default)]
+    pub done_reason: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub total_duration: Option<u64>,
+    #[serde(default)]
+    pub load_duration: Option<u64>,
+    #[serde(default)]
+    pub prompt_eval_count: Option<u64>,
+    #[serde(default)]
+    pub prompt_eval_duration: Option<u64>,
+    #[serde(default)]
+    pub eval_count: Option<u64>,
+    #[serde(default)]
+    pub eval_duration: Option<u64>,
+    /// A failure reported inside a stream whose status was already 200.
+    #[serde(default)]
+    pub error: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChunkMessage<'a> {
+    #[serde(borrow, default)]
+    pub content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub thinking: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    pub tool_calls: Option<Vec<ChunkToolCall<'a>>>,
+}
+
+/// A native tool call: whole, with object arguments and `function.index`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChunkToolCall<'a> {
+    #[serde(borrow, default)]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub function: ChunkFunction<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChunkFunction<'a> {
+    #[serde(default)]
+    pub index: Option<u32>,
+    #[serde(borrow, default)]
+    pub name: Cow<'a, str>,
+    #[serde(default)]
+    pub arguments: Value,
+}
+
+/// One line of a pull's progress stream.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PullLine {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub digest: Option<String>,
+    #[serde(default)]
+    pub total: Option<u64>,
+    #[serde(default)]
+    pub completed: Option<u64>,
+    #[serde(default)]
+    pub error: Option<Value>,
+}
+
+/// `GET /api/tags`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct TagsResponse {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub models: Vec<LocalModel>,
+}
+
+/// `GET /api/ps`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PsResponse {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub models: Vec<RunningModel>,
+}
+
+/// `GET /api/version`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct VersionResponse {
+    pub version: String,
+}
+
+/// `POST /api/embed`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct EmbedResponse {
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub embeddings: Vec<Vec<f32>>,
+    #[serde(default)]
+    pub prompt_eval_count: Option<u64>,
+}
+
+/// Go marshals a nil slice or map as `null`: read it as the empty value.
+pub(crate) fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The failure an `error` key reports, if it reports one: a string as it is (an empty one is
+/// no error, as for Ollama's own client), `{"message": …}` by its message.
+pub(crate) fn reported_error(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        other => Some(error_text(other)),
+    }
+}
+
+fn error_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| v.to_string()),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ka(k: KeepAlive) -> String {
+        let req = EmbedRequest {
+            model: "m",
+            input: &[],
+            dimensions: None,
+            truncate: None,
+            keep_alive: Some(&k),
+        };
+        serde_json::to_value(&req).unwrap()["keep_alive"].to_string()
+    }
+
+    #[test]
+    fn keep_alive_is_an_integer_a_fraction_or_a_duration_string() {
+        assert_eq!(ka(KeepAlive::Seconds(300.0)), "300");
+        assert_eq!(ka(KeepAlive::Seconds(-1.0)), "-1");
+        assert_eq!(ka(KeepAlive::Seconds(0.0)), "0");
+        assert_eq!(ka(KeepAlive::Seconds(1.5)), "1.5");
+        assert_eq!(ka(KeepAlive::Duration("1h30m".into())), "\"1h30m\"");
+    }
+
+    #[test]
+    fn empty_options_are_not_sent_and_null_lists_read_as_empty() {
+        assert!(ChatOptions::default().is_empty());
+        let t: TagsResponse = serde_json::from_str(r#"{"models":null}"#).unwrap();
+        assert!(t.models.is_empty());
+        let err = |v: Value| reported_error(Some(&v));
+        assert_eq!(
+            err(serde_json::json!({"message": "x"})).as_deref(),
+            Some("x")
+        );
+        assert_eq!(err(serde_json::json!("y")).as_deref(), Some("y"));
+        assert_eq!(err(serde_json::json!("")), None);
+        assert_eq!(err(Value::Null), None);
+    }
+}
