@@ -163,6 +163,15 @@ pub mod stream;
 pub mod testing;
 pub mod transport;
 
+/// Internals exposed for the benchmarks in `benches/` only: not part of the API, may change
+/// at any time. Compiled only with the `test-util` feature, which the benchmarks (like the
+/// tests) turn on through the crate's dev-dependency on itself.
+#[cfg(feature = "test-util")]
+#[doc(hidden)]
+pub mod __bench {
+    pub use crate::openai::bench::{StreamDecoder, chat_request_body};
+}
+
 pub use auth::{Auth, ClientCredentials, CredentialProvider};
 pub use embed::{EmbedEncoding, EmbedOptions, Embedder, Embeddings};
 pub use error::{ApiError, Error, Result, TimeoutKind};

@@ -298,7 +298,7 @@ impl OllamaProviderBuilder {
             .trim_end_matches('/')
             .to_owned();
         let openai = self.inner.base_url(base).build()?;
-        let native = openai.http().with_base_url(&root);
+        let native = openai.http().with_base_url(&root)?;
         Ok(OllamaProvider {
             openai,
             root,

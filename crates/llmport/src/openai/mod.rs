@@ -1,6 +1,8 @@
 //! [`OpenAiProvider`]: the OpenAI Chat Completions API, spoken by OpenAI and by most local
 //! servers (Ollama's `/v1`, llama.cpp, vLLM, LM Studio, …).
 
+#[cfg(feature = "test-util")]
+pub(crate) mod bench;
 mod embed;
 pub(crate) mod request;
 mod response;

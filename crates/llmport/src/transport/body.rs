@@ -1,4 +1,5 @@
-//! A response body as a stream of byte chunks, with an idle timeout between chunks.
+//! A response body as a stream of byte chunks, with an idle timeout between chunks, read ahead
+//! of its consumer by a task on the runtime (see [`super::prefetch`]).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -15,7 +16,33 @@ type Inner = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
 /// The chunks of a streamed response body. Yields an [`Error::Timeout`] of kind
 /// [`TimeoutKind::Idle`] when the server goes silent for longer than the idle timeout, and an
 /// [`Error::Stream`] when the connection breaks.
+///
+/// The body is read by a task on the tokio runtime and handed over in batches (bounded:
+/// reading pauses while the consumer is behind); dropping the stream ends the task and closes
+/// the connection.
+#[derive(Debug)]
 pub struct BodyStream {
+    inner: super::prefetch::Prefetched,
+}
+
+impl BodyStream {
+    pub(crate) fn new(resp: reqwest::Response, idle: Option<Duration>) -> Self {
+        BodyStream {
+            inner: super::prefetch::spawn(TimedBody::new(resp, idle)),
+        }
+    }
+}
+
+impl Stream for BodyStream {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Pin::new(&mut self.inner).poll_next(cx)
+    }
+}
+
+/// The body as reqwest gives it, with the idle timer: what the reading task polls.
+struct TimedBody {
     inner: Inner,
     idle: Option<Duration>,
     // The timer is not reset on every chunk (that costs a timer-wheel update per chunk):
@@ -26,18 +53,9 @@ pub struct BodyStream {
     done: bool,
 }
 
-impl std::fmt::Debug for BodyStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BodyStream")
-            .field("idle", &self.idle)
-            .field("done", &self.done)
-            .finish_non_exhaustive()
-    }
-}
-
-impl BodyStream {
-    pub(crate) fn new(resp: reqwest::Response, idle: Option<Duration>) -> Self {
-        BodyStream {
+impl TimedBody {
+    fn new(resp: reqwest::Response, idle: Option<Duration>) -> Self {
+        TimedBody {
             inner: Box::pin(resp.bytes_stream()),
             idle,
             timer: None,
@@ -47,7 +65,7 @@ impl BodyStream {
     }
 }
 
-impl Stream for BodyStream {
+impl Stream for TimedBody {
     type Item = Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {

@@ -6,6 +6,7 @@
 
 mod body;
 mod options;
+mod prefetch;
 mod retry;
 
 use std::sync::Arc;
@@ -34,6 +35,8 @@ pub(crate) struct HttpClient {
 struct ClientInner {
     client: reqwest::Client,
     base_url: String,
+    /// `base_url`, parsed once: see [`HttpClient::url`].
+    base: url::Url,
     headers: HeaderMap,
     auth: Auth,
     retry: RetryConfig,
@@ -128,6 +131,7 @@ impl HttpClient {
             inner: Arc::new(ClientInner {
                 client,
                 base_url: base_url.trim_end_matches('/').to_owned(),
+                base: parsed,
                 headers,
                 auth,
                 retry,
@@ -139,20 +143,26 @@ impl HttpClient {
 
     /// The same client bound to another base URL: it shares the connection pool, credentials,
     /// headers, retries and timeouts. `base_url` must be a valid http(s) URL (it is derived
-    /// from one already checked, e.g. Ollama's root from its `/v1` URL).
-    pub(crate) fn with_base_url(&self, base_url: &str) -> HttpClient {
+    /// from one already checked, e.g. Ollama's root from its `/v1` URL); an unparsable one is
+    /// a [`Error::Config`].
+    pub(crate) fn with_base_url(&self, base_url: &str) -> Result<HttpClient> {
         let inner = &*self.inner;
-        HttpClient {
+        let base = url::Url::parse(base_url).map_err(|e| Error::Config {
+            message: format!("invalid base URL {}", redact_url(base_url)),
+            source: Some(Box::new(e)),
+        })?;
+        Ok(HttpClient {
             inner: Arc::new(ClientInner {
                 client: inner.client.clone(),
                 base_url: base_url.trim_end_matches('/').to_owned(),
+                base,
                 headers: inner.headers.clone(),
                 auth: inner.auth.clone(),
                 retry: inner.retry.clone(),
                 options: inner.options.clone(),
                 provider: inner.provider,
             }),
-        }
+        })
     }
 
     /// The base URL, without a trailing slash.
@@ -160,8 +170,22 @@ impl HttpClient {
         &self.inner.base_url
     }
 
-    pub(crate) fn url(&self, path: &str) -> String {
-        format!("{}/{}", self.inner.base_url, path.trim_start_matches('/'))
+    /// The URL of `path` (relative to the base URL), already parsed.
+    ///
+    /// Built from the base URL parsed once, with only the path set: handing reqwest a string
+    /// made it parse the whole URL on every request (host and IDNA processing included), about
+    /// 20,000 instructions, a quarter of a non-streaming request's client CPU (callgrind, the
+    /// harness's batch of 20k requests).
+    pub(crate) fn url(&self, path: &str) -> url::Url {
+        let mut url = self.inner.base.clone();
+        let base_path = url.path().trim_end_matches('/');
+        let path = path.trim_start_matches('/');
+        let mut full = String::with_capacity(base_path.len() + 1 + path.len());
+        full.push_str(base_path);
+        full.push('/');
+        full.push_str(path);
+        url.set_path(&full);
+        url
     }
 
     /// Sends a request and returns the response once its status line and headers arrived
@@ -234,7 +258,7 @@ impl HttpClient {
     async fn attempt(
         &self,
         req: &Request<'_>,
-        url: &str,
+        url: &url::Url,
     ) -> (Result<reqwest::Response>, Option<AppliedAuth>) {
         let applied = match self.inner.auth.apply(&self.inner.client).await {
             Ok(applied) => applied,
@@ -262,15 +286,19 @@ impl HttpClient {
     async fn attempt_with(
         &self,
         req: &Request<'_>,
-        url: &str,
+        url: &url::Url,
         credentials: &HeaderMap,
     ) -> Result<reqwest::Response> {
         let inner = &*self.inner;
-        let mut builder = inner
-            .client
-            .request(req.method.clone(), url)
-            .headers(inner.headers.clone())
-            .headers(credentials.clone());
+        // reqwest takes the URL by value; a clone of a parsed Url is one string copy, where a
+        // &str would be parsed again on every attempt.
+        let mut builder = inner.client.request(req.method.clone(), url.clone());
+        if !inner.headers.is_empty() {
+            builder = builder.headers(inner.headers.clone());
+        }
+        if !credentials.is_empty() {
+            builder = builder.headers(credentials.clone());
+        }
         if let Some(body) = &req.body {
             builder = builder
                 .header(http::header::CONTENT_TYPE, "application/json")
@@ -433,10 +461,16 @@ pub(crate) async fn read_body(
             limit: max,
         });
     }
+    let expected = resp.content_length();
     let mut body = BodyStream::new(resp, idle);
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = body.next().await {
         let chunk = chunk?;
+        // A body that arrives in one piece of its announced length is handed back as it is,
+        // without a copy (the common case for a non-streaming answer).
+        if buf.is_empty() && expected == Some(chunk.len() as u64) {
+            return Ok(chunk);
+        }
         if buf.len() + chunk.len() > max {
             return Err(Error::LimitExceeded {
                 what: "response body",
@@ -678,6 +712,43 @@ mod tests {
         assert_eq!(
             redact_url("http://user:secret@exa mple.com/v1"),
             "http://***@exa mple.com/v1"
+        );
+    }
+
+    #[test]
+    fn request_urls_join_the_base_path_and_the_endpoint() {
+        let client = |base: &str| {
+            HttpClient::new(
+                base,
+                HeaderMap::new(),
+                Auth::None,
+                RetryConfig::none(),
+                ClientOptions::default(),
+                "test",
+            )
+            .unwrap()
+        };
+        let c = client("http://127.0.0.1:8080/v1");
+        assert_eq!(
+            c.url("chat/completions").as_str(),
+            "http://127.0.0.1:8080/v1/chat/completions"
+        );
+        assert_eq!(c.url("/models").as_str(), "http://127.0.0.1:8080/v1/models");
+        assert_eq!(
+            client("http://localhost:11434/").url("api/tags").as_str(),
+            "http://localhost:11434/api/tags"
+        );
+        assert_eq!(
+            client("https://gw.example.com/my%20proxy/v1/")
+                .url("models/llama3:8b")
+                .as_str(),
+            "https://gw.example.com/my%20proxy/v1/models/llama3:8b"
+        );
+        assert_eq!(
+            client("http://h/b/n=5,w=event,f=0,t=6c/v1")
+                .url("chat/completions")
+                .as_str(),
+            "http://h/b/n=5,w=event,f=0,t=6c/v1/chat/completions"
         );
     }
 
