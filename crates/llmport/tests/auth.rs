@@ -294,3 +294,20 @@ fn invalid_api_key_header_name_is_a_config_error_at_build() {
         .unwrap_err();
     assert!(matches!(e, Error::Config { .. }), "{e:?}");
 }
+
+#[test]
+fn a_credential_that_cannot_be_a_header_value_is_a_config_error_at_build() {
+    for auth in [
+        Auth::bearer("tok\nen-hunter2"),
+        Auth::api_key("X-API-Key", "key\0hunter2"),
+    ] {
+        let e = OpenAiProvider::builder()
+            .base_url("http://127.0.0.1:9/v1")
+            .auth(auth)
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::Config { .. }), "{e:?}");
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+}

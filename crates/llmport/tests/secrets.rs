@@ -299,13 +299,13 @@ async fn no_secret_in_debug_display_errors_or_traces() {
         .build()
         .unwrap_err();
     texts.push(("conflicting variables error".into(), error_text(&e)));
-    // A token with a character not allowed in a header.
-    let p = OpenAiProvider::builder()
+    // A token with a character not allowed in a header: refused when the provider is built.
+    let e = OpenAiProvider::builder()
         .base_url(echo.v1_url())
         .auth(Auth::bearer(format!("{}\n", secrets.token)))
         .build()
-        .unwrap();
-    let e = chat(&p).await.unwrap_err();
+        .unwrap_err();
+    assert!(matches!(e, llmport::Error::Config { .. }), "{e:?}");
     texts.push(("invalid header value error".into(), error_text(&e)));
 
     drop(_guard);

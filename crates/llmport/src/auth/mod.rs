@@ -18,8 +18,10 @@ use crate::error::{Error, Result};
 /// The credentials sent with every request.
 ///
 /// Ollama itself needs none; these are for Ollama behind a reverse proxy or gateway, and for
-/// hosted OpenAI-compatible services. Credentials are applied on every attempt, so a retry
-/// carries a fresh one. `Debug` never shows a secret.
+/// hosted OpenAI-compatible services. `Basic`, `Bearer` and `ApiKey` become a header once,
+/// when the provider is built (a value that cannot be a header value is an
+/// [`Error::Config`] then, not at the first request); `OAuth2` and `Custom` credentials are
+/// fetched for every attempt, so a retry carries a fresh one. `Debug` never shows a secret.
 ///
 /// | variant | sent as | on HTTP 401 |
 /// |---|---|---|
@@ -121,12 +123,22 @@ impl Auth {
         }
     }
 
-    /// The credential headers for one attempt, every value marked sensitive so that it is
-    /// never logged. `client` is used to reach an OAuth2 token endpoint.
-    pub(crate) async fn apply(&self, client: &reqwest::Client) -> Result<AppliedAuth> {
-        let mut applied = AppliedAuth::default();
+    /// Whether the credentials can change between attempts (OAuth2 tokens, a
+    /// [`CredentialProvider`]): those are fetched for every attempt by [`Auth::apply`]; the
+    /// others are built once, by [`Auth::static_header`].
+    pub(crate) fn is_dynamic(&self) -> bool {
+        matches!(self, Auth::OAuth2(_) | Auth::Custom(_))
+    }
+
+    /// The header of credentials that never change (`Basic`, `Bearer`, `ApiKey`), its value
+    /// marked sensitive so that it is never logged; `None` for the others.
+    ///
+    /// Built once when the provider is built, not per request: formatting and validating the
+    /// value cost ~3,900 instructions per request (callgrind), ~5% of a non-streaming request.
+    /// A value that cannot be a header value is an [`Error::Config`] at build time.
+    pub(crate) fn static_header(&self) -> Result<Option<(HeaderName, HeaderValue)>> {
         let (name, value) = match self {
-            Auth::None => return Ok(applied),
+            Auth::None | Auth::OAuth2(_) | Auth::Custom(_) => return Ok(None),
             Auth::Basic { user, password } => {
                 let raw = format!("{user}:{}", password.expose_secret());
                 let enc = base64::engine::general_purpose::STANDARD.encode(raw);
@@ -139,13 +151,23 @@ impl Auth {
             Auth::ApiKey { header, key } => {
                 (api_key_header_name(header)?, key.expose_secret().to_owned())
             }
+        };
+        Ok(Some((name.clone(), sensitive_value(&name, &value)?)))
+    }
+
+    /// The credential headers for one attempt, every value marked sensitive so that it is
+    /// never logged. `client` is used to reach an OAuth2 token endpoint.
+    pub(crate) async fn apply(&self, client: &reqwest::Client) -> Result<AppliedAuth> {
+        let mut applied = AppliedAuth::default();
+        match self {
             Auth::OAuth2(cc) => {
                 let (token, generation) = cc.token(client).await?;
                 applied.token_generation = Some(generation);
-                (
-                    http::header::AUTHORIZATION,
-                    format!("Bearer {}", token.expose_secret()),
-                )
+                let value = format!("Bearer {}", token.expose_secret());
+                let name = http::header::AUTHORIZATION;
+                applied
+                    .headers
+                    .insert(name.clone(), sensitive_value(&name, &value)?);
             }
             Auth::Custom(provider) => {
                 let mut headers = provider.headers().await?;
@@ -153,16 +175,13 @@ impl Auth {
                     value.set_sensitive(true);
                 }
                 applied.headers = headers;
-                return Ok(applied);
             }
-        };
-        let mut value = HeaderValue::from_str(&value).map_err(|_| {
-            Error::config(format!(
-                "the credential for header {name} contains characters not allowed in HTTP headers"
-            ))
-        })?;
-        value.set_sensitive(true);
-        applied.headers.insert(name, value);
+            _ => {
+                if let Some((name, value)) = self.static_header()? {
+                    applied.headers.insert(name, value);
+                }
+            }
+        }
         Ok(applied)
     }
 
@@ -189,6 +208,17 @@ pub(crate) struct AppliedAuth {
     pub(crate) headers: HeaderMap,
     /// For OAuth2: which cached token was used.
     token_generation: Option<u64>,
+}
+
+/// A credential as a header value marked sensitive; the error never shows the value.
+fn sensitive_value(name: &HeaderName, value: &str) -> Result<HeaderValue> {
+    let mut value = HeaderValue::from_str(value).map_err(|_| {
+        Error::config(format!(
+            "the credential for header {name} contains characters not allowed in HTTP headers"
+        ))
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 fn api_key_header_name(header: &str) -> Result<HeaderName> {

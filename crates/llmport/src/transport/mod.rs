@@ -17,6 +17,7 @@ use http::{HeaderMap, Method};
 use tracing::Instrument;
 
 pub use self::body::BodyStream;
+pub(crate) use self::body::read_body;
 pub use self::options::{ClientIdentity, ClientOptions};
 pub use self::retry::RetryConfig;
 use crate::auth::{AppliedAuth, Auth};
@@ -37,7 +38,11 @@ struct ClientInner {
     base_url: String,
     /// `base_url`, parsed once: see [`HttpClient::url`].
     base: url::Url,
+    /// The extra headers as given (shown by name in `Debug`).
     headers: HeaderMap,
+    /// What every request carries: the extra headers and static credentials, built once
+    /// (see [`Auth::static_header`]).
+    fixed_headers: HeaderMap,
     auth: Auth,
     retry: RetryConfig,
     options: ClientOptions,
@@ -126,6 +131,11 @@ impl HttpClient {
             )));
         }
         auth.validate()?;
+        let mut fixed_headers = headers.clone();
+        if let Some((name, value)) = auth.static_header()? {
+            // Credentials win over an extra header of the same name.
+            fixed_headers.insert(name, value);
+        }
         let client = options.build_client()?;
         Ok(HttpClient {
             inner: Arc::new(ClientInner {
@@ -133,6 +143,7 @@ impl HttpClient {
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 base: parsed,
                 headers,
+                fixed_headers,
                 auth,
                 retry,
                 options,
@@ -157,6 +168,7 @@ impl HttpClient {
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 base,
                 headers: inner.headers.clone(),
+                fixed_headers: inner.fixed_headers.clone(),
                 auth: inner.auth.clone(),
                 retry: inner.retry.clone(),
                 options: inner.options.clone(),
@@ -260,25 +272,28 @@ impl HttpClient {
         req: &Request<'_>,
         url: &url::Url,
     ) -> (Result<reqwest::Response>, Option<AppliedAuth>) {
-        let applied = match self.inner.auth.apply(&self.inner.client).await {
-            Ok(applied) => applied,
-            Err(e) => {
-                tracing::Span::current().record("error.type", "credentials");
-                return (Err(e), None);
+        let inner = &*self.inner;
+        // Only credentials that change between attempts are fetched here, in a boxed future:
+        // the OAuth2 token fetch is ~900 bytes of state that every request's future would
+        // otherwise carry (and move) even with no credentials at all.
+        let applied = if inner.auth.is_dynamic() {
+            match Box::pin(inner.auth.apply(&inner.client)).await {
+                Ok(applied) => applied,
+                Err(e) => {
+                    tracing::Span::current().record("error.type", "credentials");
+                    return (Err(e), None);
+                }
             }
+        } else {
+            AppliedAuth::default()
         };
         let result = self.attempt_with(req, url, &applied.headers).await;
-        let span = tracing::Span::current();
-        match &result {
-            Ok(resp) => {
-                span.record("http.response.status_code", resp.status().as_u16());
+        if let Err(e) = &result {
+            let span = tracing::Span::current();
+            if let Some(status) = e.status() {
+                span.record("http.response.status_code", status);
             }
-            Err(e) => {
-                if let Some(status) = e.status() {
-                    span.record("http.response.status_code", status);
-                }
-                span.record("error.type", error_type(e));
-            }
+            span.record("error.type", error_type(e));
         }
         (result, Some(applied))
     }
@@ -293,8 +308,8 @@ impl HttpClient {
         // reqwest takes the URL by value; a clone of a parsed Url is one string copy, where a
         // &str would be parsed again on every attempt.
         let mut builder = inner.client.request(req.method.clone(), url.clone());
-        if !inner.headers.is_empty() {
-            builder = builder.headers(inner.headers.clone());
+        if !inner.fixed_headers.is_empty() {
+            builder = builder.headers(inner.fixed_headers.clone());
         }
         if !credentials.is_empty() {
             builder = builder.headers(credentials.clone());
@@ -319,10 +334,13 @@ impl HttpClient {
         }
         .map_err(|e| self.map_send_error(e))?;
         let status = resp.status();
+        tracing::Span::current().record("http.response.status_code", status.as_u16());
         if status.is_success() {
             return Ok(resp);
         }
-        Err(self.error_from_response(resp, req.model).await)
+        // Boxed: the error path's state (reading a bounded error body under a deadline)
+        // stays out of every request's future.
+        Err(Box::pin(self.error_from_response(resp, req.model)).await)
     }
 
     /// Sends a request and reads the whole (bounded) body, under the total deadline if set.
@@ -443,43 +461,6 @@ fn content_type(resp: &reqwest::Response) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned()
-}
-
-/// Reads a whole response body, refusing to hold more than `max` bytes or to wait longer
-/// than `idle` for the next piece of it.
-pub(crate) async fn read_body(
-    resp: reqwest::Response,
-    max: usize,
-    idle: Option<std::time::Duration>,
-) -> Result<Bytes> {
-    use futures::StreamExt;
-    if let Some(len) = resp.content_length()
-        && len > max as u64
-    {
-        return Err(Error::LimitExceeded {
-            what: "response body",
-            limit: max,
-        });
-    }
-    let expected = resp.content_length();
-    let mut body = BodyStream::new(resp, idle);
-    let mut buf = bytes::BytesMut::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk?;
-        // A body that arrives in one piece of its announced length is handed back as it is,
-        // without a copy (the common case for a non-streaming answer).
-        if buf.is_empty() && expected == Some(chunk.len() as u64) {
-            return Ok(chunk);
-        }
-        if buf.len() + chunk.len() > max {
-            return Err(Error::LimitExceeded {
-                what: "response body",
-                limit: max,
-            });
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
 }
 
 /// An error while reading a body after the status line arrived.
