@@ -141,7 +141,7 @@
 //!
 //! # Features
 //!
-//! - `test-util`: [`testing`], an in-process HTTP server that speaks Ollama's wire format and
+//! - `test-util`: `llmport::testing`, an in-process HTTP server that speaks Ollama's wire format and
 //!   replays recorded transcripts, for tests of code that uses llmport.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -225,7 +225,7 @@ impl OllamaProviderBuilder {
     /// `tool_choice` other than auto, `max_completion_tokens`, `logit_bias`, `user`, the
     /// native knobs such as `num_ctx` put in [`Options::extra`], …; the error names the
     /// option and says what to do instead). By default (`false`) such
-    /// an option is an [`Error::Unsupported`] naming it; lenient mode drops it and logs a
+    /// an option is an [`Error::Unsupported`](crate::Error::Unsupported) naming it; lenient mode drops it and logs a
     /// `tracing` warning instead. Images Ollama cannot take are refused either way.
     pub fn lenient(mut self, yes: bool) -> Self {
         self.lenient = yes;
