@@ -39,7 +39,10 @@ pub fn chat_stream(
         start = cut;
     }
     let response = http::Response::new(reqwest::Body::wrap_stream(futures::stream::iter(pieces)));
-    let body = BodyStream::new(reqwest::Response::from(response), None);
+    let body = BodyStream::new(
+        crate::transport::from_reqwest(reqwest::Response::from(response)),
+        None,
+    );
     let limits = StreamLimits {
         max_line,
         max_tool_arguments,

@@ -901,6 +901,31 @@ fn redirects_to(target: String) -> impl Fn(Conn) -> futures::future::BoxFuture<'
     }
 }
 
+/// Answers `POST /v1/chat/completions` with `status` and `Location: location`, and any other
+/// request with a completion.
+fn redirects_chat(
+    status: &'static str,
+    location: &'static str,
+) -> impl Fn(Conn) -> futures::future::BoxFuture<'static, ()> {
+    move |mut c: Conn| {
+        Box::pin(async move {
+            while let Some(req) = c.read_request().await {
+                let answer = if req.path == "/v1/chat/completions" {
+                    format!(
+                        "HTTP/1.1 {status}\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
+                    )
+                    .into_bytes()
+                } else {
+                    ok_completion()
+                };
+                if !c.write(answer).await {
+                    return;
+                }
+            }
+        })
+    }
+}
+
 #[tokio::test]
 async fn redirect_to_another_host_is_not_followed() {
     // Host B is another loopback address: a different host, not just a different port.
@@ -941,18 +966,10 @@ async fn redirect_to_another_host_is_not_followed() {
 
 #[tokio::test]
 async fn redirect_within_the_same_server_is_followed_with_its_credentials() {
-    let server = FaultServer::start(|mut c: Conn| async move {
-        while let Some(req) = c.read_request().await {
-            let answer = if req.path == "/v1/chat/completions" {
-                b"HTTP/1.1 308 Permanent Redirect\r\nLocation: /v2/chat/completions\r\nContent-Length: 0\r\n\r\n".to_vec()
-            } else {
-                ok_completion()
-            };
-            if !c.write(answer).await {
-                return;
-            }
-        }
-    })
+    let server = FaultServer::start(redirects_chat(
+        "308 Permanent Redirect",
+        "/v2/chat/completions",
+    ))
     .await;
     let p = builder(&server.v1_url())
         .auth(Auth::api_key("X-Api-Key", "key-4"))
@@ -965,6 +982,27 @@ async fn redirect_within_the_same_server_is_followed_with_its_credentials() {
     assert_eq!(requests[1].path, "/v2/chat/completions");
     assert_eq!(requests[1].header("x-api-key"), Some("key-4"));
     assert_eq!(requests[1].body, requests[0].body);
+}
+
+#[tokio::test]
+async fn see_other_and_found_after_a_post_are_followed_as_a_get_without_the_body() {
+    for status in ["303 See Other", "302 Found", "301 Moved Permanently"] {
+        let server = FaultServer::start(redirects_chat(status, "/v2/answer")).await;
+        let p = builder(&server.v1_url())
+            .auth(Auth::bearer("token-5"))
+            .build()
+            .unwrap();
+        let r = generate(&p, SLACK).await.unwrap();
+        assert_eq!(r.text(), "Hello world", "{status}");
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2, "{status}");
+        assert_eq!(requests[0].method, "POST");
+        assert_eq!(requests[1].method, "GET", "{status}");
+        assert_eq!(requests[1].path, "/v2/answer");
+        assert!(requests[1].body.is_empty(), "{status}");
+        assert_eq!(requests[1].header("content-type"), None, "{status}");
+        assert_eq!(requests[1].header("authorization"), Some("Bearer token-5"));
+    }
 }
 
 #[tokio::test]

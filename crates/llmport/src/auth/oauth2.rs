@@ -10,7 +10,7 @@ use serde::Deserialize;
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-use crate::transport::{excerpt, read_body, redact_url};
+use crate::transport::{excerpt, from_reqwest, read_body, redact_url};
 
 /// The largest token-endpoint answer that is read.
 const MAX_TOKEN_BODY: usize = 64 * 1024;
@@ -301,15 +301,17 @@ impl ClientCredentials {
             })?;
             let status = response.status();
             tracing::Span::current().record("http.response.status_code", status.as_u16());
-            let body = read_body(response, MAX_TOKEN_BODY, Some(self.request_timeout))
-                .await
-                .map_err(|e| Error::Auth {
-                    status: Some(status.as_u16()),
-                    message: format!(
-                        "could not read the answer of the OAuth2 token endpoint {url}"
-                    ),
-                    source: Some(Box::new(e)),
-                })?;
+            let body = read_body(
+                from_reqwest(response),
+                MAX_TOKEN_BODY,
+                Some(self.request_timeout),
+            )
+            .await
+            .map_err(|e| Error::Auth {
+                status: Some(status.as_u16()),
+                message: format!("could not read the answer of the OAuth2 token endpoint {url}"),
+                source: Some(Box::new(e)),
+            })?;
             if !status.is_success() {
                 return Err(Error::Auth {
                     status: Some(status.as_u16()),

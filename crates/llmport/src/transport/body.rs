@@ -11,7 +11,31 @@ use tokio::time::Sleep;
 
 use crate::error::{Error, Result, TimeoutKind};
 
-type Inner = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+/// A response body as the transport hands it on: its data frames, errors already typed
+/// (whichever HTTP path it came from, see [`super::direct`]).
+pub(crate) type Body = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
+
+/// A response as the transport hands it on.
+pub(crate) type Response = http::Response<Body>;
+
+/// A reqwest response as a [`Response`] (headers moved, not copied).
+pub(crate) fn from_reqwest(resp: reqwest::Response) -> Response {
+    use futures::TryStreamExt;
+    http::Response::<reqwest::Body>::from(resp).map(|body| {
+        Box::pin(http_body_util::BodyDataStream::new(body).map_err(super::body_error)) as Body
+    })
+}
+
+/// The announced length of a response's body, if any.
+pub(crate) fn content_length(resp: &Response) -> Option<u64> {
+    resp.headers()
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
 
 /// The chunks of a streamed response body. Yields an [`Error::Timeout`] of kind
 /// [`TimeoutKind::Idle`] when the server goes silent for longer than the idle timeout, and an
@@ -26,7 +50,7 @@ pub struct BodyStream {
 }
 
 impl BodyStream {
-    pub(crate) fn new(resp: reqwest::Response, idle: Option<Duration>) -> Self {
+    pub(crate) fn new(resp: Response, idle: Option<Duration>) -> Self {
         BodyStream {
             inner: super::prefetch::spawn(TimedBody::new(resp, idle)),
         }
@@ -48,13 +72,9 @@ impl Stream for BodyStream {
 /// answer is one or two frames, and spawning the task, its channel and its batches cost
 /// ~6,000 instructions per request (callgrind, the harness's batch of non-streaming requests:
 /// 88,800 per request with the task).
-pub(crate) async fn read_body(
-    resp: reqwest::Response,
-    max: usize,
-    idle: Option<Duration>,
-) -> Result<Bytes> {
+pub(crate) async fn read_body(resp: Response, max: usize, idle: Option<Duration>) -> Result<Bytes> {
     use futures::StreamExt;
-    let expected = resp.content_length();
+    let expected = content_length(&resp);
     if let Some(len) = expected
         && len > max as u64
     {
@@ -83,10 +103,10 @@ pub(crate) async fn read_body(
     Ok(buf.freeze())
 }
 
-/// The body as reqwest gives it, with the idle timer: what the reading task polls, or
+/// A response body with the idle timer: what the reading task polls, or
 /// [`read_body`] in place.
 struct TimedBody {
-    inner: Inner,
+    inner: Body,
     idle: Option<Duration>,
     // The timer is not reset on every chunk (that costs a timer-wheel update per chunk):
     // each chunk only records when it came, and when the timer fires it is re-armed from
@@ -97,9 +117,9 @@ struct TimedBody {
 }
 
 impl TimedBody {
-    fn new(resp: reqwest::Response, idle: Option<Duration>) -> Self {
+    fn new(resp: Response, idle: Option<Duration>) -> Self {
         TimedBody {
-            inner: Box::pin(resp.bytes_stream()),
+            inner: resp.into_body(),
             idle,
             timer: None,
             last_data: Instant::now(),
@@ -125,7 +145,7 @@ impl Stream for TimedBody {
             }
             Poll::Ready(Some(Err(e))) => {
                 this.done = true;
-                return Poll::Ready(Some(Err(super::body_error(e))));
+                return Poll::Ready(Some(Err(e)));
             }
             Poll::Ready(None) => {
                 this.done = true;
