@@ -106,12 +106,6 @@ fn sse_body(events: &[&str]) -> Vec<u8> {
     out
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(bytes).expect("gzip");
-    enc.finish().expect("gzip")
-}
-
 // --- Before the status line ----------------------------------------------------------------
 
 #[tokio::test]
@@ -723,7 +717,7 @@ async fn http_401_is_an_auth_error_and_is_not_retried() {
 
 #[tokio::test]
 async fn gzip_encoded_bodies_are_decoded() {
-    let body = gzip(COMPLETION.as_bytes());
+    let body = support::gzip(COMPLETION.as_bytes());
     let server = FaultServer::start(answers_in_turn(vec![response(
         "200 OK",
         &["Content-Type: application/json", "Content-Encoding: gzip"],
@@ -738,7 +732,7 @@ async fn gzip_encoded_bodies_are_decoded() {
     assert!(accept.is_some_and(|a| a.contains("gzip")));
     // A gzip-encoded event stream, sent in small chunks.
     let sse: String = [HELLO, WORLD, STOP, "[DONE]"].map(sse_event).concat();
-    let compressed = gzip(sse.as_bytes());
+    let compressed = support::gzip(sse.as_bytes());
     let mut bytes = sse_head(&["Content-Encoding: gzip"]);
     for piece in compressed.chunks(7) {
         bytes.extend(chunk(piece));
@@ -752,7 +746,7 @@ async fn gzip_encoded_bodies_are_decoded() {
 
 #[tokio::test]
 async fn corrupt_gzip_body_is_an_error_not_an_answer() {
-    let mut body = gzip(COMPLETION.as_bytes());
+    let mut body = support::gzip(COMPLETION.as_bytes());
     let mid = body.len() / 2;
     body[mid] ^= 0xff;
     body[mid + 1] ^= 0xff;

@@ -7,7 +7,7 @@ mod support;
 
 use std::error::Error as _;
 
-use llmport::testing::TestServer;
+use llmport::testing::{Reply, TestServer};
 use llmport::{ClientOptions, Error, OpenAiProvider, RetryConfig};
 use support::nginx::{Gateway, Nginx};
 use support::pki::Pki;
@@ -192,17 +192,20 @@ async fn bad_certificate_files_are_config_errors_naming_the_file() {
     assert!(e.to_string().contains("LLMPORT_CLIENT_KEY"), "{e}");
 }
 
+/// nginx as a forward proxy to `server`, and a provider configured to use it.
+fn through_proxy(server: &TestServer) -> Option<(Nginx, OpenAiProvider)> {
+    let nginx = Nginx::start(server.addr(), &Gateway::default())?;
+    let options = ClientOptions::new().with_proxy(nginx.proxy_url());
+    let p = provider(&server.v1_url(), options).expect("provider builds");
+    Some((nginx, p))
+}
+
 #[tokio::test]
 async fn requests_go_through_the_configured_http_proxy() {
     let server = TestServer::start([transcript("openai_chat_plain")]).await;
-    let Some(nginx) = Nginx::start(server.addr(), &Gateway::default()) else {
+    let Some((nginx, p)) = through_proxy(&server) else {
         return;
     };
-    let p = provider(
-        &server.v1_url(),
-        ClientOptions::new().with_proxy(nginx.proxy_url()),
-    )
-    .unwrap();
     chat(&p).await.unwrap();
     let seen = server.last_request().unwrap();
     assert_eq!(seen.header("via"), Some("1.1 llmport-test-proxy"));
@@ -220,5 +223,46 @@ async fn requests_go_through_the_configured_http_proxy() {
         .build()
         .unwrap();
     chat(&by_env).await.unwrap();
+    assert_eq!(nginx.access_log().len(), 2);
+}
+
+/// What the direct path does for a plain-HTTP server (`tests/faults.rs`), reqwest must do when
+/// a proxy keeps the request on it: follow a redirect within the same origin with the body,
+/// and decode a gzip-encoded answer.
+#[tokio::test]
+async fn through_a_proxy_redirects_are_followed_and_gzip_is_decoded() {
+    let completion = r#"{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there, how are you?"},"finish_reason":"stop"}]}"#;
+    let server = TestServer::builder()
+        .route(
+            "POST",
+            "/v1/chat/completions",
+            Reply::empty(307).with_header("Location", "/v2/chat/completions"),
+        )
+        .route(
+            "POST",
+            "/v2/chat/completions",
+            Reply::text(
+                200,
+                "application/json",
+                support::gzip(completion.as_bytes()),
+            )
+            .with_header("Content-Encoding", "gzip"),
+        )
+        .start()
+        .await;
+    let Some((nginx, p)) = through_proxy(&server) else {
+        return;
+    };
+    assert_eq!(chat(&p).await.unwrap(), PLAIN_ANSWER);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[1].path_only(), "/v2/chat/completions");
+    assert_eq!(requests[1].body, requests[0].body);
+    assert!(
+        requests[0]
+            .header("accept-encoding")
+            .is_some_and(|a| a.contains("gzip"))
+    );
+    // Both went through the proxy.
     assert_eq!(nginx.access_log().len(), 2);
 }

@@ -8,6 +8,14 @@ use std::path::PathBuf;
 use llmport::testing::Transcript;
 use llmport::{OllamaProvider, OpenAiProvider, RetryConfig};
 
+/// `bytes` gzip-encoded.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).expect("gzip");
+    enc.finish().expect("gzip")
+}
+
 /// The path of a transcript in `tests/fixtures/`.
 pub fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
