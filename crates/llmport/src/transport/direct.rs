@@ -114,12 +114,12 @@ impl DirectClient {
         body: Option<&Bytes>,
     ) -> std::result::Result<Response, SendError> {
         let mut method = method.clone();
-        let mut body = body.cloned();
+        let mut body = body;
         let mut url = std::borrow::Cow::Borrowed(url);
         let mut hops = 0;
         loop {
             let resp = self
-                .send_once(&method, &url, credentials, body.clone())
+                .send_once(&method, &url, credentials, body.cloned())
                 .await?;
             let status = resp.status();
             let next = match status {

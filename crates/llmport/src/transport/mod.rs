@@ -324,7 +324,13 @@ impl HttpClient {
         let resp = match &inner.direct {
             Some(direct) if url.scheme() == "http" => {
                 let send = direct.send(&req.method, url, credentials, req.body.as_ref());
-                match self.first_byte_deadline(send).await? {
+                match within(
+                    inner.options.first_byte_timeout,
+                    TimeoutKind::FirstByte,
+                    send,
+                )
+                .await?
+                {
                     Ok(resp) => resp,
                     Err(SendError::ConnectTimeout(after)) => {
                         return Err(Error::Timeout {
@@ -350,10 +356,14 @@ impl HttpClient {
                         .header(http::header::CONTENT_TYPE, "application/json")
                         .body(body.clone());
                 }
-                let resp = self
-                    .first_byte_deadline(builder.send())
-                    .await?
-                    .map_err(|e| self.map_send_error(e))?;
+                let send = builder.send();
+                let resp = within(
+                    inner.options.first_byte_timeout,
+                    TimeoutKind::FirstByte,
+                    send,
+                )
+                .await?
+                .map_err(|e| self.map_send_error(e))?;
                 from_reqwest(resp)
             }
         };
@@ -365,16 +375,6 @@ impl HttpClient {
         // Boxed: the error path's state (reading a bounded error body under a deadline)
         // stays out of every request's future.
         Err(Box::pin(self.error_from_response(resp, req.model)).await)
-    }
-
-    /// `send` under the first-byte timeout, if one is set.
-    async fn first_byte_deadline<F: std::future::Future>(&self, send: F) -> Result<F::Output> {
-        within(
-            self.inner.options.first_byte_timeout,
-            TimeoutKind::FirstByte,
-            send,
-        )
-        .await
     }
 
     /// Sends a request and reads the whole (bounded) body, under the total deadline if set.
