@@ -6,7 +6,7 @@ mod support;
 use llmport::testing::{Reply, TestServer};
 use serde_json::{Value, json};
 
-use crate::support::{dead_host, fixture, llmport};
+use crate::support::{Run, dead_host, fixture, llmport};
 
 /// A 1×1 red PNG (the one in `openai_chat_image_input.json`).
 const PIXEL_PNG: [u8; 69] = [
@@ -328,27 +328,38 @@ async fn a_stream_cut_short_with_json_prints_no_json() {
     run.error_line();
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_missing_image_is_a_usage_error_and_sends_nothing() {
+/// `llmport chat --image <image> "What is this?"` against a test server; `image` is a file
+/// name in a fresh folder, written with `content` unless `None`. Returns the run and the
+/// server.
+async fn chat_with_image(name: &str, content: Option<&[u8]>) -> (Run, TestServer) {
     let server = TestServer::builder()
         .transcript(fixture("openai_chat_stream_with_usage"))
         .start()
         .await;
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("nope.png");
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let image = dir.path().join(name);
+    if let Some(content) = content {
+        std::fs::write(&image, content).expect("image written");
+    }
     let run = llmport(
         &[
             "--host",
             &server.url(),
             "chat",
             "--image",
-            missing.to_str().unwrap(),
+            image.to_str().expect("UTF-8 path"),
             "What is this?",
         ],
         &[],
         None,
     )
     .await;
+    (run, server)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_image_is_a_usage_error_and_sends_nothing() {
+    let (run, server) = chat_with_image("nope.png", None).await;
     assert_eq!(run.code, Some(2), "{run:?}");
     let line = run.error_line();
     assert!(line.starts_with("llmport: cannot read image "), "{line}");
@@ -359,26 +370,7 @@ async fn a_missing_image_is_a_usage_error_and_sends_nothing() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_image_of_unknown_type_is_a_usage_error() {
-    let server = TestServer::builder()
-        .transcript(fixture("openai_chat_stream_with_usage"))
-        .start()
-        .await;
-    let dir = tempfile::tempdir().unwrap();
-    let image = dir.path().join("pixel.bmp");
-    std::fs::write(&image, PIXEL_PNG).unwrap();
-    let run = llmport(
-        &[
-            "--host",
-            &server.url(),
-            "chat",
-            "--image",
-            image.to_str().unwrap(),
-            "What is this?",
-        ],
-        &[],
-        None,
-    )
-    .await;
+    let (run, server) = chat_with_image("pixel.bmp", Some(&PIXEL_PNG)).await;
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(run.error_line().contains("pixel.bmp"), "{run:?}");
     assert!(server.requests().is_empty());
