@@ -1203,7 +1203,7 @@ fn ollama(server: &FaultServer) -> OllamaProvider {
         .client_options(options())
         .retry(RetryConfig::none())
         .build()
-        .unwrap()
+        .expect("provider builds")
 }
 
 /// A native stream's items and the error that ended it.
