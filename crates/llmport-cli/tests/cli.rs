@@ -1,12 +1,12 @@
 //! End-to-end tests of the `llmport` binary against a real in-process HTTP server
 //! (`llmport::testing::TestServer`) replaying recorded Ollama transcripts.
 
-mod support;
+use llmport_test_support::cli as support;
 
 use llmport::testing::{Reply, TestServer};
 use serde_json::{Value, json};
 
-use crate::support::{Run, dead_host, fixture, llmport};
+use support::{Run, dead_host, fixture, llmport};
 
 /// A 1×1 red PNG (the one in `openai_chat_image_input.json`).
 const PIXEL_PNG: [u8; 69] = [

@@ -1,7 +1,7 @@
 //! The connection flags and variables of the CLI: headers, credentials from the environment,
 //! retries and timeouts, against the in-process wire server.
 
-mod support;
+use llmport_test_support::cli as support;
 
 use std::time::{Duration, Instant};
 
@@ -96,7 +96,7 @@ async fn retries_flag_controls_retrying_a_503() {
 async fn first_token_timeout_gives_exit_status_5_naming_the_limit() {
     let slow = fixture("openai_chat_plain")
         .reply()
-        .with_delay_before_headers(Duration::from_secs(5));
+        .delay_before_headers(Duration::from_secs(5));
     let server = TestServer::builder()
         .route("POST", "/v1/chat/completions", slow)
         .start()

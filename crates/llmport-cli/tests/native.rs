@@ -2,7 +2,7 @@
 //! `ps`, `version`, `embed` and `chat` with Ollama-only flags — against the in-process
 //! server replaying the library's `native_*` transcripts.
 
-mod support;
+use llmport_test_support::cli as support;
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::support::{Run, dead_host, fixture, llmport};
+use support::{Run, dead_host, fixture, llmport};
 
 /// The body the transcript `name` answers with.
 fn fixture_body(name: &str) -> Value {
@@ -353,7 +353,7 @@ async fn ctrl_c_cancels_a_pull_cleanly() {
         .start()
         .await;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_llmport"));
-    for var in support::CLEARED_VARS {
+    for var in support::cleared_vars() {
         cmd.env_remove(var);
     }
     let mut child = cmd

@@ -1,7 +1,7 @@
 //! `llmport chat --format json`, `--schema FILE` and `--show-reasoning` against the wire
 //! server.
 
-mod support;
+use llmport_test_support::cli as support;
 
 use llmport::testing::TestServer;
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! Stream-then-accumulate equals non-stream, for every pair of transcripts (the same answer
 //! streamed and not), and the client-measured timings of both modes.
 
-mod support;
+use llmport_test_support as support;
 
 use std::time::Duration;
 
@@ -174,7 +174,7 @@ async fn stream_timings_are_measured_by_the_client() {
         r#"{"id":"c","model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}"#,
         "[DONE]",
     ])
-    .with_chunk_delay(DELAY);
+    .chunk_delay(DELAY);
     let server = TestServer::builder()
         .route("POST", "/v1/chat/completions", reply)
         .start()
@@ -201,7 +201,7 @@ async fn non_stream_timings_cover_the_whole_answer() {
     const DELAY: Duration = Duration::from_millis(150);
     let reply = transcript("openai_chat_plain")
         .reply()
-        .with_delay_before_headers(DELAY);
+        .delay_before_headers(DELAY);
     let server = TestServer::builder()
         .route("POST", "/v1/chat/completions", reply)
         .start()

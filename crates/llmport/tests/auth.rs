@@ -3,7 +3,7 @@
 //! the wire test server. Right credentials pass; wrong or missing ones give `Error::Auth` with
 //! the gateway's status, after exactly one request (no retry storm).
 
-mod support;
+use llmport_test_support as support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

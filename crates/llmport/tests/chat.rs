@@ -1,7 +1,7 @@
 //! Non-streaming chat against the in-process wire server: exact request JSON for every option
 //! and part kind, response mapping, and every error class.
 
-mod support;
+use llmport_test_support as support;
 
 use llmport::testing::{Reply, TestServer};
 use llmport::{Error, FinishReason, Message, Options, Part, Provider, Role, ToolCall, ToolResult};

@@ -1,7 +1,7 @@
 //! Embeddings through the OpenAI-compatible `/embeddings` endpoint: float and base64
 //! vectors, dimensions, usage, and the errors.
 
-mod support;
+use llmport_test_support as support;
 
 use std::sync::Arc;
 

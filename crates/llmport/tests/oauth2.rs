@@ -5,7 +5,7 @@
 //! 100 concurrent requests, a revoked token (401 → one refresh → retry), and failing token
 //! endpoints. The exact form of token requests is checked against the wire test server.
 
-mod support;
+use llmport_test_support as support;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! transcript, native chat for Ollama-only options (same `GenResponse` shape as `/v1`),
 //! pulls that fail or are cancelled, NDJSON split at every byte, and request encoding.
 
-mod support;
+use llmport_test_support as support;
 
 use std::time::Duration;
 
@@ -355,7 +355,7 @@ async fn dropping_a_pull_closes_its_connection() {
         json!({"status": "pulling ae75413e5438", "digest": "sha256:ae75", "total": 100}),
         json!({"status": "pulling ae75413e5438", "digest": "sha256:ae75", "total": 100, "completed": 1}),
     ])
-    .with_chunk_delay(Duration::from_millis(20))
+    .chunk_delay(Duration::from_millis(20))
     .hang_after_body();
     let server = TestServer::builder()
         .route("POST", "/api/pull", reply)

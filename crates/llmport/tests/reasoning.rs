@@ -1,7 +1,7 @@
 //! Reasoning ("thinking"): kept apart from the answer in both modes and both wire fields,
 //! counted in the metadata, never sent back, and `reasoning_effort` never sent unless set.
 
-mod support;
+use llmport_test_support as support;
 
 use llmport::testing::TestServer;
 use llmport::{Message, Options, Part, Provider, ReasoningEffort};

@@ -2,7 +2,7 @@
 //! 5xx) and what is not (other 4xx, anything after the first byte of a stream), and how long
 //! the client waits (`Retry-After` as seconds or an HTTP date, `retry-after-ms`), measured.
 
-mod support;
+use llmport_test_support as support;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -89,7 +89,7 @@ async fn retries_stop_after_max_retries_with_the_last_error() {
 
 #[tokio::test]
 async fn retry_after_seconds_is_waited_for() {
-    let server = then_ok(Reply::empty(429).with_header("Retry-After", "1")).await;
+    let server = then_ok(Reply::empty(429).header("Retry-After", "1")).await;
     let took = timed_chat(&server).await;
     eprintln!("Retry-After: 1 → waited {took:?}");
     assert!(
@@ -102,7 +102,7 @@ async fn retry_after_seconds_is_waited_for() {
 async fn retry_after_http_date_is_waited_for() {
     let at = SystemTime::now() + Duration::from_secs(2);
     let server =
-        then_ok(Reply::empty(503).with_header("Retry-After", httpdate::fmt_http_date(at))).await;
+        then_ok(Reply::empty(503).header("Retry-After", httpdate::fmt_http_date(at))).await;
     let took = timed_chat(&server).await;
     eprintln!("Retry-After: <date 2 s ahead> → waited {took:?}");
     // An HTTP date has whole seconds: the wait is between 1 and 2 s from now.
@@ -116,8 +116,8 @@ async fn retry_after_http_date_is_waited_for() {
 async fn retry_after_ms_wins_and_is_waited_for() {
     let server = then_ok(
         Reply::empty(429)
-            .with_header("retry-after-ms", "300")
-            .with_header("Retry-After", "5"),
+            .header("retry-after-ms", "300")
+            .header("Retry-After", "5"),
     )
     .await;
     let took = timed_chat(&server).await;
@@ -130,7 +130,7 @@ async fn retry_after_ms_wins_and_is_waited_for() {
 
 #[tokio::test]
 async fn a_retry_after_beyond_the_cap_returns_the_error_at_once() {
-    let server = then_ok(Reply::empty(503).with_header("Retry-After", "120")).await;
+    let server = then_ok(Reply::empty(503).header("Retry-After", "120")).await;
     let p = provider(
         &server.v1_url(),
         retrying(3).with_max_retry_after(Duration::from_secs(10)),

@@ -4,7 +4,7 @@
 //! failure, bad configuration. Tracing is captured at TRACE level with every span's fields.
 //! The traces do carry the GenAI and HTTP attributes, and no message content.
 
-mod support;
+use llmport_test_support as support;
 
 use std::error::Error as _;
 use std::sync::Arc;
@@ -127,7 +127,7 @@ async fn server(secrets: &Secrets) -> TestServer {
         .route(
             "POST",
             "/v1/chat/completions",
-            Reply::empty(503).with_header("Retry-After", "0"),
+            Reply::empty(503).header("Retry-After", "0"),
         )
         .transcript(transcript("openai_chat_plain"))
         .route(

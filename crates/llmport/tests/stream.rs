@@ -1,7 +1,7 @@
 //! Streaming chat over SSE against the in-process wire server: replays, both Ollama stream
 //! layouts, every split position, and failures in the middle of a stream.
 
-mod support;
+use llmport_test_support as support;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -315,7 +315,7 @@ async fn whole_tool_calls_in_a_stream_are_assembled() {
 #[tokio::test]
 async fn dropping_a_stream_mid_way_cancels_it() {
     let reply = Reply::sse([HELLO, HELLO, HELLO])
-        .with_chunk_delay(std::time::Duration::from_millis(50))
+        .chunk_delay(std::time::Duration::from_millis(50))
         .hang_after_body();
     let server = TestServer::builder()
         .route("POST", "/v1/chat/completions", reply)

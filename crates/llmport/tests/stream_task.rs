@@ -2,7 +2,7 @@
 //! must end with the stream, close the connection when the caller drops it, and keep the
 //! answer exact, on both kinds of tokio runtime.
 
-mod support;
+use llmport_test_support as support;
 
 use std::time::Duration;
 

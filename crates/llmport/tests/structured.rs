@@ -1,7 +1,7 @@
 //! Structured output: `ResponseFormat::Json` / `JsonSchema` on the wire, and the typed
 //! `generate_json` / `GenResponse::json` helpers with their decode errors.
 
-mod support;
+use llmport_test_support as support;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! before its headers), idle (a stream that goes silent) and total (a non-streaming call);
 //! and the total limit never cuts off a stream that keeps producing.
 
-mod support;
+use llmport_test_support as support;
 
 use std::time::{Duration, Instant};
 
@@ -34,14 +34,14 @@ async fn serve(reply: llmport::testing::Reply) -> TestServer {
 fn slow_headers(delay: Duration) -> llmport::testing::Reply {
     transcript("openai_chat_plain")
         .reply()
-        .with_delay_before_headers(delay)
+        .delay_before_headers(delay)
 }
 
 /// A streamed answer, its events `delay` apart.
 fn slow_stream(delay: Duration) -> llmport::testing::Reply {
     transcript("openai_chat_stream_with_usage")
         .reply()
-        .with_chunk_delay(delay)
+        .chunk_delay(delay)
 }
 
 fn assert_timeout(e: &Error, kind: TimeoutKind, after: Duration, words: &str) {

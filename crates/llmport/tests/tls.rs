@@ -3,7 +3,7 @@
 //! accept-anything switch, and mutual TLS with `ssl_verify_client on`. Also the HTTP proxy
 //! option, through nginx as a forward proxy.
 
-mod support;
+use llmport_test_support as support;
 
 use std::error::Error as _;
 
@@ -236,7 +236,7 @@ async fn through_a_proxy_redirects_are_followed_and_gzip_is_decoded() {
         .route(
             "POST",
             "/v1/chat/completions",
-            Reply::empty(307).with_header("Location", "/v2/chat/completions"),
+            Reply::empty(307).header("Location", "/v2/chat/completions"),
         )
         .route(
             "POST",
@@ -246,7 +246,7 @@ async fn through_a_proxy_redirects_are_followed_and_gzip_is_decoded() {
                 "application/json",
                 support::gzip(completion.as_bytes()),
             )
-            .with_header("Content-Encoding", "gzip"),
+            .header("Content-Encoding", "gzip"),
         )
         .start()
         .await;

@@ -2,7 +2,7 @@
 //! fragmented, interleaved, several per chunk), tool results and history replay, tool choice,
 //! and the multi-turn round trip of `examples/tools.rs`.
 
-mod support;
+use llmport_test_support as support;
 
 #[allow(dead_code)]
 #[path = "../examples/tools.rs"]

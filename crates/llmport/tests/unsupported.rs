@@ -2,7 +2,7 @@
 //! them (typed fields and `Options::extra` keys alike), or dropped with a warning in lenient
 //! mode; the OpenAI provider sends them.
 
-mod support;
+use llmport_test_support as support;
 
 use std::sync::{Arc, Mutex};
 

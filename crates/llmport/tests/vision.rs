@@ -1,7 +1,7 @@
 //! Images: binary parts and `file://` files become data URIs; http(s) URLs go to OpenAI as
 //! they are but are refused for Ollama; image types Ollama cannot decode are refused for it.
 
-mod support;
+use llmport_test_support as support;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

@@ -1,43 +1,16 @@
-//! What the CLI's end-to-end tests share: loading the library's transcripts and running the
-//! `llmport` binary.
-
-#![allow(dead_code)] // each test binary uses its own subset
+//! Running the `llmport` binary (the CLI's end-to-end tests), with a clean environment.
 
 use std::time::Duration;
 
 use assert_cmd::Command;
 use llmport::testing::Transcript;
 
-/// Variables that would change where the client connects, how it authenticates, how long it
-/// waits, or which model it asks for: removed before every run.
-pub const CLEARED_VARS: [&str; 18] = [
-    "OLLAMA_HOST",
-    "LLMPORT_BASE_URL",
-    "LLMPORT_MODEL",
-    "LLMPORT_BEARER_TOKEN",
-    "LLMPORT_API_KEY",
-    "LLMPORT_API_KEY_HEADER",
-    "LLMPORT_BASIC_USER",
-    "LLMPORT_BASIC_PASSWORD",
-    "LLMPORT_RETRIES",
-    "LLMPORT_CONNECT_TIMEOUT",
-    "LLMPORT_FIRST_BYTE_TIMEOUT",
-    "LLMPORT_IDLE_TIMEOUT",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-];
+pub use crate::env::cleared_vars;
 
 /// A recorded Ollama exchange from the library's fixtures.
 pub fn fixture(name: &str) -> Transcript {
-    let path = format!(
-        "{}/../llmport/tests/fixtures/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    Transcript::load(&path).unwrap_or_else(|e| panic!("cannot load {path}: {e}"))
+    let path = crate::fixture_path(name);
+    Transcript::load(&path).unwrap_or_else(|e| panic!("cannot load {}: {e}", path.display()))
 }
 
 /// What a run of the binary produced.
@@ -66,8 +39,8 @@ impl Run {
 }
 
 /// Runs `llmport` with `args`, extra environment variables and optional stdin, on a blocking
-/// thread (the test server lives on the test's runtime). Variables that would change where the
-/// client connects or which model it asks for are removed first.
+/// thread (the test server lives on the test's runtime). The variables of
+/// [`crate::env::cleared_vars`] are removed first.
 pub async fn llmport(args: &[&str], envs: &[(&str, &str)], stdin: Option<&str>) -> Run {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     let envs: Vec<(String, String)> = envs
@@ -77,7 +50,7 @@ pub async fn llmport(args: &[&str], envs: &[(&str, &str)], stdin: Option<&str>) 
     let stdin = stdin.map(str::to_owned);
     tokio::task::spawn_blocking(move || {
         let mut cmd = Command::cargo_bin("llmport").expect("the llmport binary");
-        for var in CLEARED_VARS {
+        for var in crate::env::cleared_vars() {
             cmd.env_remove(var);
         }
         cmd.env("RUST_BACKTRACE", "1");

@@ -13,13 +13,19 @@ use super::real::{require_program, run};
 #[derive(Debug)]
 pub struct Pki {
     _dir: tempfile::TempDir,
+    /// The CA's certificate.
     pub ca_cert: PathBuf,
+    /// The server certificate (127.0.0.1, localhost).
     pub server_cert: PathBuf,
+    /// Its key.
     pub server_key: PathBuf,
+    /// The client certificate for mutual TLS.
     pub client_cert: PathBuf,
+    /// Its key.
     pub client_key: PathBuf,
     /// A client certificate from another CA, which the server does not trust.
     pub rogue_client_cert: PathBuf,
+    /// Its key.
     pub rogue_client_key: PathBuf,
 }
 

@@ -1,26 +1,19 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)]
-
-pub mod faults;
+//! The recorded transcripts under `crates/llmport/tests/fixtures/`: loading them, reading
+//! expectations from them, and replaying them through a provider.
 
 use std::path::PathBuf;
 
 use llmport::testing::Transcript;
-use llmport::{OllamaProvider, OpenAiProvider, RetryConfig};
 
-/// `bytes` gzip-encoded.
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    enc.write_all(bytes).expect("gzip");
-    enc.finish().expect("gzip")
-}
+use crate::providers::{Target, provider};
 
 /// The path of a transcript in `tests/fixtures/`.
 pub fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(format!("{name}.json"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../llmport/tests/fixtures"
+    ))
+    .join(format!("{name}.json"))
 }
 
 /// Loads a transcript by case name.
@@ -32,24 +25,6 @@ pub fn transcript(name: &str) -> Transcript {
 pub fn fixture_json(name: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(fixture_path(name)).expect("fixture readable");
     serde_json::from_str(&text).expect("fixture is JSON")
-}
-
-/// An Ollama provider against a test server root, without retries.
-pub fn ollama(root: &str) -> OllamaProvider {
-    OllamaProvider::builder()
-        .host(root)
-        .retry(RetryConfig::none())
-        .build()
-        .expect("provider builds")
-}
-
-/// An OpenAI provider against a test server's /v1, without retries.
-pub fn openai(v1: &str) -> OpenAiProvider {
-    OpenAiProvider::builder()
-        .base_url(v1)
-        .retry(RetryConfig::none())
-        .build()
-        .expect("provider builds")
 }
 
 /// The concatenated `delta.content` (and legacy message content) of an SSE transcript.
@@ -65,14 +40,6 @@ pub fn transcript_stream_text(fx: &serde_json::Value) -> String {
         }
     }
     out
-}
-
-/// A port on 127.0.0.1 with nothing listening.
-pub fn dead_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().expect("addr").port();
-    drop(l);
-    port
 }
 
 /// The model, messages and options of a transcript's request body, rebuilt with the public
@@ -153,26 +120,6 @@ pub fn stream_has_usage(fx: &serde_json::Value) -> bool {
         .any(|e| e["data"]["usage"].is_object())
 }
 
-/// Which provider a transcript was recorded for.
-#[derive(Clone, Copy, Debug)]
-pub enum Target {
-    /// `OllamaProvider`, given the server's root.
-    Ollama,
-    /// `OpenAiProvider`, given the server's `/v1`.
-    OpenAi,
-}
-
-/// A provider of `target` against `server`, without retries.
-pub fn provider(
-    target: Target,
-    server: &llmport::testing::TestServer,
-) -> Box<dyn llmport::Provider> {
-    match target {
-        Target::Ollama => Box::new(ollama(&server.url())),
-        Target::OpenAi => Box::new(openai(&server.v1_url())),
-    }
-}
-
 /// Streams a transcript through a provider of `target`, sending the transcript's request
 /// (checked, apart from `stream_options.include_usage`, which the client always asks for).
 /// Returns the chunks as they came and their accumulated answer.
@@ -206,52 +153,4 @@ pub async fn replay_stream(
     sent["stream_options"] = usage;
     assert_eq!(sent, recorded, "{name}: request body");
     (chunks, acc.finish())
-}
-
-pub mod nginx;
-pub mod oauth;
-pub mod pki;
-pub mod real;
-pub mod trace;
-
-/// The prompt of the `openai_chat_plain` transcript.
-pub const PLAIN_PROMPT: &str = "Say hello in five words.";
-
-/// The answer of the `openai_chat_plain` transcript.
-pub const PLAIN_ANSWER: &str = "Hello there, how are you?";
-
-/// Sends the plain transcript's prompt to `llama3.2` and returns the answer's text.
-pub async fn chat<P: llmport::Provider + ?Sized>(p: &P) -> llmport::Result<String> {
-    p.generate(
-        "llama3.2",
-        &[llmport::Message::user(PLAIN_PROMPT)],
-        &llmport::Options::default(),
-    )
-    .await
-    .map(|r| r.text())
-}
-
-/// Streams a chat to the end and returns every item.
-pub async fn stream_items<P: llmport::Provider + ?Sized>(
-    p: &P,
-) -> Vec<llmport::Result<llmport::GenResponse>> {
-    use futures::StreamExt;
-    let stream = p
-        .generate_stream(
-            "llama3.2",
-            &[llmport::Message::user("hi")],
-            &llmport::Options::default(),
-        )
-        .await
-        .expect("the stream starts");
-    stream.collect().await
-}
-
-/// `n` retries with waits of a few milliseconds: any longer wait can only come from the
-/// server's `Retry-After`.
-pub fn fast_retries(n: u32) -> RetryConfig {
-    RetryConfig::default().with_max_retries(n).with_backoff(
-        std::time::Duration::from_millis(1),
-        std::time::Duration::from_millis(5),
-    )
 }

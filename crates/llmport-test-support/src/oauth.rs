@@ -1,7 +1,7 @@
 //! A real OAuth 2.0 authorization server: `oidc-provider` from npm, run with node from
-//! `tests/oauth-server/server.js` (see that file), with clients the test defines. `.ci/run`
-//! installs its packages with `npm ci`; on a developer machine they are installed on first
-//! use when npm is there.
+//! `crates/llmport/tests/oauth-server/server.js` (see that file), with clients the test
+//! defines. `.ci/run` installs its packages with `npm ci`; on a developer machine they are
+//! installed on first use when npm is there.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -17,7 +17,9 @@ use super::real::{random_secret, require_program, unavailable};
 /// A client registered at the server.
 #[derive(Debug, Clone)]
 pub struct OAuthClient {
+    /// Its client id.
     pub id: String,
+    /// Its client secret.
     pub secret: String,
     /// `client_secret_basic` or `client_secret_post`.
     pub auth_method: &'static str,
@@ -58,6 +60,7 @@ pub struct Stats {
 #[derive(Debug)]
 pub struct OAuthServer {
     child: Child,
+    /// Its port on 127.0.0.1.
     pub port: u16,
     log: std::sync::Arc<Mutex<String>>,
 }
@@ -204,7 +207,7 @@ impl Drop for OAuthServer {
 }
 
 fn server_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oauth-server")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../llmport/tests/oauth-server")
 }
 
 /// Makes sure `node_modules` is there: `.ci/run` runs `npm ci`; a developer machine gets it

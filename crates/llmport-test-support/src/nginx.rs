@@ -48,9 +48,13 @@ pub struct Gateway {
 pub struct Nginx {
     child: Child,
     dir: tempfile::TempDir,
+    /// The plain-HTTP port (the gateway locations).
     pub http_port: u16,
+    /// The forward proxy's port.
     pub proxy_port: u16,
+    /// The HTTPS port (with TLS on).
     pub https_port: u16,
+    /// The mutual-TLS port (with TLS on).
     pub mtls_port: u16,
 }
 

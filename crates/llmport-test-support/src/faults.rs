@@ -4,22 +4,21 @@
 //! Every accepted connection runs a script, an async closure given a [`Conn`]. The script
 //! reads requests, writes exactly the bytes it wants, pauses, resets the connection, or waits
 //! for the client to close it; the server records the requests and when each client closed
-//! its socket. The server runs on its own thread with its own runtime, so that it keeps
-//! serving while the test's runtime is blocked and its tasks never count among the test
-//! runtime's tasks. Dropping it closes the listener and every connection.
+//! its socket. The server's life (its own thread and runtime, so that it keeps serving while
+//! the test's runtime is blocked and its tasks never count among the test runtime's tasks;
+//! closing the listener and every connection on drop) is [`llmport::testing::ServerThread`]'s,
+//! the same as `TestServer`'s.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
+use llmport::testing::ServerThread;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
 
 /// The longest a script waits for a request or for the client to close, so that no script
 /// outlives a test by much even if the client misbehaves.
@@ -32,10 +31,13 @@ pub struct RawRequest {
     pub conn: usize,
     /// Its number among all requests (0-based, in arrival order).
     pub seq: usize,
+    /// The method, as sent.
     pub method: String,
+    /// The request target, as sent (with its query).
     pub path: String,
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
+    /// The body (`Content-Length` bytes).
     pub body: Vec<u8>,
 }
 
@@ -282,10 +284,9 @@ pub fn writes(bytes: impl AsRef<[u8]>, after: After) -> Script {
 
 /// A raw-TCP server whose connections run a script. See the module documentation.
 pub struct FaultServer {
-    addr: SocketAddr,
+    // Dropped first: the server stops before its state goes.
+    server: ServerThread,
     state: Arc<State>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl FaultServer {
@@ -304,62 +305,25 @@ impl FaultServer {
         F: Fn(Conn) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let std_listener = std::net::TcpListener::bind((ip, 0)).expect("bind");
-        std_listener.set_nonblocking(true).expect("nonblocking");
-        let addr = std_listener.local_addr().expect("local addr");
+        let ip: IpAddr = ip.parse().expect("an IP address");
         let state = Arc::new(State::default());
-        let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = oneshot::channel::<()>();
-        let thread_state = Arc::clone(&state);
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = TcpListener::from_std(std_listener).expect("listener");
-                let _ = ready_tx.send(());
-                let script = Arc::new(script);
-                let accept = async {
-                    let mut conns = JoinSet::new();
-                    loop {
-                        tokio::select! {
-                            accepted = listener.accept() => match accepted {
-                                Ok((stream, _)) => {
-                                    let _ = stream.set_nodelay(true);
-                                    let id = thread_state.accepted.fetch_add(1, Ordering::SeqCst);
-                                    let conn = Conn {
-                                        id,
-                                        stream,
-                                        buf: Vec::new(),
-                                        state: Arc::clone(&thread_state),
-                                    };
-                                    conns.spawn((*script)(conn));
-                                }
-                                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-                            },
-                            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-                        }
-                    }
-                };
-                tokio::select! {
-                    () = accept => {}
-                    _ = stop_rx => {}
-                }
-            });
-        });
-        ready_rx.await.expect("fault server started");
-        FaultServer {
-            addr,
-            state,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
+        let accept_state = Arc::clone(&state);
+        let server = ServerThread::start(ip, move |stream| {
+            let id = accept_state.accepted.fetch_add(1, Ordering::SeqCst);
+            script(Conn {
+                id,
+                stream,
+                buf: Vec::new(),
+                state: Arc::clone(&accept_state),
+            })
+        })
+        .expect("fault server started");
+        FaultServer { server, state }
     }
 
     /// `http://ADDR`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// `http://ADDR/v1`.
@@ -367,8 +331,9 @@ impl FaultServer {
         format!("{}/v1", self.url())
     }
 
+    /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// How many connections were accepted.
@@ -403,17 +368,6 @@ impl FaultServer {
                 return seen;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-}
-
-impl Drop for FaultServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
         }
     }
 }
