@@ -18,7 +18,7 @@ use super::{NDJSON, SSE};
 /// What the server sends for one request.
 ///
 /// Build one with [`Reply::json`], [`Reply::text`], [`Reply::sse`],
-/// [`Reply::ndjson`] or [`Transcript::reply`], then adjust it with the
+/// [`Reply::ndjson`] or [`Transcript::reply`](super::Transcript::reply), then adjust it with the
 /// setters named after its fields ([`Reply::header`],
 /// [`Reply::chunk_delay`], …) or the public fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
