@@ -5,7 +5,7 @@
 use llmport_test_support as support;
 
 #[allow(dead_code)]
-#[path = "../examples/tools.rs"]
+#[path = "../../examples/tools.rs"]
 mod tools_example;
 
 use futures::StreamExt;
