@@ -1,7 +1,7 @@
 //! The CLI against a real OpenAI-compatible server (the live tier; see the library's
 //! `tests/live.rs`). Runs when `LLMPORT_LIVE_BASE_URL` is set.
 
-mod support;
+use llmport_test_support::cli as support;
 
 use serde_json::Value;
 use support::llmport;

@@ -1,0 +1,499 @@
+//! End-to-end tests of the `llmport` binary against a real in-process HTTP server
+//! (`llmport::testing::TestServer`) replaying recorded Ollama transcripts.
+
+use llmport_test_support::cli as support;
+
+use llmport::testing::{Reply, TestServer};
+use serde_json::{Value, json};
+
+use support::{Run, dead_host, fixture, llmport};
+
+/// A 1×1 red PNG (the one in `openai_chat_image_input.json`).
+const PIXEL_PNG: [u8; 69] = [
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
+    0x00, 0x03, 0x01, 0x01, 0x00, 0xc9, 0xfe, 0x92, 0xef, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
+];
+/// [`PIXEL_PNG`] in standard base64.
+const PIXEL_PNG_BASE64: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+
+/// The JSON body of the only request the server received.
+fn only_request(server: &TestServer) -> Value {
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].method, "POST");
+    assert_eq!(requests[0].path, "/v1/chat/completions");
+    requests[0].json().expect("a JSON request body")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_shot_chat_streams_the_answer() {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_stream_with_usage"))
+        .start()
+        .await;
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "chat",
+            "Why is the sky blue? One sentence.",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.stdout, "Rayleigh scattering favors blue light.\n");
+    assert_eq!(run.stderr, "");
+    assert_eq!(
+        only_request(&server),
+        json!({
+            "model": "llama3.2",
+            "messages": [{"role": "user", "content": "Why is the sky blue? One sentence."}],
+            "stream": true,
+            "stream_options": {"include_usage": true}
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_flag_lands_in_the_request() {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_stream_with_usage"))
+        .start()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("pixel.png");
+    std::fs::write(&image, PIXEL_PNG).unwrap();
+    let run = llmport(
+        &[
+            "chat",
+            "--host",
+            &server.url(),
+            "-m",
+            "gemma3:4b",
+            "-s",
+            "Answer in one sentence.",
+            "--max-tokens",
+            "42",
+            "--temperature",
+            "0.25",
+            "--top-p",
+            "0.5",
+            "--seed",
+            "-7",
+            "--stop",
+            "END",
+            "--stop",
+            "###",
+            "--image",
+            image.to_str().unwrap(),
+            "What is in this image?",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.stdout, "Rayleigh scattering favors blue light.\n");
+    assert_eq!(
+        only_request(&server),
+        json!({
+            "model": "gemma3:4b",
+            "messages": [
+                {"role": "system", "content": "Answer in one sentence."},
+                {"role": "user", "content": [
+                    {"type": "text", "text": "What is in this image?"},
+                    {"type": "image_url", "image_url": {
+                        "url": format!("data:image/png;base64,{PIXEL_PNG_BASE64}")
+                    }}
+                ]}
+            ],
+            "stream": true,
+            "stream_options": {"include_usage": true},
+            "max_tokens": 42,
+            "temperature": 0.25,
+            "top_p": 0.5,
+            "seed": -7,
+            "stop": ["END", "###"]
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_stream_sends_a_plain_request_and_prints_the_text() {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_plain"))
+        .start()
+        .await;
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "chat",
+            "--no-stream",
+            "Say hello in five words.",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.stdout, "Hello there, how are you?\n");
+    assert_eq!(run.stderr, "");
+    assert_eq!(
+        only_request(&server),
+        json!({
+            "model": "llama3.2",
+            "messages": [{"role": "user", "content": "Say hello in five words."}]
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_prints_the_collected_stream_with_usage_and_timings() {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_stream_with_usage"))
+        .start()
+        .await;
+    let run = llmport(
+        &["--host", &server.url(), "chat", "--json", "Why?"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        run.stdout.starts_with("{\n  "),
+        "not pretty: {}",
+        run.stdout
+    );
+    let v: Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
+    let candidate = &v["candidates"][0];
+    assert_eq!(candidate["message"]["role"], "assistant");
+    assert_eq!(
+        candidate["message"]["parts"][0]["text"],
+        "Rayleigh scattering favors blue light."
+    );
+    assert_eq!(candidate["finish_reason"], "stop");
+    assert_eq!(v["meta"]["usage"]["input_tokens"], 33);
+    assert_eq!(v["meta"]["usage"]["output_tokens"], 6);
+    assert!(v["meta"]["total_time"].is_number(), "{v}");
+    assert_eq!(only_request(&server)["stream"], true);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_with_no_stream_prints_the_response() {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_plain"))
+        .start()
+        .await;
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "chat",
+            "--json",
+            "--no-stream",
+            "Hi",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let v: Value = serde_json::from_str(&run.stdout).expect("JSON on stdout");
+    assert_eq!(
+        v["candidates"][0]["message"]["parts"][0]["text"],
+        "Hello there, how are you?"
+    );
+    assert_eq!(v["meta"]["usage"]["input_tokens"], 31);
+    assert!(v["meta"]["total_time"].is_number(), "{v}");
+    assert!(only_request(&server).get("stream").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_prompt_can_come_from_stdin() {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_stream_with_usage"))
+        .start()
+        .await;
+    let run = llmport(
+        &["--host", &server.url(), "chat"],
+        &[],
+        Some("Why is the sky blue?\nOne sentence.\n"),
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.stdout, "Rayleigh scattering favors blue light.\n");
+    assert_eq!(
+        only_request(&server)["messages"],
+        json!([{"role": "user", "content": "Why is the sky blue?\nOne sentence."}])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_stdin_is_a_usage_error() {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_stream_with_usage"))
+        .start()
+        .await;
+    let run = llmport(&["--host", &server.url(), "chat"], &[], Some(" \n")).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert_eq!(
+        run.error_line(),
+        "llmport: no prompt: give one as an argument or on stdin"
+    );
+    assert_eq!(run.stdout, "");
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_server_is_one_line_and_exit_3() {
+    let host = dead_host();
+    let run = llmport(&["--host", &host, "chat", "hi"], &[], None).await;
+    assert_eq!(run.code, Some(3), "{run:?}");
+    let line = run.error_line();
+    assert!(
+        line.starts_with(&format!("llmport: cannot reach Ollama at http://{host}")),
+        "{line}"
+    );
+    assert!(line.contains("ollama serve"), "{line}");
+    assert_eq!(run.stdout, "");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_model_names_it_and_suggests_a_pull() {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_model_not_found"))
+        .start()
+        .await;
+    let run = llmport(
+        &["--host", &server.url(), "chat", "-m", "no-such-model", "hi"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let line = run.error_line();
+    assert!(line.contains("no-such-model"), "{line}");
+    assert!(line.contains("ollama pull no-such-model"), "{line}");
+    assert!(line.contains("404"), "{line}");
+    assert_eq!(run.stdout, "");
+    assert_eq!(only_request(&server)["model"], "no-such-model");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_cut_short_prints_the_partial_text_then_fails() {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_midstream_error"))
+        .start()
+        .await;
+    let run = llmport(
+        &["--host", &server.url(), "chat", "Tell me a long story."],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(6), "{run:?}");
+    assert_eq!(run.stdout, "Once upon a\n");
+    let line = run.error_line();
+    assert!(line.starts_with("llmport: the stream failed"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_cut_short_with_json_prints_no_json() {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_midstream_error"))
+        .start()
+        .await;
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "chat",
+            "--json",
+            "Tell me a long story.",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(6), "{run:?}");
+    assert_eq!(run.stdout, "");
+    run.error_line();
+}
+
+/// `llmport chat --image <image> "What is this?"` against a test server; `image` is a file
+/// name in a fresh folder, written with `content` unless `None`. Returns the run and the
+/// server.
+async fn chat_with_image(name: &str, content: Option<&[u8]>) -> (Run, TestServer) {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_stream_with_usage"))
+        .start()
+        .await;
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let image = dir.path().join(name);
+    if let Some(content) = content {
+        std::fs::write(&image, content).expect("image written");
+    }
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "chat",
+            "--image",
+            image.to_str().expect("UTF-8 path"),
+            "What is this?",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    (run, server)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_image_is_a_usage_error_and_sends_nothing() {
+    let (run, server) = chat_with_image("nope.png", None).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    let line = run.error_line();
+    assert!(line.starts_with("llmport: cannot read image "), "{line}");
+    assert!(line.contains("nope.png"), "{line}");
+    assert_eq!(run.stdout, "");
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_image_of_unknown_type_is_a_usage_error() {
+    let (run, server) = chat_with_image("pixel.bmp", Some(&PIXEL_PNG)).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.error_line().contains("pixel.bmp"), "{run:?}");
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_server_comes_from_the_environment_without_host() {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_stream_with_usage"))
+        .start()
+        .await;
+    let dead = dead_host();
+
+    // OLLAMA_HOST alone.
+    let run = llmport(&["chat", "hi"], &[("OLLAMA_HOST", &server.url())], None).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+
+    // LLMPORT_BASE_URL wins over OLLAMA_HOST.
+    let run = llmport(
+        &["chat", "hi"],
+        &[
+            ("OLLAMA_HOST", &dead),
+            ("LLMPORT_BASE_URL", &server.v1_url()),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+
+    // --host wins over both.
+    let run = llmport(
+        &["--host", &server.url(), "chat", "hi"],
+        &[
+            ("OLLAMA_HOST", &dead),
+            ("LLMPORT_BASE_URL", &format!("http://{dead}/v1")),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_model_comes_from_llmport_model() {
+    let server = TestServer::builder()
+        .transcript(fixture("openai_chat_stream_with_usage"))
+        .start()
+        .await;
+    let run = llmport(
+        &["--host", &server.url(), "chat", "hi"],
+        &[("LLMPORT_MODEL", "qwen3:0.6b")],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(only_request(&server)["model"], "qwen3:0.6b");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http_error_body_that_is_not_json_is_still_one_line() {
+    let server = TestServer::builder()
+        .route(
+            "POST",
+            "/v1/chat/completions",
+            Reply::text(500, "text/plain", "internal failure\nsecond line\n\tthird"),
+        )
+        .start()
+        .await;
+    let run = llmport(
+        &["--host", &server.url(), "chat", "--no-stream", "hi"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let line = run.error_line();
+    assert!(line.contains("500"), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_flags_are_clap_usage_errors() {
+    let run = llmport(&["chat", "--max-tokens", "lots", "hi"], &[], None).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("--max-tokens"), "{run:?}");
+    let run = llmport(&["chat", "--temperature", "nan", "hi"], &[], None).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    let run = llmport(&["chat", "--json"], &[], Some("")).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn help_documents_host_and_exit_status() {
+    let run = llmport(&["--help"], &[], None).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.contains("--host"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("http://localhost:11434"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("OLLAMA_HOST"), "{}", run.stdout);
+    assert!(run.stdout.contains("Exit status:"), "{}", run.stdout);
+    let run = llmport(&["chat", "--help"], &[], None).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    for flag in [
+        "--model",
+        "--system",
+        "--max-tokens",
+        "--temperature",
+        "--top-p",
+        "--seed",
+        "--stop",
+        "--image",
+        "--no-stream",
+        "--json",
+        "LLMPORT_MODEL",
+        "Exit status:",
+    ] {
+        assert!(
+            run.stdout.contains(flag),
+            "{flag} missing from:\n{}",
+            run.stdout
+        );
+    }
+}
