@@ -6,6 +6,7 @@ use clap::Args;
 
 use crate::GlobalArgs;
 use crate::error::{CliError, stdout_error};
+use crate::sanitize;
 
 /// `llmport version` takes no flags of its own.
 #[derive(Debug, Clone, Args)]
@@ -22,7 +23,12 @@ pub async fn run(_args: VersionArgs, global: &GlobalArgs) -> Result<(), CliError
         .map_err(stdout_error)?;
     let provider = crate::provider::build(global)?;
     let server = provider.server_version().await?;
-    writeln!(out, "ollama version {server} ({})", provider.root_url())
-        .and_then(|()| out.flush())
-        .map_err(stdout_error)
+    writeln!(
+        out,
+        "ollama version {} ({})",
+        sanitize::line(&server),
+        provider.root_url()
+    )
+    .and_then(|()| out.flush())
+    .map_err(stdout_error)
 }
