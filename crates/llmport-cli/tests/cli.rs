@@ -698,3 +698,77 @@ async fn every_commands_help_lists_the_connection_flags_under_their_own_heading(
         run.stdout
     );
 }
+
+// ---- the library's examples (issue 13, item 19) ----
+
+/// Builds the library's examples `names` (a no-op when they are up to date) with the cargo
+/// and target directory running this test, and returns their paths, as cargo reports them.
+fn build_examples(names: &[&str]) -> Vec<std::path::PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml");
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--quiet", "--message-format=json", "-p", "llmport"])
+        .args(["--manifest-path", manifest]);
+    for name in names {
+        cmd.args(["--example", name]);
+    }
+    let out = cmd.output().expect("run cargo build");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let paths: Vec<std::path::PathBuf> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["kind"][0] == "example")
+        .filter_map(|m| m["executable"].as_str().map(std::path::PathBuf::from))
+        .collect();
+    assert_eq!(paths.len(), names.len(), "{paths:?}");
+    names
+        .iter()
+        .map(|n| {
+            paths
+                .iter()
+                .find(|p| p.file_stem().is_some_and(|s| s == *n))
+                .unwrap_or_else(|| panic!("no example {n} in {paths:?}"))
+                .clone()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_examples_print_the_friendly_message_and_exit_non_zero_when_ollama_is_down() {
+    let names = ["quickstart", "errors", "streaming", "tools"];
+    let examples = tokio::task::spawn_blocking(move || build_examples(&names))
+        .await
+        .unwrap();
+    let host = dead_host();
+    for (name, example) in names.iter().zip(examples) {
+        let mut cmd = std::process::Command::new(&example);
+        for var in support::CLEARED_VARS {
+            cmd.env_remove(var);
+        }
+        let out = cmd
+            .env("OLLAMA_HOST", &host)
+            .env("LLMPORT_RETRIES", "0")
+            .output()
+            .expect("run the example");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{name}: {stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(if *name == "errors" { 3 } else { 1 }),
+            "{name}: {stderr}"
+        );
+        let first = stderr.lines().next().unwrap_or_default();
+        let expected = if *name == "errors" {
+            format!("Ollama is not running at http://{host}: start it with `ollama serve`")
+        } else {
+            format!("error: cannot reach Ollama at http://{host} — is `ollama serve` running?")
+        };
+        assert_eq!(first, expected, "{name}: {stderr}");
+        assert!(!stderr.contains("Connect {"), "no Debug output: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
