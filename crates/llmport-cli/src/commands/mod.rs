@@ -27,7 +27,11 @@ pub enum Command {
                       stdin when stdin is not a terminal; on a terminal, start an interactive \
                       chat (/? for help, /bye or Ctrl-D to quit).\n\n\
                       --ctx, --keep-alive and --think are Ollama's own settings: with any of \
-                      them the chat goes to Ollama's native /api/chat instead of /v1.",
+                      them the chat goes to Ollama's native /api/chat instead of /v1.\n\n\
+                      The answer goes to stdout exactly as the model gave it when stdout is a \
+                      pipe or a file; on a terminal, without escape sequences and control \
+                      characters other than line breaks and tabs, so that a model cannot \
+                      drive the terminal.",
         after_help = EXIT_STATUS_SEE_HELP
     )]
     Chat(chat::ChatArgs),
