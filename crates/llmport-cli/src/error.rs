@@ -13,7 +13,7 @@ use crate::sanitize;
 /// |---|---|
 /// | 0 | success |
 /// | 1 | the server answered with an error, or its answer could not be read (or any other failure) |
-/// | 2 | usage or configuration error: a bad flag (clap's own status), no prompt, an unreadable `--image`, an invalid `--host` |
+/// | 2 | usage or configuration error: a bad or out-of-range flag (clap's own status), no prompt, an unreadable `--image`, an invalid `--host` |
 /// | 3 | the server cannot be reached |
 /// | 4 | authentication failed |
 /// | 5 | a time limit ran out |
@@ -51,7 +51,8 @@ pub const EXIT_STATUS_HELP: &str = "\
 Exit status:
     0  success
     1  the server answered with an error, or its answer could not be read
-    2  usage or configuration error (bad flag, no prompt, unreadable --image, invalid --host)
+    2  usage or configuration error (bad or out-of-range flag, no prompt, unreadable
+       --image, invalid --host)
     3  the server cannot be reached
     4  authentication failed
     5  a time limit ran out

@@ -106,3 +106,20 @@ async fn json_output_shows_usage_and_timings() {
         );
     }
 }
+
+#[test]
+fn without_a_server_the_skip_is_printed_where_cargo_test_shows_it() {
+    // This binary's first live test alone, as `cargo test` runs it (the output of passing
+    // tests captured).
+    let out = std::process::Command::new(std::env::current_exe().expect("the test binary"))
+        .args(["--exact", "streaming_chat_against_the_real_server"])
+        .env_remove("LLMPORT_LIVE_BASE_URL")
+        .output()
+        .expect("run the test binary");
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SKIPPED the CLI's live tier") && stderr.contains("LLMPORT_LIVE_BASE_URL"),
+        "{stderr}"
+    );
+}

@@ -543,3 +543,24 @@ async fn ollama_provider_refuses_options_ollama_would_ignore() {
         .unwrap();
     assert_eq!(r.candidates.len(), 2);
 }
+
+/// Runs this test binary's `test` alone, without a live server, as `cargo test` would (the
+/// output of passing tests captured), and returns its stderr.
+fn stderr_of_a_run_without_a_server(test: &str) -> String {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--test-threads=1"])
+        .env_remove("LLMPORT_LIVE_BASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn without_a_server_the_skip_is_printed_where_cargo_test_shows_it() {
+    let stderr = stderr_of_a_run_without_a_server("non_streaming_chat");
+    assert!(
+        stderr.contains("SKIPPED the live tier") && stderr.contains("LLMPORT_LIVE_BASE_URL"),
+        "{stderr}"
+    );
+}
