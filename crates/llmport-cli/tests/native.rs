@@ -1086,6 +1086,7 @@ async fn native_only_commands_say_the_server_lacks_the_native_api_and_name_it() 
         &["rm", "m"],
         &["chat", "--keep-alive", "5m", "hi"],
         &["chat", "--ctx", "4096", "--no-stream", "hi"],
+        &["version"],
     ] {
         let argv: Vec<&str> = ["--host", url.as_str()]
             .into_iter()
