@@ -2,6 +2,7 @@
 //! servers (Ollama's `/v1`, llama.cpp, vLLM, LM Studio, …).
 
 mod embed;
+mod models;
 pub(crate) mod request;
 mod response;
 mod stream;
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
+pub use self::models::ModelEntry;
 pub(crate) use self::request::{encode_tool, is_text_mime, part_kind, read_file_uri};
 pub use self::stream::StreamDecoder;
 pub(crate) use self::wire::WireTool;
