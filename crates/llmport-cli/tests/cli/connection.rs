@@ -158,7 +158,7 @@ async fn idle_timeout_ends_a_stalled_stream_with_status_5() {
 fn no_progress_stream() -> Reply {
     let empty = r#"{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}"#;
     let blank = r#"{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":""},"finish_reason":null}]}"#;
-    let mut reply = Reply::sse(Vec::<String>::new()).with_chunk_delay(Duration::from_millis(100));
+    let mut reply = Reply::sse(Vec::<String>::new()).chunk_delay(Duration::from_millis(100));
     reply.chunks = (0..200)
         .map(|i| match i % 4 {
             0 => ": keep-alive\n\n".to_owned().into(),
@@ -200,7 +200,7 @@ async fn a_stream_of_keep_alives_and_empty_deltas_ends_with_an_idle_timeout() {
 async fn stream_timeout_ends_a_steady_stream_with_status_5() {
     // Progress every 100 ms for 20 s: never idle, but longer than the whole-stream limit.
     let token = r#"{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}"#;
-    let steady = Reply::sse(vec![token; 200]).with_chunk_delay(Duration::from_millis(100));
+    let steady = Reply::sse(vec![token; 200]).chunk_delay(Duration::from_millis(100));
     let server = TestServer::builder()
         .route("POST", "/v1/chat/completions", steady)
         .start()
