@@ -391,8 +391,9 @@ impl HttpClient {
         within(self.inner.options.total_timeout, TimeoutKind::Total, work).await?
     }
 
-    /// Starts a streamed request: returns the body as a stream of byte chunks, with the idle
-    /// timeout applied between chunks.
+    /// Starts a streamed request: returns the body as a stream of byte chunks, with what the
+    /// stream adapter (`crate::stream::open`) needs to read it: the content type, the idle
+    /// and whole-stream limits, the size cap.
     pub(crate) async fn send_for_stream(&self, req: &Request<'_>) -> Result<BodyStream> {
         let resp = self.send(req).await?;
         // What the content type says (an HTML page, one JSON document) is decided by the
