@@ -1440,3 +1440,27 @@ async fn a_streamed_answer_past_the_body_cap_is_limit_exceeded() {
     .await;
     assert!(matches!(r, Err(Error::LimitExceeded { .. })), "{r:?}");
 }
+
+#[tokio::test]
+async fn native_garbage_after_done_in_the_same_read_is_ignored() {
+    // Found by the native_chat fuzz target: bytes after the `"done": true` line that arrived
+    // in the same read failed the (complete) answer, and bytes in a later read did not.
+    let mut body = concat!(
+        r#"{"model":"m","message":{"role":"assistant","content":"Hello"},"done":false}"#,
+        "\n",
+        r#"{"model":"m","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop"}"#,
+        "\n"
+    )
+    .as_bytes()
+    .to_vec();
+    body.extend(b"\xff\xfe\n");
+    let mut bytes =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
+    bytes.extend(chunk(&body));
+    bytes.extend(b"0\r\n\r\n");
+    let server = FaultServer::start(replies(bytes)).await;
+    let (items, e) = native_stream(&ollama(&server), SLACK).await;
+    assert!(e.is_none(), "{e:?}");
+    assert_eq!(text(&items), "Hello");
+}

@@ -5,8 +5,21 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
-use super::NdjsonDecoder;
-use crate::error::Result;
+use super::{CodecError, NdjsonDecoder};
+use crate::error::{Error, Result};
+
+/// Why splitting a piece into lines stopped early.
+enum Stop {
+    Failed(Error),
+    /// The end marker was seen.
+    Done,
+}
+
+impl From<CodecError> for Stop {
+    fn from(e: CodecError) -> Self {
+        Stop::Failed(e.into())
+    }
+}
 
 /// Turns the lines of one NDJSON answer into items.
 pub(crate) trait LineHandler {
@@ -47,7 +60,7 @@ impl<H: LineHandler> Lines<H> {
         }
     }
 
-    fn fail(&mut self, e: crate::Error) {
+    fn fail(&mut self, e: Error) {
         self.failed = true;
         self.queue.push_back(Err(e));
     }
@@ -62,7 +75,17 @@ impl<H: LineHandler> Lines<H> {
             queue,
             ..
         } = self;
-        if let Err(e) = lines.decode(bytes, |line| handler.on_line(line, queue)) {
+        // Splitting stops at the end marker: whatever follows it in the same piece, even
+        // bytes that are not UTF-8, must not fail an answer that is already complete (as it
+        // would not if it came in a later piece).
+        let result = lines.decode(bytes, |line| {
+            handler.on_line(line, queue).map_err(Stop::Failed)?;
+            match handler.is_done() {
+                true => Err(Stop::Done),
+                false => Ok(()),
+            }
+        });
+        if let Err(Stop::Failed(e)) = result {
             self.fail(e);
         }
     }
