@@ -175,7 +175,8 @@ mod tests {
             (
                 llmport::Error::Connect {
                     url: "http://x".into(),
-                    provider: "ollama",
+                    server: "Ollama",
+                    hint: "is `ollama serve` running?",
                     source: None,
                 },
                 exit::CONNECT,

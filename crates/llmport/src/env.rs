@@ -289,7 +289,7 @@ impl ClientOptions {
     /// ```
     /// use std::time::Duration;
     /// use llmport::ClientOptions;
-    /// let o = ClientOptions::new()
+    /// let o = ClientOptions::default()
     ///     .with_vars([("LLMPORT_CONNECT_TIMEOUT", "3s"), ("LLMPORT_TOTAL_TIMEOUT", "none")])
     ///     .unwrap();
     /// assert_eq!(o.connect_timeout, Some(Duration::from_secs(3)));
@@ -328,7 +328,7 @@ pub(crate) fn client_options_from(mut o: ClientOptions, vars: &Vars) -> Result<C
         vars.get("LLMPORT_CLIENT_CERT"),
         vars.get("LLMPORT_CLIENT_KEY"),
     ) {
-        (Some(cert), Some(key)) => o = o.with_client_identity_files(cert, key),
+        (Some(cert), Some(key)) => o = o.to_builder().client_identity_files(cert, key).build(),
         (Some(_), None) => {
             return Err(Error::config(
                 "LLMPORT_CLIENT_KEY must be set when LLMPORT_CLIENT_CERT is set",
@@ -480,7 +480,7 @@ mod tests {
 
     #[test]
     fn client_options_and_retries_from_variables() {
-        let o = ClientOptions::new()
+        let o = ClientOptions::default()
             .with_vars([
                 ("LLMPORT_CONNECT_TIMEOUT", "2s"),
                 ("LLMPORT_FIRST_BYTE_TIMEOUT", "10m"),
@@ -499,17 +499,17 @@ mod tests {
         assert_eq!(o.proxy.as_deref(), Some("http://proxy:3128"));
         assert_eq!(o.ca_cert_files, [PathBuf::from("/etc/ca.pem")]);
         assert_eq!(o.client_key_file, Some(PathBuf::from("/k.pem")));
-        let untouched = ClientOptions::new().with_vars([("X", "y")]).unwrap();
+        let untouched = ClientOptions::default().with_vars([("X", "y")]).unwrap();
         assert_eq!(
             untouched.connect_timeout,
-            ClientOptions::new().connect_timeout
+            ClientOptions::default().connect_timeout
         );
-        let e = ClientOptions::new()
+        let e = ClientOptions::default()
             .with_vars([("LLMPORT_IDLE_TIMEOUT", "soon")])
             .unwrap_err();
         assert!(e.to_string().contains("LLMPORT_IDLE_TIMEOUT"), "{e}");
         assert!(
-            ClientOptions::new()
+            ClientOptions::default()
                 .with_vars([("LLMPORT_CLIENT_CERT", "/c.pem")])
                 .is_err()
         );

@@ -29,10 +29,11 @@ const STOP: &str = r#"{"id":"c1","object":"chat.completion.chunk","model":"m","c
 const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello world"},"finish_reason":"stop"}]}"#;
 
 fn options() -> ClientOptions {
-    ClientOptions::new()
-        .with_connect_timeout(CONNECT)
-        .with_first_byte_timeout(FIRST_BYTE)
-        .with_idle_timeout(IDLE)
+    ClientOptions::builder()
+        .connect_timeout(CONNECT)
+        .first_byte_timeout(FIRST_BYTE)
+        .idle_timeout(IDLE)
+        .build()
 }
 
 fn builder(base: &str) -> llmport::openai::OpenAiProviderBuilder {
@@ -48,7 +49,7 @@ fn provider(base: &str) -> OpenAiProvider {
 
 /// Quick retries, so that retry cases stay fast.
 fn retrying() -> RetryConfig {
-    RetryConfig::default().with_backoff(Duration::from_millis(10), Duration::from_millis(50))
+    RetryConfig::builder().backoff(Duration::from_millis(10), Duration::from_millis(50)).build()
 }
 
 fn user() -> [Message; 1] {
@@ -408,7 +409,7 @@ async fn a_line_larger_than_the_cap_is_limit_exceeded() {
     .await;
     let p = OpenAiProvider::builder()
         .base_url(server.v1_url())
-        .client_options(options().with_idle_timeout(Duration::from_secs(5)))
+        .client_options(options().to_builder().idle_timeout(Duration::from_secs(5)).build())
         .retry(RetryConfig::none())
         .build()
         .unwrap();
@@ -770,7 +771,7 @@ const MAX_BODY: usize = 1024 * 1024;
 /// `LimitExceeded`.
 async fn expect_body_limit(server: &FaultServer) {
     let p = builder(&server.v1_url())
-        .client_options(options().with_max_body_size(MAX_BODY))
+        .client_options(options().to_builder().max_body_size(MAX_BODY).build())
         .build()
         .expect("provider builds");
     let e = generate(&p, SLACK)
@@ -866,7 +867,7 @@ async fn non_streaming_body_that_drips_is_a_total_timeout() {
     .await;
     let total = Duration::from_millis(600);
     let p = builder(&server.v1_url())
-        .client_options(options().with_total_timeout(total))
+        .client_options(options().to_builder().total_timeout(total).build())
         .build()
         .unwrap();
     let e = generate(&p, total + SLACK).await.unwrap_err();
@@ -1051,7 +1052,7 @@ async fn dropping_a_stream_mid_way_closes_the_connection_and_leaves_no_task() {
     .await;
     let before = alive_tasks();
     let p = builder(&server.v1_url())
-        .client_options(options().with_idle_timeout(None))
+        .client_options(options().to_builder().idle_timeout(None).build())
         .build()
         .unwrap();
     let mut s = within(SLACK, p.generate_stream("m", &user(), &Options::default()))
@@ -1085,7 +1086,7 @@ async fn dropping_a_generate_future_closes_the_connection_and_leaves_no_task() {
     let before = alive_tasks();
     // No first-byte limit: only the caller's own deadline ends the wait.
     let p = builder(&server.v1_url())
-        .client_options(options().with_first_byte_timeout(None))
+        .client_options(options().to_builder().first_byte_timeout(None).build())
         .build()
         .unwrap();
     let deadline = Duration::from_millis(200);

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::OllamaProvider;
-use super::native::{LineHandler, NdjsonStream, encode_with_extra, endpoint_error, require_model};
+use super::native::{LineHandler, NdjsonStream, encode_with_extra, require_model};
 use super::options::{KeepAlive, Think, ThinkLevel};
 use super::wire::{
     ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall,
@@ -48,8 +48,7 @@ impl OllamaProvider {
             let bytes = self
                 .native
                 .send_for_body(&req)
-                .await
-                .map_err(|e| endpoint_error(e, "api/chat"))?;
+                .await?;
             let response = decode_whole_answer(&bytes, timer)?;
             record_usage(&response);
             Ok(response)
@@ -73,8 +72,7 @@ impl OllamaProvider {
             let body = self
                 .native
                 .send_for_stream(&req)
-                .await
-                .map_err(|e| endpoint_error(e, "api/chat"))?;
+                .await?;
             Ok(ResponseStream::new(NdjsonStream::new(
                 body,
                 self.openai.stream_limits().max_line,

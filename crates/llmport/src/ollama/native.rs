@@ -54,8 +54,7 @@ impl OllamaProvider {
         let bytes = self
             .native
             .send_for_body(&req)
-            .await
-            .map_err(|e| endpoint_error(e, "api/show"))?;
+            .await?;
         decode_json(&bytes, "api/show")
     }
 
@@ -93,8 +92,7 @@ impl OllamaProvider {
         let body = self
             .native
             .send_for_stream(&req)
-            .await
-            .map_err(|e| without_pull_hint(endpoint_error(e, "api/pull")))?;
+            .await?;
         Ok(PullStream {
             inner: NdjsonStream::new(
                 body,
@@ -114,8 +112,7 @@ impl OllamaProvider {
         let bytes = self
             .native
             .send_for_body(&req)
-            .await
-            .map_err(|e| without_pull_hint(endpoint_error(e, "api/pull")))?;
+            .await?;
         let line: PullLine = decode_json(&bytes, "api/pull")?;
         if let Some(err) = reported_error(line.error.as_ref()) {
             return Err(Error::stream(format!("the pull failed: {err}")));
@@ -136,17 +133,7 @@ impl OllamaProvider {
         let body = encode_json(&ModelRequest { model })?;
         let req = Request::delete_json("api/delete", body, Some(model));
         // Success is a 200 with an empty body: nothing to decode.
-        self.native.send_for_body(&req).await.map_err(|e| {
-            match endpoint_error(e, "api/delete") {
-                Error::Api(mut api) if api.status == 404 && api.message.contains("not found") => {
-                    api.hint = Some(
-                        "nothing to delete: list the installed models with `ollama list`".into(),
-                    );
-                    Error::Api(api)
-                }
-                other => other,
-            }
-        })?;
+        self.native.send_for_body(&req).await?;
         Ok(())
     }
 
@@ -169,8 +156,7 @@ impl OllamaProvider {
     pub async fn ping(&self) -> Result<()> {
         self.native
             .send_for_body(&Request::get(""))
-            .await
-            .map_err(|e| endpoint_error(e, ""))?;
+            .await?;
         Ok(())
     }
 
@@ -178,8 +164,7 @@ impl OllamaProvider {
         let bytes = self
             .native
             .send_for_body(&Request::get(path))
-            .await
-            .map_err(|e| endpoint_error(e, path))?;
+            .await?;
         decode_json(&bytes, path)
     }
 }
@@ -216,8 +201,7 @@ impl Embedder for OllamaProvider {
         let bytes = self
             .native
             .send_for_body(&req)
-            .await
-            .map_err(|e| endpoint_error(e, "api/embed"))?;
+            .await?;
         let answer: EmbedResponse = decode_json(&bytes, "api/embed")?;
         if answer.embeddings.len() != inputs.len() {
             return Err(Error::decode(format!(
@@ -294,36 +278,6 @@ fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
         ),
         source: Some(Box::new(e)),
     })
-}
-
-/// Words an error of a native endpoint: an unknown route means the server is not Ollama or
-/// too old for this endpoint (not a wrong `/v1` base URL, as the generic hint says).
-pub(super) fn endpoint_error(e: Error, path: &str) -> Error {
-    match e {
-        Error::Api(mut api) if api.status == 404 && api.message == "404 page not found" => {
-            api.hint = Some(format!(
-                "the server has no /{path} endpoint: is it Ollama, and recent enough? Check the host"
-            ));
-            Error::Api(api)
-        }
-        other => other,
-    }
-}
-
-/// "Pull it first" is no advice for a failed pull.
-fn without_pull_hint(e: Error) -> Error {
-    match e {
-        Error::Api(mut api)
-            if api
-                .hint
-                .as_deref()
-                .is_some_and(|h| h.contains("ollama pull")) =>
-        {
-            api.hint = None;
-            Error::Api(api)
-        }
-        other => other,
-    }
 }
 
 // ---------------------------------------------------------------------------------------

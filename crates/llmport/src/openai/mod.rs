@@ -4,6 +4,7 @@
 #[cfg(feature = "test-util")]
 pub(crate) mod bench;
 mod embed;
+pub(crate) mod error;
 pub(crate) mod request;
 mod response;
 mod stream;
@@ -27,7 +28,7 @@ use crate::options::Options;
 use crate::provider::Provider;
 use crate::response::GenResponse;
 use crate::stream::ResponseStream;
-use crate::transport::{ClientOptions, HttpClient, Request, RetryConfig, Timer};
+use crate::transport::{ClientOptions, ErrorMapping, HttpClient, Request, RetryConfig, Timer};
 
 /// The default base URL: OpenAI's API.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -213,6 +214,8 @@ pub struct OpenAiProviderBuilder {
     retry: RetryConfig,
     limits: StreamLimits,
     trace_content: bool,
+    /// How error answers become errors (the Ollama provider gives its own).
+    errors: Arc<dyn ErrorMapping>,
     /// The first configuration error found by a setter, reported by `build()`.
     config_error: Option<String>,
 }
@@ -231,6 +234,7 @@ impl Default for OpenAiProviderBuilder {
             retry: RetryConfig::default(),
             limits: StreamLimits::default(),
             trace_content: false,
+            errors: Arc::new(error::OpenAiErrors),
             config_error: None,
         }
     }
@@ -371,6 +375,12 @@ impl OpenAiProviderBuilder {
         self
     }
 
+    /// How error answers become errors (the Ollama provider sets its own).
+    pub(crate) fn error_mapping(mut self, errors: Arc<dyn ErrorMapping>) -> Self {
+        self.errors = errors;
+        self
+    }
+
     /// Builds the provider.
     pub fn build(self) -> Result<OpenAiProvider> {
         if let Some(message) = self.config_error {
@@ -383,7 +393,7 @@ impl OpenAiProviderBuilder {
             self.auth,
             self.retry,
             self.client,
-            self.name,
+            self.errors,
         )?;
         Ok(OpenAiProvider {
             inner: Arc::new(Inner {
