@@ -158,7 +158,7 @@ impl HttpClient {
         }
         let request_headers = self::headers::defaults(&options.user_agent, &fixed_headers)?;
         let route = proxy::Route::for_base(&parsed, &options, &proxy::environment(&options));
-        let client = options.build_client(&route)?;
+        let client = options.build_client(&route, proxy::is_loopback(&parsed))?;
         let service = service_for(&parsed, &route, &client, &options);
         let credentials_sent = !matches!(auth, Auth::None)
             || headers.contains_key(http::header::AUTHORIZATION);
@@ -196,7 +196,9 @@ impl HttpClient {
                 &inner.options,
                 &proxy::environment(&inner.options),
             );
-            let client = inner.options.build_client(&route)?;
+            let client = inner
+                .options
+                .build_client(&route, proxy::is_loopback(&base))?;
             let service = service_for(&base, &route, &client, &inner.options);
             (service, client)
         };

@@ -324,12 +324,17 @@ impl ClientOptionsBuilder {
 }
 
 impl ClientOptions {
-    /// Builds the reqwest client for requests on `route` (see [`super::proxy`]).
+    /// Builds the reqwest client for requests on `route` (see [`super::proxy`]);
+    /// `for_loopback` when they go to this machine.
     ///
     /// It only sends: redirects, decompression and the default headers are the transport's
     /// (written once, above both HTTP paths), so reqwest's own redirect policy is `none` and
     /// its gzip decoding is off.
-    pub(crate) fn build_client(&self, route: &Route) -> crate::Result<reqwest::Client> {
+    pub(crate) fn build_client(
+        &self,
+        route: &Route,
+        for_loopback: bool,
+    ) -> crate::Result<reqwest::Client> {
         let mut b = reqwest::Client::builder()
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
             .redirect(reqwest::redirect::Policy::none())
@@ -338,23 +343,31 @@ impl ClientOptions {
         if let Some(d) = self.connect_timeout {
             b = b.connect_timeout(d);
         }
-        let proxy = match route {
+        let (proxy, auth) = match route {
             Route::Direct => {
-                b = b.no_proxy();
-                None
+                // reqwest reads the environment's proxies per URL, which only matters for
+                // another host (an OAuth2 token endpoint): keep that unless the environment
+                // is off, given as variables, or the requests are for this machine.
+                if self.no_proxy || self.proxy_vars.is_some() || for_loopback {
+                    b = b.no_proxy();
+                }
+                (None, None)
             }
-            Route::Configured => self.proxy.as_deref(),
-            Route::Environment(url) => {
+            Route::Configured => (self.proxy.as_deref(), None),
+            Route::Environment { url, auth } => {
                 // Decided once per origin, so reqwest need not read the environment again.
                 b = b.no_proxy();
-                Some(url.as_str())
+                (Some(url.as_str()), auth.as_ref())
             }
         };
         if let Some(p) = proxy {
-            let proxy = reqwest::Proxy::all(p).map_err(|e| crate::Error::Config {
+            let mut proxy = reqwest::Proxy::all(p).map_err(|e| crate::Error::Config {
                 message: format!("invalid proxy URL {}", redact_url(p)),
                 source: Some(Box::new(e)),
             })?;
+            if let Some(auth) = auth {
+                proxy = proxy.custom_http_auth(auth.clone());
+            }
             b = b.proxy(proxy);
         }
         let ca_files = self

@@ -25,8 +25,14 @@ pub(crate) enum Route {
     Direct,
     /// Through the proxy configured in [`ClientOptions::proxy`].
     Configured,
-    /// Through a proxy from the environment: its URL, credentials included.
-    Environment(String),
+    /// Through a proxy from the environment.
+    Environment {
+        /// Its URL.
+        url: String,
+        /// Its credentials (from the URL in the variable), as a `Proxy-Authorization`
+        /// value marked sensitive.
+        auth: Option<http::HeaderValue>,
+    },
 }
 
 impl Route {
@@ -43,7 +49,14 @@ impl Route {
             return Route::Direct;
         };
         match env.intercept(&uri) {
-            Some(proxy) => Route::Environment(proxy_url(&proxy)),
+            Some(proxy) => Route::Environment {
+                url: proxy_url(&proxy),
+                auth: proxy.basic_auth().map(|v| {
+                    let mut v = v.clone();
+                    v.set_sensitive(true);
+                    v
+                }),
+            },
             None => Route::Direct,
         }
     }
@@ -91,7 +104,8 @@ pub(crate) fn is_loopback(url: &url::Url) -> bool {
     }
 }
 
-/// A proxy from the environment as a URL reqwest takes, its credentials put back in.
+/// A proxy from the environment as a URL reqwest takes (credentials other than Basic, as a
+/// SOCKS proxy has them, put back in).
 fn proxy_url(proxy: &hyper_util::client::proxy::matcher::Intercept) -> String {
     let text = proxy.uri().to_string();
     let Some((user, password)) = proxy.raw_auth() else {
@@ -142,15 +156,18 @@ mod tests {
             "http://[::2]/",
         ] {
             assert!(
-                matches!(route(remote, &opts, &env), Route::Environment(_)),
+                matches!(route(remote, &opts, &env), Route::Environment { .. }),
                 "{remote}"
             );
         }
-        // The proxy's credentials come along.
-        assert_eq!(
-            route("http://gpu-box/", &opts, &env),
-            Route::Environment("http://user:pw@proxy.internal:3128/".into())
-        );
+        // The proxy's credentials come along, kept out of `Debug`.
+        let Route::Environment { url, auth } = route("http://gpu-box/", &opts, &env) else {
+            panic!("not proxied");
+        };
+        assert_eq!(url, "http://proxy.internal:3128/");
+        let auth = auth.expect("credentials");
+        assert_eq!(auth, "Basic dXNlcjpwdw==");
+        assert!(!format!("{auth:?}").contains("dXNlcjpwdw"));
         // A configured proxy applies to loopback too; `no_proxy` turns the environment off.
         let configured = ClientOptions::builder()
             .proxy("http://proxy.internal:3128")
@@ -177,7 +194,7 @@ mod tests {
         let env = environment(&opts);
         assert!(matches!(
             route("http://gpu-box/", &opts, &env),
-            Route::Environment(_)
+            Route::Environment { .. }
         ));
         assert_eq!(route("http://exempt/", &opts, &env), Route::Direct);
         assert_eq!(route("http://127.0.0.1/", &opts, &env), Route::Direct);
