@@ -10,7 +10,7 @@ use std::io;
 /// | status | meaning |
 /// |---|---|
 /// | 0 | success |
-/// | 1 | the server answered with an error, or its answer could not be read (or any other failure) |
+/// | 1 | the server answered with an error, or its answer could not be read (or any other failure), including an answer that is not valid HTTP (`Error::Decode`: a server that answered is never "cannot be reached") |
 /// | 2 | usage or configuration error: a bad flag (clap's own status), no prompt, an unreadable `--image`, an invalid `--host` |
 /// | 3 | the server cannot be reached |
 /// | 4 | authentication failed |

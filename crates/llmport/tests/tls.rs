@@ -83,7 +83,7 @@ async fn https_without_the_ca_is_refused_unless_invalid_certs_are_accepted() {
     assert!(text.contains("UnknownIssuer"), "{text}");
     assert!(
         e.to_string().contains("certificate is not trusted")
-            && e.to_string().contains("with_ca_cert_file"),
+            && e.to_string().contains("ClientOptionsBuilder::ca_cert_file"),
         "the message says what to do: {e}"
     );
     assert!(s.server.requests().is_empty());

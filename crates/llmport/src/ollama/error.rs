@@ -34,10 +34,10 @@ impl ErrorMapping for OllamaErrors {
         let native = answer.path.starts_with("api/") || answer.path.is_empty();
         if answer.status == 404 && native && !mentions_a_model(&api) {
             api.hint = Some(format!(
-                "{} does not exist on this server: it lacks Ollama's native /api (an \
-                 OpenAI-compatible server such as llama.cpp, vLLM or LM Studio?), or it is \
-                 an Ollama too old for this endpoint; check the host",
-                answer.url
+                "the server has no /{} endpoint ({}): it lacks Ollama's native /api (an \
+                 OpenAI-compatible server such as llama.cpp, vLLM or LM Studio?), or it is an \
+                 Ollama too old for this endpoint; check the host",
+                answer.path, answer.url
             ));
             return Error::from(api);
         }
