@@ -364,16 +364,18 @@ fn text_around(text: &str, line: usize, column: usize) -> String {
     // The error's character offset: past `line - 1` newlines, then `column` characters.
     let mut at = 0;
     let mut lines_left = line.saturating_sub(1);
-    while lines_left > 0 && at < chars.len() {
-        if chars[at] == '\n' {
+    while lines_left > 0
+        && let Some(&c) = chars.get(at)
+    {
+        if c == '\n' {
             lines_left -= 1;
         }
         at += 1;
     }
-    let at = (at + column).min(chars.len());
+    let at = at.saturating_add(column).min(chars.len());
     let start = at.saturating_sub(RADIUS);
-    let end = (at + RADIUS).min(chars.len());
-    let window: String = chars[start..end].iter().collect();
+    let end = at.saturating_add(RADIUS).min(chars.len());
+    let window: String = chars.get(start..end).unwrap_or_default().iter().collect();
     format!(
         "{}{window}{}",
         if start > 0 { "…" } else { "" },

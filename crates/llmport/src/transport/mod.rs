@@ -575,7 +575,7 @@ fn service_for(
     options: &ClientOptions,
 ) -> Service {
     if base.scheme() == "http" && *route == proxy::Route::Direct {
-        Service::Direct(direct::DirectClient::new(options))
+        Service::Direct(Box::new(direct::DirectClient::new(options)))
     } else {
         Service::Reqwest {
             client: client.clone(),

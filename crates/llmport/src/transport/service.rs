@@ -47,8 +47,9 @@ pub(crate) enum Service {
         client: reqwest::Client,
         connect_timeout: Option<Duration>,
     },
-    /// hyper-util's client, for plain HTTP with no proxy.
-    Direct(DirectClient),
+    /// hyper-util's client, for plain HTTP with no proxy (boxed once, when the client is
+    /// built: it is several times the size of the reqwest variant).
+    Direct(Box<DirectClient>),
 }
 
 impl Service {
