@@ -174,7 +174,8 @@ async fn client_cert_needs_its_key() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wait_for_a_retry_is_announced_on_stderr() {
-    let unavailable = Reply::json(503, &json!({"error": "server busy"})).with_header("Retry-After", "1");
+    let unavailable =
+        Reply::json(503, &json!({"error": "server busy"})).with_header("Retry-After", "1");
     let plain = fixture("openai_chat_plain").reply();
     let server = TestServer::builder()
         .route("POST", "/v1/chat/completions", unavailable)
@@ -196,15 +197,30 @@ async fn a_wait_for_a_retry_is_announced_on_stderr() {
         .unwrap_or_else(|| panic!("no retry notice: {run:?}"));
     assert!(notice.contains("503"), "{notice}");
     assert!(notice.contains("server busy"), "{notice}");
-    assert!(notice.contains("retrying (1 of 2) in 1.0 s, as the server asked"), "{notice}");
+    assert!(
+        notice.contains("retrying (1 of 2) in 1.0 s, as the server asked"),
+        "{notice}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_framing_header_flag_is_a_usage_error() {
     let server = TestServer::start([fixture("openai_chat_plain")]).await;
-    for header in ["Content-Length: 3", "Transfer-Encoding: gzip", "Connection: close"] {
+    for header in [
+        "Content-Length: 3",
+        "Transfer-Encoding: gzip",
+        "Connection: close",
+    ] {
         let run = llmport(
-            &["--host", &server.url(), "--header", header, "chat", "--no-stream", "hi"],
+            &[
+                "--host",
+                &server.url(),
+                "--header",
+                header,
+                "chat",
+                "--no-stream",
+                "hi",
+            ],
             &[],
             None,
         )

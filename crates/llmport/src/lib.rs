@@ -184,4 +184,6 @@ pub use options::{FunctionDecl, Options, ReasoningEffort, ResponseFormat, Tool, 
 pub use provider::{Provider, ProviderExt};
 pub use response::{Candidate, FinishReason, GenResponse, ResponseMeta, Usage};
 pub use stream::{Accumulator, ResponseStream};
-pub use transport::{ClientOptions, ClientOptionsBuilder, RetryConfig, RetryConfigBuilder, RetryEvent};
+pub use transport::{
+    ClientOptions, ClientOptionsBuilder, RetryConfig, RetryConfigBuilder, RetryEvent,
+};

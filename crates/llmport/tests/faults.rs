@@ -49,7 +49,9 @@ fn provider(base: &str) -> OpenAiProvider {
 
 /// Quick retries, so that retry cases stay fast.
 fn retrying() -> RetryConfig {
-    RetryConfig::builder().backoff(Duration::from_millis(10), Duration::from_millis(50)).build()
+    RetryConfig::builder()
+        .backoff(Duration::from_millis(10), Duration::from_millis(50))
+        .build()
 }
 
 fn user() -> [Message; 1] {
@@ -412,7 +414,12 @@ async fn a_line_larger_than_the_cap_is_limit_exceeded() {
     .await;
     let p = OpenAiProvider::builder()
         .base_url(server.v1_url())
-        .client_options(options().to_builder().idle_timeout(Duration::from_secs(5)).build())
+        .client_options(
+            options()
+                .to_builder()
+                .idle_timeout(Duration::from_secs(5))
+                .build(),
+        )
         .retry(RetryConfig::none())
         .build()
         .unwrap();
@@ -1148,7 +1155,10 @@ async fn retry_after_numbers_too_large_for_a_duration_fail_at_once_without_a_pan
         let p = builder(&server.v1_url()).retry(retrying()).build().unwrap();
         let e = generate(&p, SLACK).await.unwrap_err();
         assert_eq!(e.status(), Some(429), "{header}: {e:?}");
-        assert!(e.to_string().contains("the server asked to wait"), "{header}: {e}");
+        assert!(
+            e.to_string().contains("the server asked to wait"),
+            "{header}: {e}"
+        );
         assert_eq!(server.requests().len(), 1, "{header}: waited anyway");
         let (_, e) = stream(&p, SLACK).await;
         assert_eq!(e.and_then(|e| e.status()), Some(429), "{header}");
@@ -1172,7 +1182,11 @@ async fn retry_after_numbers_that_mean_nothing_are_ignored() {
         .await;
         let p = builder(&server.v1_url()).retry(retrying()).build().unwrap();
         let r = generate(&p, SLACK).await;
-        assert_eq!(r.map(|r| r.text()).ok().as_deref(), Some("Hello world"), "{header}");
+        assert_eq!(
+            r.map(|r| r.text()).ok().as_deref(),
+            Some("Hello world"),
+            "{header}"
+        );
         assert_eq!(server.requests().len(), 2, "{header}");
     }
 }
@@ -1192,9 +1206,13 @@ async fn every_wait_for_a_retry_is_told_to_the_observer() {
     let log = seen.clone();
     let retry = RetryConfig::builder()
         .on_retry(move |e| {
-            log.lock()
-                .unwrap()
-                .push((e.retry, e.max_retries, e.wait, e.server_asked, e.error.status()));
+            log.lock().unwrap().push((
+                e.retry,
+                e.max_retries,
+                e.wait,
+                e.server_asked,
+                e.error.status(),
+            ));
         })
         .build();
     let p = builder(&server.v1_url()).retry(retry).build().unwrap();
@@ -1281,7 +1299,10 @@ async fn every_gzip_member_is_decoded() {
 /// A `200` whose head is not valid HTTP in the way `head` makes it.
 fn malformed_head(head: &str) -> Vec<u8> {
     let mut out = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{head}");
-    out.push_str(&format!("Content-Length: {}\r\n\r\n{COMPLETION}", COMPLETION.len()));
+    out.push_str(&format!(
+        "Content-Length: {}\r\n\r\n{COMPLETION}",
+        COMPLETION.len()
+    ));
     out.into_bytes()
 }
 
@@ -1290,7 +1311,10 @@ async fn a_server_that_answered_with_a_malformed_head_is_not_unreachable() {
     let many: String = (0..150).map(|i| format!("X-Filler-{i}: {i}\r\n")).collect();
     for (what, head) in [
         ("150 headers", many),
-        ("an obs-fold line", "X-Folded: first\r\n second\r\n".to_owned()),
+        (
+            "an obs-fold line",
+            "X-Folded: first\r\n second\r\n".to_owned(),
+        ),
         ("a header without a colon", "NoColonHere\r\n".to_owned()),
     ] {
         let server = FaultServer::start(replies(malformed_head(&head))).await;
@@ -1339,12 +1363,32 @@ async fn an_empty_403_without_credentials_names_ollamas_host_and_origin_check() 
         .build()
         .unwrap();
     let e = generate(&with_key, SLACK).await.unwrap_err();
-    assert!(matches!(e, Error::Auth { status: Some(403), .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::Auth {
+                status: Some(403),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("refused the credentials"), "{e}");
     // A server that wants credentials and got none says so.
     let server = FaultServer::start(replies(response("401 Unauthorized", &[], b""))).await;
-    let e = generate(&provider(&server.v1_url()), SLACK).await.unwrap_err();
-    assert!(matches!(e, Error::Auth { status: Some(401), .. }), "{e:?}");
+    let e = generate(&provider(&server.v1_url()), SLACK)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Auth {
+                status: Some(401),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     let text = e.to_string();
     assert!(text.contains("none were configured"), "{text}");
     assert!(!text.contains("refused the credentials"), "{text}");
@@ -1390,7 +1434,10 @@ async fn a_native_endpoint_missing_on_an_openai_compatible_server_names_the_url(
         .unwrap();
     let e = ollama.show("m").await.unwrap_err();
     assert!(e.to_string().contains("ollama pull m"), "{e}");
-    let e = ollama.pull_without_progress("m", &Default::default()).await.unwrap_err();
+    let e = ollama
+        .pull_without_progress("m", &Default::default())
+        .await
+        .unwrap_err();
     assert!(!e.to_string().contains("ollama pull"), "{e}");
 }
 
@@ -1404,7 +1451,10 @@ async fn an_environment_proxy_is_never_used_for_loopback() {
     let proxy = recording_proxy().await;
     let server = FaultServer::start(replies(ok_completion())).await;
     let proxy_url = proxy.url().replace("http://", "http://user:pw@");
-    let env = [("HTTP_PROXY", proxy_url.as_str()), ("ALL_PROXY", proxy_url.as_str())];
+    let env = [
+        ("HTTP_PROXY", proxy_url.as_str()),
+        ("ALL_PROXY", proxy_url.as_str()),
+    ];
     let through_env = |base: &str| {
         builder(base)
             .client_options(options().to_builder().proxy_vars(env).build())
@@ -1426,8 +1476,14 @@ async fn an_environment_proxy_is_never_used_for_loopback() {
         .unwrap();
     let seen = proxy.requests();
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].path, "http://gpu-box.invalid:11434/v1/chat/completions");
-    assert_eq!(seen[0].header("proxy-authorization"), Some("Basic dXNlcjpwdw=="));
+    assert_eq!(
+        seen[0].path,
+        "http://gpu-box.invalid:11434/v1/chat/completions"
+    );
+    assert_eq!(
+        seen[0].header("proxy-authorization"),
+        Some("Basic dXNlcjpwdw==")
+    );
     // A configured proxy still applies to loopback.
     let configured = builder(&server.v1_url())
         .client_options(options().to_builder().proxy(proxy.url()).build())
@@ -1436,5 +1492,8 @@ async fn an_environment_proxy_is_never_used_for_loopback() {
     generate(&configured, SLACK).await.unwrap();
     let seen = proxy.requests();
     assert_eq!(seen.len(), 2);
-    assert_eq!(seen[1].path, format!("{}/chat/completions", server.v1_url()));
+    assert_eq!(
+        seen[1].path,
+        format!("{}/chat/completions", server.v1_url())
+    );
 }

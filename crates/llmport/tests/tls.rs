@@ -56,9 +56,19 @@ fn chain(e: &Error) -> String {
 async fn https_with_the_private_ca_added_as_pem_or_file_or_variable() {
     let Some(s) = setup().await else { return };
     let url = s.nginx.https_v1_url();
-    let by_pem = provider(&url, ClientOptions::builder().ca_cert_pem(s.pki.ca_pem()).build()).unwrap();
+    let by_pem = provider(
+        &url,
+        ClientOptions::builder().ca_cert_pem(s.pki.ca_pem()).build(),
+    )
+    .unwrap();
     assert_eq!(chat(&by_pem).await.unwrap(), PLAIN_ANSWER);
-    let by_file = provider(&url, ClientOptions::builder().ca_cert_file(&s.pki.ca_cert).build()).unwrap();
+    let by_file = provider(
+        &url,
+        ClientOptions::builder()
+            .ca_cert_file(&s.pki.ca_cert)
+            .build(),
+    )
+    .unwrap();
     chat(&by_file).await.unwrap();
     let by_env = llmport::OllamaProvider::builder()
         .from_vars([
@@ -90,7 +100,9 @@ async fn https_without_the_ca_is_refused_unless_invalid_certs_are_accepted() {
 
     let anything = provider(
         &url,
-        ClientOptions::builder().danger_accept_invalid_certs(true).build(),
+        ClientOptions::builder()
+            .danger_accept_invalid_certs(true)
+            .build(),
     )
     .unwrap();
     chat(&anything).await.unwrap();
@@ -134,7 +146,13 @@ async fn mutual_tls_with_the_client_certificate_passes_and_nginx_sees_its_subjec
 async fn mutual_tls_without_a_trusted_client_certificate_is_refused_with_a_hint() {
     let Some(s) = setup().await else { return };
     let url = s.nginx.mtls_v1_url();
-    let none = provider(&url, ClientOptions::builder().ca_cert_file(&s.pki.ca_cert).build()).unwrap();
+    let none = provider(
+        &url,
+        ClientOptions::builder()
+            .ca_cert_file(&s.pki.ca_cert)
+            .build(),
+    )
+    .unwrap();
     let e = chat(&none).await.unwrap_err();
     assert_eq!(e.status(), Some(400), "{e:?}");
     let text = e.to_string();
@@ -169,7 +187,9 @@ async fn bad_certificate_files_are_config_errors_naming_the_file() {
 
     let e = provider(
         "https://127.0.0.1:9/v1",
-        ClientOptions::builder().ca_cert_file(&pki.client_key).build(),
+        ClientOptions::builder()
+            .ca_cert_file(&pki.client_key)
+            .build(),
     )
     .unwrap_err();
     assert!(matches!(e, Error::Config { .. }), "{e:?}");
@@ -177,7 +197,9 @@ async fn bad_certificate_files_are_config_errors_naming_the_file() {
     // A key that does not belong to the certificate.
     let e = provider(
         "https://127.0.0.1:9/v1",
-        ClientOptions::builder().client_identity_files(&pki.client_cert, &pki.rogue_client_key).build(),
+        ClientOptions::builder()
+            .client_identity_files(&pki.client_cert, &pki.rogue_client_key)
+            .build(),
     );
     // rustls only notices the mismatch in the handshake on some versions: either a config
     // error now or a refused connection later is fine, a silent success is not.

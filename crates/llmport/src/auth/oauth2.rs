@@ -9,8 +9,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tracing::Instrument;
 
-use crate::error::{Error, Result};
 use crate::error::excerpt;
+use crate::error::{Error, Result};
 use crate::redact::redact_url;
 
 /// The largest token-endpoint answer that is read.
@@ -302,11 +302,15 @@ impl ClientCredentials {
             })?;
             let status = response.status();
             tracing::Span::current().record("http.response.status_code", status.as_u16());
-            let body = read_token_body(response).await.map_err(|source| Error::Auth {
-                status: Some(status.as_u16()),
-                message: format!("could not read the answer of the OAuth2 token endpoint {url}"),
-                source: Some(source),
-            })?;
+            let body = read_token_body(response)
+                .await
+                .map_err(|source| Error::Auth {
+                    status: Some(status.as_u16()),
+                    message: format!(
+                        "could not read the answer of the OAuth2 token endpoint {url}"
+                    ),
+                    source: Some(source),
+                })?;
             if !status.is_success() {
                 return Err(Error::Auth {
                     status: Some(status.as_u16()),
@@ -430,9 +434,15 @@ impl ClientCredentials {
 /// The token endpoint's answer, at most [`MAX_TOKEN_BODY`] bytes (the request's own timeout
 /// bounds the wait). Read here, not by the transport: the transport applies credentials, so
 /// credentials must not depend on it.
-async fn read_token_body(mut response: reqwest::Response) -> Result<Vec<u8>, crate::error::BoxError> {
+async fn read_token_body(
+    mut response: reqwest::Response,
+) -> Result<Vec<u8>, crate::error::BoxError> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| Box::new(e.without_url()))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Box::new(e.without_url()))?
+    {
         if body.len() + chunk.len() > MAX_TOKEN_BODY {
             return Err(Box::new(Error::LimitExceeded {
                 what: "OAuth2 token answer",

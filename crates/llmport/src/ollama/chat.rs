@@ -45,10 +45,7 @@ impl OllamaProvider {
             let body = chat_request_body(model, messages, options, false)?;
             let timer = Timer::start();
             let req = Request::post_json("api/chat", body, Some(model));
-            let bytes = self
-                .native
-                .send_for_body(&req)
-                .await?;
+            let bytes = self.native.send_for_body(&req).await?;
             let response = decode_whole_answer(&bytes, timer)?;
             record_usage(&response);
             Ok(response)
@@ -69,10 +66,7 @@ impl OllamaProvider {
             let body = chat_request_body(model, messages, options, true)?;
             let timer = Timer::start();
             let req = Request::post_json("api/chat", body, Some(model));
-            let body = self
-                .native
-                .send_for_stream(&req)
-                .await?;
+            let body = self.native.send_for_stream(&req).await?;
             Ok(ResponseStream::new(NdjsonStream::new(
                 body,
                 self.openai.stream_limits().max_line,

@@ -51,10 +51,7 @@ impl OllamaProvider {
         require_model(model)?;
         let body = encode_json(&ModelRequest { model })?;
         let req = Request::post_json("api/show", body, Some(model));
-        let bytes = self
-            .native
-            .send_for_body(&req)
-            .await?;
+        let bytes = self.native.send_for_body(&req).await?;
         decode_json(&bytes, "api/show")
     }
 
@@ -89,10 +86,7 @@ impl OllamaProvider {
     pub async fn pull_with(&self, model: &str, options: &PullOptions) -> Result<PullStream> {
         let body = pull_body(model, options, None)?;
         let req = Request::post_json("api/pull", body, Some(model));
-        let body = self
-            .native
-            .send_for_stream(&req)
-            .await?;
+        let body = self.native.send_for_stream(&req).await?;
         Ok(PullStream {
             inner: NdjsonStream::new(
                 body,
@@ -109,10 +103,7 @@ impl OllamaProvider {
     pub async fn pull_without_progress(&self, model: &str, options: &PullOptions) -> Result<()> {
         let body = pull_body(model, options, Some(false))?;
         let req = Request::post_json("api/pull", body, Some(model));
-        let bytes = self
-            .native
-            .send_for_body(&req)
-            .await?;
+        let bytes = self.native.send_for_body(&req).await?;
         let line: PullLine = decode_json(&bytes, "api/pull")?;
         if let Some(err) = reported_error(line.error.as_ref()) {
             return Err(Error::stream(format!("the pull failed: {err}")));
@@ -154,17 +145,12 @@ impl OllamaProvider {
 
     /// Checks that the server answers (`GET /`, where Ollama says "Ollama is running").
     pub async fn ping(&self) -> Result<()> {
-        self.native
-            .send_for_body(&Request::get(""))
-            .await?;
+        self.native.send_for_body(&Request::get("")).await?;
         Ok(())
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let bytes = self
-            .native
-            .send_for_body(&Request::get(path))
-            .await?;
+        let bytes = self.native.send_for_body(&Request::get(path)).await?;
         decode_json(&bytes, path)
     }
 }
@@ -198,10 +184,7 @@ impl Embedder for OllamaProvider {
         let body = encode_with_extra(&req, &options.extra)?;
         let timer = Timer::start();
         let req = Request::post_json("api/embed", body, Some(model));
-        let bytes = self
-            .native
-            .send_for_body(&req)
-            .await?;
+        let bytes = self.native.send_for_body(&req).await?;
         let answer: EmbedResponse = decode_json(&bytes, "api/embed")?;
         if answer.embeddings.len() != inputs.len() {
             return Err(Error::decode(format!(

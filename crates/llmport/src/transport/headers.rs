@@ -76,7 +76,10 @@ mod tests {
             "Proxy-Connection",
         ] {
             let mut h = HeaderMap::new();
-            h.insert(HeaderName::from_bytes(name.as_bytes()).unwrap(), HeaderValue::from_static("1"));
+            h.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_static("1"),
+            );
             let e = check_extra(&h).unwrap_err();
             assert!(matches!(e, Error::Config { .. }), "{name}: {e:?}");
             assert!(e.to_string().contains(&name.to_ascii_lowercase()), "{e}");

@@ -1,14 +1,14 @@
 //! The HTTP layer: [`ClientOptions`], [`RetryConfig`], and the client every provider shares.
 //!
-//! Two layers. Below, a [`service::Service`] sends ONE request and hands back its answer:
+//! Two layers. Below, a `Service` (`service.rs`) sends ONE request and hands back its answer:
 //! reqwest, or, for a plain `http://` server with no proxy in between (Ollama on
 //! `localhost`), hyper's pooled client directly (`direct.rs`: reqwest's own layers cost ~40%
-//! of a small request). Above, written once for both, [`HttpClient`] applies the policy: the
+//! of a small request). Above, written once for both, `HttpClient` applies the policy: the
 //! headers every request carries and the refusal of framing headers (`headers.rs`), the proxy
 //! decision (`proxy.rs`), same-origin redirects (`redirect.rs`), gzip (`decompress.rs`), the
 //! connect and first-byte timeouts, retries with `Retry-After` (`retry.rs`), credentials
 //! (with the OAuth2 refresh after a 401), and the `http.request` tracing spans. What an error
-//! answer means is the provider's: it gives the client its [`ErrorMapping`] (`mapping.rs`).
+//! answer means is the provider's: it gives the client its `ErrorMapping` (`mapping.rs`).
 
 mod body;
 mod decompress;
@@ -160,8 +160,8 @@ impl HttpClient {
         let route = proxy::Route::for_base(&parsed, &options, &proxy::environment(&options));
         let client = options.build_client(&route, proxy::is_loopback(&parsed))?;
         let service = service_for(&parsed, &route, &client, &options);
-        let credentials_sent = !matches!(auth, Auth::None)
-            || headers.contains_key(http::header::AUTHORIZATION);
+        let credentials_sent =
+            !matches!(auth, Auth::None) || headers.contains_key(http::header::AUTHORIZATION);
         Ok(HttpClient {
             inner: Arc::new(ClientInner {
                 service,
@@ -191,11 +191,8 @@ impl HttpClient {
         let (service, client) = if base.origin() == inner.base.origin() {
             (inner.service.clone(), inner.client.clone())
         } else {
-            let route = proxy::Route::for_base(
-                &base,
-                &inner.options,
-                &proxy::environment(&inner.options),
-            );
+            let route =
+                proxy::Route::for_base(&base, &inner.options, &proxy::environment(&inner.options));
             let client = inner
                 .options
                 .build_client(&route, proxy::is_loopback(&base))?;
@@ -485,7 +482,12 @@ impl HttpClient {
         }
     }
 
-    async fn error_from_response(&self, resp: Response, req: &Request<'_>, url: &url::Url) -> Error {
+    async fn error_from_response(
+        &self,
+        resp: Response,
+        req: &Request<'_>,
+        url: &url::Url,
+    ) -> Error {
         let status = resp.status().as_u16();
         let retry_after = retry::parse_retry_after(resp.headers(), SystemTime::now());
         let content_type = content_type(&resp);
@@ -739,7 +741,10 @@ mod tests {
     #[test]
     fn only_plain_http_with_no_proxy_goes_direct() {
         let direct = |base: &str, options: ClientOptions| {
-            matches!(client(base, options).unwrap().inner.service, Service::Direct(_))
+            matches!(
+                client(base, options).unwrap().inner.service,
+                Service::Direct(_)
+            )
         };
         let none = || ClientOptions::builder().proxy_vars(Vec::<(String, String)>::new());
         assert!(direct("http://localhost:11434/v1", none().build()));
@@ -749,18 +754,25 @@ mod tests {
             "http://localhost:11434/v1",
             none().proxy("http://proxy.internal:3128").build()
         ));
-        let env = || ClientOptions::builder().proxy_vars([("HTTP_PROXY", "http://proxy.internal:3128")]);
+        let env =
+            || ClientOptions::builder().proxy_vars([("HTTP_PROXY", "http://proxy.internal:3128")]);
         assert!(!direct("http://gpu-box:11434/v1", env().build()));
         // The environment's proxy is never used for loopback.
         assert!(direct("http://127.0.0.1:11434/v1", env().build()));
         // `no_proxy` ignores the environment.
-        assert!(direct("http://gpu-box:11434/v1", env().no_proxy(true).build()));
+        assert!(direct(
+            "http://gpu-box:11434/v1",
+            env().no_proxy(true).build()
+        ));
     }
 
     #[test]
     fn framing_headers_are_refused_when_the_client_is_built() {
         let mut h = HeaderMap::new();
-        h.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from_static("3"));
+        h.insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from_static("3"),
+        );
         let e = HttpClient::new(
             "http://127.0.0.1:1/v1",
             h,

@@ -134,14 +134,14 @@ impl fmt::Debug for ClientOptions {
             .field("idle_timeout", &self.idle_timeout)
             .field("total_timeout", &self.total_timeout)
             .field("max_body_size", &self.max_body_size)
-            .field(
-                "proxy",
-                &self.proxy.as_deref().map(redact_url),
-            )
+            .field("proxy", &self.proxy.as_deref().map(redact_url))
             .field("no_proxy", &self.no_proxy)
             .field(
                 "proxy_vars",
-                &self.proxy_vars.as_ref().map(|v| v.iter().map(|(k, _)| k).collect::<Vec<_>>()),
+                &self
+                    .proxy_vars
+                    .as_ref()
+                    .map(|v| v.iter().map(|(k, _)| k).collect::<Vec<_>>()),
             )
             .field("ca_certs_pem", &self.ca_certs_pem.len())
             .field("ca_cert_files", &self.ca_cert_files)
@@ -287,7 +287,11 @@ impl ClientOptionsBuilder {
 
     /// Presents the client certificate and key in these PEM files (mutual TLS; read when the
     /// provider is built).
-    pub fn client_identity_files(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+    pub fn client_identity_files(
+        mut self,
+        cert: impl Into<PathBuf>,
+        key: impl Into<PathBuf>,
+    ) -> Self {
         self.options.client_cert_file = Some(cert.into());
         self.options.client_key_file = Some(key.into());
         self
@@ -447,4 +451,3 @@ fn read_file(path: &Path, what: &str) -> crate::Result<Vec<u8>> {
         source: Some(Box::new(e)),
     })
 }
-

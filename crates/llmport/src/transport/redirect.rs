@@ -30,7 +30,9 @@ pub(crate) fn next_hop(
         return None;
     }
     let location = headers.get(header::LOCATION)?.to_str().ok()?;
-    from.join(location).ok().filter(|next| same_origin(from, next))
+    from.join(location)
+        .ok()
+        .filter(|next| same_origin(from, next))
 }
 
 /// Whether the redirected request becomes a `GET` without a body, as reqwest (and browsers)

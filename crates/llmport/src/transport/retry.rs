@@ -216,7 +216,11 @@ pub(crate) fn parse_retry_after(headers: &HeaderMap, now: SystemTime) -> Option<
         .ok()?
         .trim();
     if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(value.parse::<u64>().map_or(Duration::MAX, Duration::from_secs));
+        return Some(
+            value
+                .parse::<u64>()
+                .map_or(Duration::MAX, Duration::from_secs),
+        );
     }
     let date = httpdate::parse_http_date(value).ok()?;
     Some(date.duration_since(now).unwrap_or(Duration::ZERO))
@@ -283,7 +287,13 @@ mod tests {
     fn no_number_a_server_sends_panics() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let wait = |name: &'static str, v: &str| parse_retry_after(&headers(&[(name, v)]), now);
-        for huge in ["1e300", "18446744073709551616000", "inf", "1.9e22", "1e300000"] {
+        for huge in [
+            "1e300",
+            "18446744073709551616000",
+            "inf",
+            "1.9e22",
+            "1e300000",
+        ] {
             assert_eq!(wait("retry-after-ms", huge), Some(Duration::MAX), "{huge}");
         }
         assert_eq!(
@@ -294,7 +304,11 @@ mod tests {
             assert_eq!(wait("retry-after-ms", ignored), None, "{ignored}");
         }
         assert_eq!(wait("retry-after", "-5"), None);
-        assert_eq!(wait("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT").map(|d| d > Duration::from_secs(1 << 30)), Some(true));
+        assert_eq!(
+            wait("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT")
+                .map(|d| d > Duration::from_secs(1 << 30)),
+            Some(true)
+        );
         assert_eq!(wait("retry-after", "Sat, 01 Jan 0000 00:00:00 GMT"), None);
     }
 

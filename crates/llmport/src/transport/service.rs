@@ -81,9 +81,7 @@ impl Service {
                     Ok(resp) => Ok(from_reqwest(resp)),
                     Err(e) => Err(match connect_timeout {
                         // The only timeout reqwest is given is the connect timeout.
-                        Some(after) if e.is_timeout() => {
-                            SendError::ConnectTimeout(*after)
-                        }
+                        Some(after) if e.is_timeout() => SendError::ConnectTimeout(*after),
                         _ => SendError::Failed(Box::new(e.without_url())),
                     }),
                 }
