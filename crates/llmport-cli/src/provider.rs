@@ -53,11 +53,17 @@ pub fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
         }
         builder = builder.client_options(o.build());
     }
-    // Always rebuilt from the same variables, so that every wait for a retry is announced.
+    // Always rebuilt from the same variables, so that a wait for a retry a user would notice
+    // (a second or more: a server's `Retry-After`, a long backoff) is announced; the short
+    // backoffs stay quiet, so that an error is still one line.
     let mut retry = RetryConfig::default()
         .with_vars(vars.iter().cloned())?
         .to_builder()
-        .on_retry(|e| eprintln!("{}", retry_notice(e)));
+        .on_retry(|e| {
+            if e.wait >= std::time::Duration::from_secs(1) {
+                eprintln!("{}", retry_notice(e));
+            }
+        });
     if let Some(n) = global.retries {
         retry = retry.max_retries(n);
     }

@@ -23,6 +23,7 @@ use crate::redact::redact_url;
 /// | `total_timeout` | none | a deadline for a whole non-streaming call; never applied to streams |
 /// | `max_body_size` | 64 MiB | largest non-streaming body read into memory |
 /// | `proxy` | none | an HTTP(S) proxy for all requests; when unset, `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` apply, never to `localhost` or loopback addresses |
+/// | proxy variables | the process environment | read from given pairs instead with [`ClientOptionsBuilder::proxy_vars`] |
 /// | `ca_certs_pem`, `ca_cert_files` | none | extra root CAs, trusted besides the built-in (Mozilla) roots |
 /// | `client_identity_pem`, `client_cert_file` + `client_key_file` | none | a client certificate for mutual TLS |
 /// | `danger_accept_invalid_certs` | false | accept any server certificate (tests only) |
