@@ -359,8 +359,11 @@ impl ClientOptions {
                 (None, None)
             }
             Route::Configured => (self.proxy.as_deref(), None),
+            // From the process environment: reqwest reads it the same way (hyper-util's
+            // matcher), per URL, so that another host (an OAuth2 token endpoint) gets its own
+            // decision.
+            Route::Environment { .. } if self.proxy_vars.is_none() => (None, None),
             Route::Environment { url, auth } => {
-                // Decided once per origin, so reqwest need not read the environment again.
                 b = b.no_proxy();
                 (Some(url.as_str()), auth.as_ref())
             }
