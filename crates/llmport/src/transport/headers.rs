@@ -39,7 +39,10 @@ pub(crate) fn check_extra(headers: &HeaderMap) -> Result<()> {
 /// transport decodes gzip itself, see [`super::decompress`]), then `fixed` (extra headers
 /// and static credentials), which win over the defaults.
 pub(crate) fn defaults(user_agent: &str, fixed: &HeaderMap) -> Result<HeaderMap> {
-    let mut headers = HeaderMap::with_capacity(3 + fixed.len());
+    // `new`, not `with_capacity(3 + …)`: a clone keeps the index table's size, and a table
+    // sized to the entries would have to grow (one more allocation per request) when
+    // `Content-Type` is added to the clone.
+    let mut headers = HeaderMap::new();
     let ua = HeaderValue::from_str(user_agent).map_err(|_| {
         Error::config(format!(
             "the user agent {user_agent:?} has characters not allowed in HTTP headers"
