@@ -5,6 +5,7 @@
 pub(crate) mod bench;
 mod embed;
 pub(crate) mod error;
+mod models;
 pub(crate) mod request;
 mod response;
 mod stream;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
+pub use self::models::ModelEntry;
 pub(crate) use self::request::{encode_tool, is_text_mime, part_kind, read_file_uri};
 pub(crate) use self::stream::{ChatStream, StreamLimits};
 pub(crate) use self::wire::WireTool;
