@@ -1,25 +1,57 @@
 //! Embeddings: the [`Embedder`] trait and its types.
 
+use std::future::Future;
+use std::pin::Pin;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::error::Result;
-use crate::ollama::KeepAlive;
+use crate::error::{Error, Result};
+use crate::extensions::{Extension, Extensions};
 
 /// Something that turns texts into vectors.
 ///
 /// Implemented by [`OpenAiProvider`](crate::OpenAiProvider) (`/v1/embeddings`) and by
 /// [`OllamaProvider`](crate::OllamaProvider) (Ollama's native `/api/embed`). Object-safe.
+///
+/// Call [`embed`](Embedder::embed) with any slice of strings (`&["hello"]`, `&[String]`, a
+/// `&Vec<String>`); through `dyn Embedder`, call [`embed_strs`](Embedder::embed_strs).
 #[async_trait]
 pub trait Embedder: Send + Sync + std::fmt::Debug {
-    /// Embeds each input; the vectors come back in input order.
-    async fn embed(
+    /// Embeds each input; the vectors come back in input order. The object-safe form of
+    /// [`embed`](Embedder::embed), which implementations provide.
+    async fn embed_strs(
         &self,
         model: &str,
-        inputs: &[String],
+        inputs: &[&str],
         options: &EmbedOptions,
     ) -> Result<Embeddings>;
+
+    /// Embeds each input; the vectors come back in input order.
+    ///
+    /// ```no_run
+    /// # async fn run() -> llmport::Result<()> {
+    /// use llmport::{EmbedOptions, Embedder, OllamaProvider};
+    /// let ollama = OllamaProvider::new()?;
+    /// let one = ollama.embed("nomic-embed-text", &["hello"], &EmbedOptions::default()).await?;
+    /// let texts: Vec<String> = vec!["a".into(), "b".into()];
+    /// let two = ollama.embed("nomic-embed-text", &texts, &EmbedOptions::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    fn embed<'a, S>(
+        &'a self,
+        model: &'a str,
+        inputs: &'a [S],
+        options: &'a EmbedOptions,
+    ) -> Pin<Box<dyn Future<Output = Result<Embeddings>> + Send + 'a>>
+    where
+        Self: Sized,
+        S: AsRef<str> + Sync,
+    {
+        let inputs: Vec<&'a str> = inputs.iter().map(AsRef::as_ref).collect();
+        Box::pin(async move { self.embed_strs(model, &inputs, options).await })
+    }
 }
 
 /// Options for an embedding request. Unset fields are not sent.
@@ -31,48 +63,83 @@ pub struct EmbedOptions {
     /// Whether the server may cut inputs that exceed the model's context (Ollama's `truncate`,
     /// default true there); `false` makes such an input an error.
     pub truncate: Option<bool>,
-    /// How long Ollama keeps the model loaded afterwards (native API only).
-    pub keep_alive: Option<KeepAlive>,
     /// How the server should encode the vectors on the wire (OpenAI-compatible API only).
     /// Unset, nothing is requested and the server's default (floats) applies; either way
     /// the vectors come back decoded.
     pub encoding: Option<EmbedEncoding>,
     /// Extra keys merged into the request body.
     pub extra: Map<String, Value>,
+    /// Provider-specific settings keyed by their type, as on
+    /// [`Options::extensions`](crate::Options::extensions) (Ollama's native embeddings
+    /// read `keep_alive` from `llmport::ollama::OllamaOptions`). Not serialised.
+    #[serde(skip)]
+    pub extensions: Extensions,
 }
 
 impl EmbedOptions {
-    /// No option set.
-    pub fn new() -> Self {
-        Self::default()
+    /// A builder.
+    pub fn builder() -> EmbedOptionsBuilder {
+        EmbedOptionsBuilder::default()
     }
 
-    /// Sets `dimensions`.
-    #[must_use]
-    pub fn with_dimensions(mut self, n: u32) -> Self {
-        self.dimensions = Some(n);
+    /// The provider-specific settings of type `T`, if set.
+    pub fn extension<T: Extension>(&self) -> Option<&T> {
+        self.extensions.get::<T>()
+    }
+
+    /// Checks the values against their ranges before anything is sent: `dimensions` ≥ 1.
+    pub fn validate(&self) -> Result<()> {
+        if self.dimensions == Some(0) {
+            return Err(Error::config_for(
+                "EmbedOptions::dimensions",
+                "must be at least 1; leave it unset for the model's full size",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Builds [`EmbedOptions`]; setters never fail, the provider checks the values.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct EmbedOptionsBuilder {
+    opts: EmbedOptions,
+}
+
+impl EmbedOptionsBuilder {
+    /// Shorten the vectors to this many dimensions.
+    pub fn dimensions(mut self, n: u32) -> Self {
+        self.opts.dimensions = Some(n);
         self
     }
 
-    /// Sets `truncate`.
-    #[must_use]
-    pub fn with_truncate(mut self, yes: bool) -> Self {
-        self.truncate = Some(yes);
+    /// Whether the server may cut inputs that exceed the model's context.
+    pub fn truncate(mut self, yes: bool) -> Self {
+        self.opts.truncate = Some(yes);
         self
     }
 
-    /// Sets `keep_alive`.
-    #[must_use]
-    pub fn with_keep_alive(mut self, k: KeepAlive) -> Self {
-        self.keep_alive = Some(k);
+    /// How the server should encode the vectors on the wire.
+    pub fn encoding(mut self, e: EmbedEncoding) -> Self {
+        self.opts.encoding = Some(e);
         self
     }
 
-    /// Sets `encoding`.
-    #[must_use]
-    pub fn with_encoding(mut self, e: EmbedEncoding) -> Self {
-        self.encoding = Some(e);
+    /// Adds an extra key to the request body.
+    pub fn extra(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.opts.extra.insert(key.into(), value.into());
         self
+    }
+
+    /// Adds provider-specific settings (one value per type).
+    pub fn extension<T: Extension + Clone>(mut self, value: T) -> Self {
+        self.opts.extensions.insert(value);
+        self
+    }
+
+    /// The options.
+    pub fn build(self) -> EmbedOptions {
+        self.opts
     }
 }
 

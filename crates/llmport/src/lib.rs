@@ -152,6 +152,9 @@ pub mod codec;
 pub mod embed;
 pub mod env;
 pub mod error;
+pub mod extensions;
+mod json_body;
+pub mod media;
 pub mod message;
 pub mod ollama;
 pub mod openai;
@@ -159,8 +162,10 @@ pub mod options;
 pub mod provider;
 pub mod response;
 pub mod stream;
+mod telemetry;
 #[cfg(feature = "test-util")]
 pub mod testing;
+mod tool_schema;
 pub mod transport;
 
 /// Internals exposed for the benchmarks in `benches/` only: not part of the API, may change
