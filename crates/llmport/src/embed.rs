@@ -1,8 +1,5 @@
 //! Embeddings: the [`Embedder`] trait and its types.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -15,43 +12,30 @@ use crate::extensions::{Extension, Extensions};
 /// Implemented by [`OpenAiProvider`](crate::OpenAiProvider) (`/v1/embeddings`) and by
 /// [`OllamaProvider`](crate::OllamaProvider) (Ollama's native `/api/embed`). Object-safe.
 ///
-/// Call [`embed`](Embedder::embed) with any slice of strings (`&["hello"]`, `&[String]`, a
-/// `&Vec<String>`); through `dyn Embedder`, call [`embed_strs`](Embedder::embed_strs).
+/// Implementations provide [`embed_strs`](Embedder::embed_strs). Callers use `embed`, which
+/// takes any slice of strings (`&["hello"]`, `&[String]`, a `&Vec<String>`): an inherent
+/// method of each provider and of `dyn Embedder`:
+///
+/// ```no_run
+/// # async fn run() -> llmport::Result<()> {
+/// use std::sync::Arc;
+/// use llmport::{EmbedOptions, Embedder, OllamaProvider};
+/// let ollama = OllamaProvider::new()?;
+/// let one = ollama.embed("nomic-embed-text", &["hello"], &EmbedOptions::default()).await?;
+/// let texts: Vec<String> = vec!["a".into(), "b".into()];
+/// let shared: Arc<dyn Embedder> = Arc::new(ollama);
+/// let two = shared.embed("nomic-embed-text", &texts, &EmbedOptions::default()).await?;
+/// # Ok(()) }
+/// ```
 #[async_trait]
 pub trait Embedder: Send + Sync + std::fmt::Debug {
-    /// Embeds each input; the vectors come back in input order. The object-safe form of
-    /// [`embed`](Embedder::embed), which implementations provide.
+    /// Embeds each input; the vectors come back in input order.
     async fn embed_strs(
         &self,
         model: &str,
         inputs: &[&str],
         options: &EmbedOptions,
     ) -> Result<Embeddings>;
-
-    /// Embeds each input; the vectors come back in input order.
-    ///
-    /// ```no_run
-    /// # async fn run() -> llmport::Result<()> {
-    /// use llmport::{EmbedOptions, Embedder, OllamaProvider};
-    /// let ollama = OllamaProvider::new()?;
-    /// let one = ollama.embed("nomic-embed-text", &["hello"], &EmbedOptions::default()).await?;
-    /// let texts: Vec<String> = vec!["a".into(), "b".into()];
-    /// let two = ollama.embed("nomic-embed-text", &texts, &EmbedOptions::default()).await?;
-    /// # Ok(()) }
-    /// ```
-    fn embed<'a, S>(
-        &'a self,
-        model: &'a str,
-        inputs: &'a [S],
-        options: &'a EmbedOptions,
-    ) -> Pin<Box<dyn Future<Output = Result<Embeddings>> + Send + 'a>>
-    where
-        Self: Sized,
-        S: AsRef<str> + Sync,
-    {
-        let inputs: Vec<&'a str> = inputs.iter().map(AsRef::as_ref).collect();
-        Box::pin(async move { self.embed_strs(model, &inputs, options).await })
-    }
 }
 
 /// Options for an embedding request. Unset fields are not sent.
@@ -77,6 +61,11 @@ pub struct EmbedOptions {
 }
 
 impl EmbedOptions {
+    /// No option set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// A builder.
     pub fn builder() -> EmbedOptionsBuilder {
         EmbedOptionsBuilder::default()
@@ -141,6 +130,29 @@ impl EmbedOptionsBuilder {
     pub fn build(self) -> EmbedOptions {
         self.opts
     }
+}
+
+impl dyn Embedder + '_ {
+    /// Embeds each input (any slice of strings); the vectors come back in input order.
+    pub async fn embed<S: AsRef<str>>(
+        &self,
+        model: &str,
+        inputs: &[S],
+        options: &EmbedOptions,
+    ) -> Result<Embeddings> {
+        embed_any(self, model, inputs, options).await
+    }
+}
+
+/// `embed` for any [`Embedder`]: the inputs as `&str`s, then [`Embedder::embed_strs`].
+pub(crate) async fn embed_any<E: Embedder + ?Sized, S: AsRef<str>>(
+    embedder: &E,
+    model: &str,
+    inputs: &[S],
+    options: &EmbedOptions,
+) -> Result<Embeddings> {
+    let inputs: Vec<&str> = inputs.iter().map(AsRef::as_ref).collect();
+    embedder.embed_strs(model, &inputs, options).await
 }
 
 /// How vectors travel on the wire (OpenAI's `encoding_format`).

@@ -82,10 +82,7 @@ impl Extensions {
 
     /// Removes and returns the value of type `T`.
     pub fn remove<T: Extension + Clone>(&mut self) -> Option<T> {
-        let i = self
-            .entries
-            .iter()
-            .position(|e| e.as_any().is::<T>())?;
+        let i = self.entries.iter().position(|e| e.as_any().is::<T>())?;
         let e = self.entries.swap_remove(i);
         e.as_any().downcast_ref::<T>().cloned()
     }

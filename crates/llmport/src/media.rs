@@ -132,7 +132,10 @@ mod tests {
 
     #[test]
     fn sniffs_the_common_image_types_and_nothing_else() {
-        assert_eq!(sniff_image(b"\xff\xd8\xff\xe0\0\x10JFIF"), Some("image/jpeg"));
+        assert_eq!(
+            sniff_image(b"\xff\xd8\xff\xe0\0\x10JFIF"),
+            Some("image/jpeg")
+        );
         assert_eq!(sniff_image(b"RIFF\x24\0\0\0WEBPVP8 "), Some("image/webp"));
         assert_eq!(sniff_image(b"RIFF\x24\0\0\0WAVEfmt "), None);
         assert_eq!(sniff_image(b"BM\x36\0"), Some("image/bmp"));

@@ -18,10 +18,11 @@ fn inputs(texts: &[&str]) -> Vec<String> {
 async fn float_transcript_replays_exactly() {
     let fx = fixture_json("openai_embeddings_float");
     let server = TestServer::start([transcript("openai_embeddings_float")]).await;
-    let mut options = EmbedOptions::new()
-        .with_dimensions(4)
-        .with_encoding(EmbedEncoding::Float);
-    options.extra.insert("user".into(), json!("ignored"));
+    let options = EmbedOptions::builder()
+        .dimensions(4)
+        .encoding(EmbedEncoding::Float)
+        .extra("user", json!("ignored"))
+        .build();
     // Through `dyn Embedder`.
     let embedder: Arc<dyn Embedder> = Arc::new(openai(&server.v1_url()));
     let e = embedder
@@ -76,7 +77,9 @@ async fn base64_vectors_are_decoded_as_little_endian_f32() {
         .embed(
             "nomic-embed-text",
             &inputs(&["x"]),
-            &EmbedOptions::new().with_encoding(EmbedEncoding::Base64),
+            &EmbedOptions::builder()
+                .encoding(EmbedEncoding::Base64)
+                .build(),
         )
         .await
         .unwrap();
@@ -170,7 +173,7 @@ async fn settings_this_api_lacks_are_refused_and_no_input_sends_nothing() {
         .embed(
             "m",
             &inputs(&["a"]),
-            &EmbedOptions::new().with_truncate(false),
+            &EmbedOptions::builder().truncate(false).build(),
         )
         .await
         .unwrap_err();
@@ -178,7 +181,10 @@ async fn settings_this_api_lacks_are_refused_and_no_input_sends_nothing() {
         matches!(&e, Error::Unsupported { option, .. } if option == "EmbedOptions::truncate"),
         "{e:?}"
     );
-    let none = p.embed("m", &[], &EmbedOptions::new()).await.unwrap();
+    let none = p
+        .embed("m", &[] as &[&str], &EmbedOptions::new())
+        .await
+        .unwrap();
     assert!(none.vectors.is_empty());
     assert_eq!(none.dimension(), 0);
     assert!(server.requests().is_empty());

@@ -23,7 +23,7 @@ use support::*;
 /// Options that route a chat to the native API (and change nothing else).
 fn native_opts() -> Options {
     Options::builder()
-        .ollama(OllamaOptions::new().with_num_ctx(4096))
+        .extension(OllamaOptions::builder().num_ctx(4096).build())
         .build()
 }
 
@@ -266,7 +266,7 @@ async fn pull_sends_insecure_when_asked() {
     let server = TestServer::start([transcript("native_pull_progress")]).await;
     let p = ollama(&server.url());
     let pull = p
-        .pull_with("llama3.2", &PullOptions::new().with_insecure(true))
+        .pull_with("llama3.2", &PullOptions::builder().insecure(true).build())
         .await
         .unwrap();
     assert_eq!(pull.count().await, 14);
@@ -453,12 +453,16 @@ async fn native_root_health_pings() {
 async fn native_embed_sends_every_option_and_returns_the_vectors() {
     let server = TestServer::start([transcript("native_embed")]).await;
     let fx = fixture_json("native_embed");
-    let mut opts = EmbedOptions::new()
-        .with_dimensions(4)
-        .with_truncate(true)
-        .with_keep_alive(KeepAlive::Duration("5m".into()));
-    opts.extra
-        .insert("options".into(), json!({"num_ctx": 2048}));
+    let opts = EmbedOptions::builder()
+        .dimensions(4)
+        .truncate(true)
+        .extension(
+            OllamaOptions::builder()
+                .keep_alive(KeepAlive::Duration("5m".into()))
+                .build(),
+        )
+        .extra("options", json!({"num_ctx": 2048}))
+        .build();
     let p = ollama(&server.url());
     let inputs = ["hello world".to_owned(), "goodbye".to_owned()];
     let e = p.embed("nomic-embed-text", &inputs, &opts).await.unwrap();
@@ -497,7 +501,7 @@ async fn embed_errors_are_typed() {
         .await;
     let p = ollama(&server.url());
     let e = p
-        .embed("nomic", &["x".into()], &EmbedOptions::new())
+        .embed("nomic", &["x"], &EmbedOptions::new())
         .await
         .unwrap_err();
     let Error::Api(api) = &e else { panic!("{e:?}") };
@@ -516,7 +520,7 @@ async fn embed_errors_are_typed() {
         .start()
         .await;
     let e = ollama(&server.url())
-        .embed("m", &["a".into(), "b".into()], &EmbedOptions::new())
+        .embed("m", &["a", "b"], &EmbedOptions::new())
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Decode { .. }), "{e:?}");
@@ -531,11 +535,12 @@ async fn native_chat_stream_sends_the_options_and_maps_the_chunks() {
     let opts = Options::builder()
         .temperature(0.7)
         .seed(42)
-        .ollama(
-            OllamaOptions::new()
-                .with_num_ctx(8192)
-                .with_num_predict(256)
-                .with_keep_alive(KeepAlive::Duration("10m".into())),
+        .extension(
+            OllamaOptions::builder()
+                .num_ctx(8192)
+                .num_predict(256)
+                .keep_alive(KeepAlive::Duration("10m".into()))
+                .build(),
         )
         .build();
     let (items, err) = collect(&p, &[Message::user("Why is the sky blue?")], &opts).await;
@@ -721,7 +726,7 @@ async fn native_chat_stream_tool_calls_arrive_whole_on_the_last_chunk() {
     );
     let opts = Options::builder()
         .tool(tool)
-        .ollama(OllamaOptions::new().with_num_ctx(4096))
+        .extension(OllamaOptions::builder().num_ctx(4096).build())
         .build();
     let p = ollama(&server.url());
     let (items, err) = collect(&p, &[Message::user("Weather in Tokyo?")], &opts).await;
@@ -862,7 +867,7 @@ async fn native_chat_format_schema_nonstream() {
     let schema = fx["request"]["body"]["format"].clone();
     let opts = Options::builder()
         .temperature(0.0)
-        .ollama(OllamaOptions::new().with_format(schema))
+        .extension(OllamaOptions::builder().format(schema).build())
         .build();
     let r = ollama(&server.url())
         .generate(
@@ -979,7 +984,7 @@ async fn an_endpoint_the_server_lacks_gets_a_native_hint() {
     // An old Ollama (or another server) without /api/embed: gin's text 404.
     let server = TestServer::builder().start().await;
     let e = ollama(&server.url())
-        .embed("m", &["x".into()], &EmbedOptions::new())
+        .embed("m", &["x"], &EmbedOptions::new())
         .await
         .unwrap_err();
     let Error::Api(api) = &e else { panic!("{e:?}") };
@@ -1022,7 +1027,7 @@ async fn keep_alive_is_a_number_of_seconds_or_a_duration_string() {
         (KeepAlive::parse("5m").unwrap(), json!("5m")),
     ] {
         let opts = Options::builder()
-            .ollama(OllamaOptions::new().with_keep_alive(k.clone()))
+            .extension(OllamaOptions::builder().keep_alive(k.clone()).build())
             .build();
         let sent = sent_body(&[Message::user("q")], &opts).await;
         assert_eq!(sent["keep_alive"], want, "{k:?}");
@@ -1032,7 +1037,11 @@ async fn keep_alive_is_a_number_of_seconds_or_a_duration_string() {
         );
     }
     let opts = Options::builder()
-        .ollama(OllamaOptions::new().with_keep_alive(KeepAlive::Seconds(f64::NAN)))
+        .extension(
+            OllamaOptions::builder()
+                .keep_alive(KeepAlive::Seconds(f64::NAN))
+                .build(),
+        )
         .build();
     let server = chat_server(ndjson(&[done_line(json!({}))])).await;
     let e = ollama(&server.url())
@@ -1097,12 +1106,13 @@ async fn every_option_lands_in_the_native_request() {
         .response_format(ResponseFormat::Json)
         .reasoning_effort(ReasoningEffort::None)
         .extra("truncate", false)
-        .ollama(
-            OllamaOptions::new()
-                .with_num_ctx(8192)
-                .with_repeat_penalty(1.1)
-                .with_top_k(20)
-                .with_min_p(0.05),
+        .extension(
+            OllamaOptions::builder()
+                .num_ctx(8192)
+                .repeat_penalty(1.1)
+                .top_k(20)
+                .min_p(0.05)
+                .build(),
         )
         .build();
     let sent = sent_body(&[Message::user("hi")], &opts).await;
@@ -1145,11 +1155,12 @@ async fn ollama_options_win_over_their_generic_counterparts() {
             schema: json!({"type": "array"}),
             strict: true,
         })
-        .ollama(
-            OllamaOptions::new()
-                .with_num_predict(-1)
-                .with_think(Think::Level(ThinkLevel::High))
-                .with_format(schema.clone()),
+        .extension(
+            OllamaOptions::builder()
+                .num_predict(-1)
+                .think(Think::Level(ThinkLevel::High))
+                .format(schema.clone())
+                .build(),
         )
         .build();
     let sent = sent_body(&[Message::user("hi")], &opts).await;
@@ -1165,14 +1176,14 @@ async fn ollama_options_win_over_their_generic_counterparts() {
             schema: json!({"type": "array"}),
             strict: true,
         })
-        .ollama(OllamaOptions::new().with_think(Think::Enabled(true)))
+        .extension(OllamaOptions::builder().think(Think::Enabled(true)).build())
         .build();
     let sent = sent_body(&[Message::user("hi")], &opts).await;
     assert_eq!(sent["think"], true);
     assert_eq!(sent["format"], json!({"type": "array"}));
     let opts = Options::builder()
         .reasoning_effort(ReasoningEffort::Max)
-        .ollama(OllamaOptions::new().with_top_k(1))
+        .extension(OllamaOptions::builder().top_k(1).build())
         .build();
     assert_eq!(
         sent_body(&[Message::user("hi")], &opts).await["think"],
@@ -1228,7 +1239,7 @@ async fn tool_choice_none_offers_no_tools_and_forced_choices_are_refused() {
     let opts = Options::builder()
         .tool(tool.clone())
         .tool_choice(ToolChoice::None)
-        .ollama(OllamaOptions::new().with_num_ctx(1))
+        .extension(OllamaOptions::builder().num_ctx(1).build())
         .build();
     let sent = sent_body(&[Message::user("q")], &opts).await;
     assert!(sent.get("tools").is_none(), "{sent}");
@@ -1239,11 +1250,11 @@ async fn tool_choice_none_offers_no_tools_and_forced_choices_are_refused() {
         Options::builder()
             .tool(tool.clone())
             .tool_choice(ToolChoice::Required)
-            .ollama(OllamaOptions::new().with_num_ctx(1))
+            .extension(OllamaOptions::builder().num_ctx(1).build())
             .build(),
         Options::builder()
             .candidate_count(2)
-            .ollama(OllamaOptions::new().with_num_ctx(1))
+            .extension(OllamaOptions::builder().num_ctx(1).build())
             .build(),
     ] {
         let e = p

@@ -125,23 +125,24 @@ impl ChatArgs {
             b = b.seed(s);
         }
         if !self.stop.is_empty() {
-            b = b.stop(self.stop.iter().cloned());
+            b = b.stop(self.stop.as_slice());
         }
         if let Some(s) = &self.system {
             b = b.system(s.clone());
         }
-        let mut ollama = OllamaOptions::new();
+        let mut ollama = OllamaOptions::builder();
         if let Some(n) = self.ctx {
-            ollama = ollama.with_num_ctx(n);
+            ollama = ollama.num_ctx(n);
         }
         if let Some(k) = &self.keep_alive.duration {
-            ollama = ollama.with_keep_alive(k.clone());
+            ollama = ollama.keep_alive(k.clone());
         }
         if self.think {
-            ollama = ollama.with_think(Think::Enabled(true));
+            ollama = ollama.think(Think::Enabled(true));
         }
+        let ollama = ollama.build();
         if ollama.is_set() {
-            b = b.ollama(ollama);
+            b = b.extension(ollama);
         }
         Ok(b.build())
     }
@@ -727,11 +728,14 @@ mod tests {
         let o = args.options().unwrap();
         assert_eq!(o.response_format, Some(llmport::ResponseFormat::Json));
         assert_eq!(
-            o.ollama,
-            OllamaOptions::new()
-                .with_num_ctx(8192)
-                .with_keep_alive(KeepAlive::Seconds(-1.0))
-                .with_think(Think::Enabled(true))
+            o.extension::<OllamaOptions>(),
+            Some(
+                &OllamaOptions::builder()
+                    .num_ctx(8192)
+                    .keep_alive(KeepAlive::Seconds(-1.0))
+                    .think(Think::Enabled(true))
+                    .build()
+            )
         );
         assert_eq!(o.system.as_deref(), Some("be brief"));
         assert_eq!(o.max_tokens, Some(5));

@@ -23,9 +23,9 @@ use super::wire::{
     WireFunctionCall, WireToolCall, reported_error,
 };
 use crate::error::{Error, Result};
-use crate::message::{Message, Part, Role, ToolCall, ToolResult};
 use crate::json_body::encode_with_extra;
 use crate::media::{is_text_mime, read_image_uri};
+use crate::message::{Message, Part, Role, ToolCall, ToolResult};
 use crate::options::{Options, ReasoningEffort, ResponseFormat, ToolChoice};
 use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta, ServerTimings, Usage};
 use crate::stream::ResponseStream;

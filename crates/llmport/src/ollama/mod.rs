@@ -14,11 +14,11 @@ use std::borrow::Cow;
 use async_trait::async_trait;
 
 pub use self::host::parse_ollama_host;
+pub use self::models::PullOptionsBuilder;
 pub use self::models::{
     LocalModel, ModelDetails, ModelInfo, PullOptions, PullProgress, RunningModel, TensorInfo,
 };
 pub use self::native::PullStream;
-pub use self::models::PullOptionsBuilder;
 pub use self::options::{KeepAlive, OllamaOptions, OllamaOptionsBuilder, Think, ThinkLevel};
 use crate::auth::Auth;
 use crate::env::Vars;
@@ -196,7 +196,7 @@ impl Provider for OllamaProvider {
 
 /// Builds an [`OllamaProvider`]. Setters never fail; [`OllamaProviderBuilder::build`] checks
 /// everything and reports the first problem.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct OllamaProviderBuilder {
     base_url: Option<String>,

@@ -280,6 +280,11 @@ pub struct PullOptions {
 }
 
 impl PullOptions {
+    /// No option set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// A builder.
     pub fn builder() -> PullOptionsBuilder {
         PullOptionsBuilder::default()

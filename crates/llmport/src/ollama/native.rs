@@ -10,10 +10,9 @@ use async_trait::async_trait;
 use futures::Stream;
 use serde::de::DeserializeOwned;
 
-
 use super::OllamaProvider;
-use super::options::OllamaOptions;
 use super::models::{LocalModel, ModelInfo, PullOptions, PullProgress, RunningModel};
+use super::options::OllamaOptions;
 use super::wire::{
     EmbedRequest, EmbedResponse, ModelRequest, PsResponse, PullLine, PullRequest, TagsResponse,
     VersionResponse, reported_error,
@@ -189,6 +188,19 @@ impl OllamaProvider {
 /// honours [`EmbedOptions::truncate`] and the `keep_alive` of an [`OllamaOptions`]
 /// extension (its other settings do not apply to embeddings and are refused).
 /// [`Embeddings::input_tokens`] is the server's `prompt_eval_count`.
+impl OllamaProvider {
+    /// Embeds each input (any slice of strings: `&["hello"]`, `&[String]`, `&Vec<String>`);
+    /// the vectors come back in input order. See [`Embedder`].
+    pub async fn embed<S: AsRef<str>>(
+        &self,
+        model: &str,
+        inputs: &[S],
+        options: &EmbedOptions,
+    ) -> Result<Embeddings> {
+        crate::embed::embed_any(self, model, inputs, options).await
+    }
+}
+
 #[async_trait]
 impl Embedder for OllamaProvider {
     async fn embed_strs(

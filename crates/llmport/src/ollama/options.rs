@@ -48,6 +48,11 @@ pub struct OllamaOptions {
 }
 
 impl OllamaOptions {
+    /// No setting made.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
     /// A builder.
     pub fn builder() -> OllamaOptionsBuilder {
         OllamaOptionsBuilder::default()
@@ -68,7 +73,10 @@ impl OllamaOptions {
             ));
         }
         if self.top_k == Some(0) {
-            return Err(Error::config_for("OllamaOptions::top_k", "must be at least 1"));
+            return Err(Error::config_for(
+                "OllamaOptions::top_k",
+                "must be at least 1",
+            ));
         }
         if let Some(n) = self.num_predict
             && (n == 0 || n < -2)

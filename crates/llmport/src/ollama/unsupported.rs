@@ -21,11 +21,11 @@ use std::borrow::Cow;
 
 use serde_json::{Value, json};
 
-use crate::error::{Error, Result};
-use crate::message::{Message, Part};
-use crate::media::normalize_mime;
-use crate::options::Options;
 use super::options::OllamaOptions;
+use crate::error::{Error, Result};
+use crate::media::normalize_mime;
+use crate::message::{Message, Part};
+use crate::options::Options;
 use crate::tool_schema::encode_tool_choice;
 
 /// A `/v1/chat/completions` request key that Ollama accepts and ignores.

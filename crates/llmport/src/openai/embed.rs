@@ -12,6 +12,19 @@ use crate::error::{Error, Result};
 use crate::json_body::encode_with_extra;
 use crate::transport::{Request, Timer, excerpt};
 
+impl OpenAiProvider {
+    /// Embeds each input (any slice of strings: `&["hello"]`, `&[String]`, `&Vec<String>`);
+    /// the vectors come back in input order. See [`Embedder`].
+    pub async fn embed<S: AsRef<str>>(
+        &self,
+        model: &str,
+        inputs: &[S],
+        options: &EmbedOptions,
+    ) -> Result<Embeddings> {
+        crate::embed::embed_any(self, model, inputs, options).await
+    }
+}
+
 #[async_trait]
 impl Embedder for OpenAiProvider {
     /// Embeds `inputs` with `POST <base>/embeddings`.

@@ -164,7 +164,7 @@ impl Provider for OpenAiProvider {
 
 /// Builds an [`OpenAiProvider`]. Setters never fail; [`OpenAiProviderBuilder::build`] checks
 /// everything and reports the first problem.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[must_use]
 pub struct OpenAiProviderBuilder {
     base_url: String,
@@ -179,7 +179,7 @@ pub struct OpenAiProviderBuilder {
     limits: StreamLimits,
     trace_content: bool,
     /// The first configuration error found by a setter, reported by `build()` as it is.
-    config_error: Option<Error>,
+    config_error: Option<FirstError>,
 }
 
 impl Default for OpenAiProviderBuilder {
@@ -250,7 +250,7 @@ impl OpenAiProviderBuilder {
     /// Keeps the first configuration error for `build()`.
     fn fail(&mut self, e: Error) {
         if self.config_error.is_none() {
-            self.config_error = Some(e);
+            self.config_error = Some(FirstError(e));
         }
     }
 
@@ -335,7 +335,7 @@ impl OpenAiProviderBuilder {
 
     /// Builds the provider.
     pub fn build(self) -> Result<OpenAiProvider> {
-        if let Some(e) = self.config_error {
+        if let Some(FirstError(e)) = self.config_error {
             return Err(e);
         }
         let headers = build_headers(&self.headers)?;
@@ -365,13 +365,40 @@ impl OpenAiProviderBuilder {
     }
 }
 
+/// A builder's first error, kept whole (variant, setting and source) for `build()`.
+///
+/// `Error` is not `Clone` (its source is a boxed error); a cloned builder gets a copy with
+/// the same variant, setting and message and the source's text as its source.
+#[derive(Debug)]
+struct FirstError(Error);
+
+impl Clone for FirstError {
+    fn clone(&self) -> Self {
+        let source = std::error::Error::source(&self.0)
+            .map(|s| -> crate::error::BoxError { s.to_string().into() });
+        FirstError(match &self.0 {
+            Error::Config {
+                setting, message, ..
+            } => Error::Config {
+                setting: setting.clone(),
+                message: message.clone(),
+                source,
+            },
+            other => Error::Config {
+                setting: None,
+                message: other.to_string(),
+                source,
+            },
+        })
+    }
+}
+
 /// Validates extra headers.
 pub(crate) fn build_headers(pairs: &[(String, String)]) -> Result<HeaderMap> {
     let mut map = HeaderMap::new();
     for (name, value) in pairs {
-        let n = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-            Error::config_for("header", format!("invalid header name {name:?}"))
-        })?;
+        let n = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| Error::config_for("header", format!("invalid header name {name:?}")))?;
         let v = HeaderValue::from_str(value.trim()).map_err(|_| {
             Error::config_for(
                 "header",
