@@ -63,7 +63,7 @@ mod tests {
         extra.insert("k".into(), Value::from(1));
         assert_eq!(
             encode_with_extra(&Req { temperature: 0.05 }, &extra).unwrap(),
-            br#"{"k":1,"temperature":0.05}"#
+            br#"{"temperature":0.05,"k":1}"#
         );
     }
 }

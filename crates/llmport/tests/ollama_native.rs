@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use futures::StreamExt;
-use llmport::ollama::{KeepAlive, PullOptions, Think, ThinkLevel};
+use llmport::ollama::{KeepAlive, OllamaChatApi, PullOptions, Think, ThinkLevel};
 use llmport::testing::{Reply, TestServer};
 use llmport::{
     Auth, EmbedOptions, Embedder, Error, FinishReason, GenResponse, Message, OllamaOptions,
@@ -1057,7 +1057,9 @@ async fn images_go_as_raw_base64_without_a_data_prefix() {
     let png = vec![0x89u8, b'P', b'N', b'G', 0, 1, 2, 255];
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cat.jpg");
-    std::fs::write(&file, b"jpeg bytes").unwrap();
+    // A real JPEG starts with its magic bytes: the type is sniffed from them.
+    let jpeg = b"\xff\xd8\xff\xe0jpeg bytes";
+    std::fs::write(&file, jpeg).unwrap();
     let file_uri = url::Url::from_file_path(&file).unwrap().to_string();
     let msg = Message::text(Role::User, "What is in these pictures?")
         .add_binary("a.png", png.clone(), "image/png")
@@ -1070,7 +1072,7 @@ async fn images_go_as_raw_base64_without_a_data_prefix() {
         json!([{
             "role": "user",
             "content": "What is in these pictures?\na note",
-            "images": [STANDARD.encode(&png), "AAEC", STANDARD.encode(b"jpeg bytes")]
+            "images": [STANDARD.encode(&png), "AAEC", STANDARD.encode(jpeg)]
         }])
     );
     for image in sent["messages"][0]["images"].as_array().unwrap() {
@@ -1336,4 +1338,201 @@ async fn a_dyn_provider_routes_ollama_options_natively() {
         .await
         .unwrap();
     assert_eq!(r.text(), "Rayleigh scattering favors blue light.");
+}
+
+// ---------------------------------------------------------------------------------------
+// Which chat API: OllamaChatApi
+// ---------------------------------------------------------------------------------------
+
+fn with_api(root: &str, api: OllamaChatApi) -> OllamaProvider {
+    OllamaProvider::builder()
+        .host(root)
+        .retry(RetryConfig::none())
+        .chat_api(api)
+        .build()
+        .unwrap()
+}
+
+/// A server with both chat endpoints, each answering "hi" in its own format.
+async fn both_chats() -> TestServer {
+    TestServer::builder()
+        .route(
+            "POST",
+            "/api/chat",
+            // One line: a whole answer (stream: false) and a one-chunk stream alike.
+            ndjson(&[done_line(
+                json!({"message": {"role": "assistant", "content": "hi"}}),
+            )]),
+        )
+        .route(
+            "POST",
+            "/v1/chat/completions",
+            Reply::json(
+                200,
+                &json!({"id": "c", "object": "chat.completion", "model": "m",
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": "hi"}}]}),
+            ),
+        )
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn the_chat_api_is_chosen_explicitly_or_by_the_ollama_options() {
+    let server = both_chats().await;
+    let msgs = [Message::user("hello")];
+    let plain = Options::default();
+    let with_ctx = native_opts();
+    let cases = [
+        // Auto (the default): native exactly when an OllamaOptions setting is made.
+        (OllamaChatApi::Auto, &plain, "/v1/chat/completions"),
+        (OllamaChatApi::Auto, &with_ctx, "/api/chat"),
+        // Native: always /api/chat.
+        (OllamaChatApi::Native, &plain, "/api/chat"),
+        (OllamaChatApi::Native, &with_ctx, "/api/chat"),
+        // OpenAiCompatible: always /v1.
+        (
+            OllamaChatApi::OpenAiCompatible,
+            &plain,
+            "/v1/chat/completions",
+        ),
+    ];
+    for (api, opts, path) in cases {
+        let p = with_api(&server.url(), api);
+        assert_eq!(p.chat_api(), api);
+        let r = p.generate("m", &msgs, opts).await.unwrap();
+        assert_eq!(r.text(), "hi");
+        assert_eq!(
+            server.last_request().unwrap().path,
+            path,
+            "{api:?} generate"
+        );
+        let r = p
+            .generate_stream("m", &msgs, opts)
+            .await
+            .unwrap()
+            .collect_response()
+            .await;
+        // The /v1 route answers JSON, not a stream: only the path matters here.
+        let _ = r;
+        assert_eq!(server.last_request().unwrap().path, path, "{api:?} stream");
+    }
+    assert_eq!(
+        OllamaProvider::new().unwrap().chat_api(),
+        OllamaChatApi::Auto
+    );
+    // An unset OllamaOptions extension does not move the chat.
+    let p = with_api(&server.url(), OllamaChatApi::Auto);
+    let empty = Options::builder().extension(OllamaOptions::new()).build();
+    p.generate("m", &msgs, &empty).await.unwrap();
+    assert_eq!(server.last_request().unwrap().path, "/v1/chat/completions");
+
+    // OpenAiCompatible refuses Ollama-only settings /v1 would ignore, before sending…
+    let n = server.requests().len();
+    let p = with_api(&server.url(), OllamaChatApi::OpenAiCompatible);
+    let e = p.generate("m", &msgs, &with_ctx).await.unwrap_err();
+    let Error::Unsupported { option, reason, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(option.contains("OllamaOptions"), "{option}");
+    assert!(reason.contains("OllamaChatApi::Native"), "{reason}");
+    assert_eq!(server.requests().len(), n);
+    // …and drops them with a warning in lenient mode.
+    let p = OllamaProvider::builder()
+        .host(server.url())
+        .chat_api(OllamaChatApi::OpenAiCompatible)
+        .lenient(true)
+        .build()
+        .unwrap();
+    p.generate("m", &msgs, &with_ctx).await.unwrap();
+    let last = server.last_request().unwrap();
+    assert_eq!(last.path, "/v1/chat/completions");
+    let sent = last.json().unwrap();
+    assert!(
+        sent.get("options").is_none() && sent.get("num_ctx").is_none(),
+        "{sent}"
+    );
+}
+
+/// Issue 12: the native body with `extra` keys kept f32 values exact; the test pins it with
+/// values inexact in f32, as for /v1 (tests/chat.rs).
+#[tokio::test]
+async fn native_f32_options_keep_their_exact_spelling_with_extra_keys() {
+    for extra in [false, true] {
+        let server = chat_server(ndjson(&[done_line(json!({}))])).await;
+        let mut b = Options::builder()
+            .temperature(0.05)
+            .top_p(0.1)
+            .extension(OllamaOptions::builder().num_ctx(4096).min_p(0.7).build());
+        if extra {
+            b = b.extra("keep_alive", "5m");
+        }
+        ollama(&server.url())
+            .generate("m", &[Message::user("hi")], &b.build())
+            .await
+            .unwrap();
+        let text = String::from_utf8(server.last_request().unwrap().body.to_vec()).unwrap();
+        for want in [
+            r#""temperature":0.05,"#,
+            r#""top_p":0.1,"#,
+            r#""min_p":0.7"#,
+        ] {
+            assert!(text.contains(want), "extra={extra}: {want} not in {text}");
+        }
+        assert!(!text.contains("0000000"), "extra={extra}: {text}");
+    }
+}
+
+/// Issue 13 #11: Ollama-only options with a documented range are checked before sending.
+#[tokio::test]
+async fn out_of_range_ollama_options_are_refused_before_sending() {
+    let server = chat_server(ndjson(&[done_line(json!({}))])).await;
+    let p = ollama(&server.url());
+    let cases = [
+        (
+            OllamaOptions::builder().num_ctx(0).build(),
+            "OllamaOptions::num_ctx",
+        ),
+        (
+            OllamaOptions::builder().top_k(0).build(),
+            "OllamaOptions::top_k",
+        ),
+        (
+            OllamaOptions::builder().min_p(1.5).build(),
+            "OllamaOptions::min_p",
+        ),
+        (
+            OllamaOptions::builder().num_predict(0).build(),
+            "OllamaOptions::num_predict",
+        ),
+        (
+            OllamaOptions::builder().num_predict(-3).build(),
+            "OllamaOptions::num_predict",
+        ),
+        (
+            OllamaOptions::builder().repeat_penalty(-1.0).build(),
+            "OllamaOptions::repeat_penalty",
+        ),
+        (
+            OllamaOptions::builder()
+                .keep_alive(KeepAlive::Seconds(f64::INFINITY))
+                .build(),
+            "OllamaOptions::keep_alive",
+        ),
+    ];
+    for (o, setting) in cases {
+        let opts = Options::builder().extension(o).build();
+        let e = p
+            .generate("m", &[Message::user("hi")], &opts)
+            .await
+            .unwrap_err();
+        assert_eq!(e.setting(), Some(setting), "{e:?}");
+    }
+    let e = p
+        .embed("m", &["x"], &EmbedOptions::builder().dimensions(0).build())
+        .await
+        .unwrap_err();
+    assert_eq!(e.setting(), Some("EmbedOptions::dimensions"), "{e:?}");
+    assert!(server.requests().is_empty(), "nothing is sent");
 }

@@ -171,6 +171,8 @@ impl Provider for OllamaProvider {
         messages: &[Message],
         options: &Options,
     ) -> Result<GenResponse> {
+        // Ranges first: a bad value is the caller's to fix whichever API would carry it.
+        options.validate()?;
         if self.uses_native_chat(options) {
             unsupported::check_images(messages)?;
             return self.native_generate(model, messages, options).await;
@@ -185,6 +187,8 @@ impl Provider for OllamaProvider {
         messages: &[Message],
         options: &Options,
     ) -> Result<ResponseStream> {
+        // Ranges first: a bad value is the caller's to fix whichever API would carry it.
+        options.validate()?;
         if self.uses_native_chat(options) {
             unsupported::check_images(messages)?;
             return self.native_generate_stream(model, messages, options).await;
