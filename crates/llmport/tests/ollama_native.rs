@@ -10,12 +10,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use futures::StreamExt;
-use llmport::ollama::{KeepAlive, OllamaChatApi, PullOptions, Think, ThinkLevel};
+use llmport::ollama::{KeepAlive, OllamaChatApi, OllamaOptions, PullOptions, Think, ThinkLevel};
 use llmport::testing::{Reply, TestServer};
 use llmport::{
-    Auth, EmbedOptions, Embedder, Error, FinishReason, GenResponse, Message, OllamaOptions,
-    OllamaProvider, Options, Part, Provider, ReasoningEffort, ResponseFormat, RetryConfig, Role,
-    Tool, ToolCall, ToolChoice,
+    Auth, EmbedOptions, Embedder, Error, FinishReason, GenResponse, Message, OllamaProvider,
+    Options, Part, Provider, ReasoningEffort, ResponseFormat, RetryConfig, Role, Tool, ToolCall,
+    ToolChoice,
 };
 use serde_json::{Value, json};
 use support::*;
