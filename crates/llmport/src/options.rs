@@ -54,7 +54,7 @@ pub struct Options {
     /// Provider-specific settings, keyed by their type (for example
     /// `llmport::ollama::OllamaOptions`): set with [`OptionsBuilder::extension`], read with
     /// [`Options::extension`]. A provider reads its own and refuses, as
-    /// [`Error::Unsupported`](crate::Error::Unsupported), one it cannot honour. Not
+    /// [`Error::Unsupported`], one it cannot honour. Not
     /// serialised.
     #[serde(skip)]
     pub extensions: Extensions,

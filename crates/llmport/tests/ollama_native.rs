@@ -1350,7 +1350,7 @@ fn with_api(root: &str, api: OllamaChatApi) -> OllamaProvider {
         .retry(RetryConfig::none())
         .chat_api(api)
         .build()
-        .unwrap()
+        .expect("provider builds")
 }
 
 /// A server with both chat endpoints, each answering "hi" in its own format.

@@ -276,7 +276,10 @@ impl Embedder for OllamaProvider {
 
 pub(super) fn require_model(model: &str) -> Result<()> {
     if model.trim().is_empty() {
-        return Err(Error::config("no model given: name the model to use"));
+        return Err(Error::config_for(
+            "model",
+            "no model given: name the model to use",
+        ));
     }
     Ok(())
 }

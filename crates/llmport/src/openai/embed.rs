@@ -58,7 +58,10 @@ impl Embedder for OpenAiProvider {
         }
         options.validate()?;
         if model.is_empty() {
-            return Err(Error::config("no model given: name the model to use"));
+            return Err(Error::config_for(
+                "model",
+                "no model given: name the model to use",
+            ));
         }
         if inputs.is_empty() {
             return Ok(Embeddings::default());

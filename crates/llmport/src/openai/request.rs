@@ -25,7 +25,10 @@ pub(crate) fn chat_request_body(
     stream: bool,
 ) -> Result<Vec<u8>> {
     if model.is_empty() {
-        return Err(Error::config("no model given: name the model to use"));
+        return Err(Error::config_for(
+            "model",
+            "no model given: name the model to use",
+        ));
     }
     options.validate()?;
     let mut wire = Vec::with_capacity(messages.len() + 1);
