@@ -558,3 +558,26 @@ async fn one_stop_string_and_openai_provider_new() {
     let e = llmport::OpenAiProvider::new("not a url").unwrap_err();
     assert!(matches!(e, Error::Config { .. }), "{e:?}");
 }
+
+/// Provider-specific settings given to a provider that does not read them are refused, not
+/// silently dropped.
+#[tokio::test]
+async fn openai_refuses_settings_meant_for_another_provider() {
+    let server = TestServer::start([transcript("openai_chat_plain")]).await;
+    let opts = Options::builder()
+        .extension(
+            llmport::ollama::OllamaOptions::builder()
+                .num_ctx(8192)
+                .build(),
+        )
+        .build();
+    let e = openai(&server.v1_url())
+        .generate("llama3.2", &[Message::user("hi")], &opts)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Unsupported { option, .. } if option.contains("OllamaOptions")),
+        "{e:?}"
+    );
+    assert!(server.requests().is_empty());
+}

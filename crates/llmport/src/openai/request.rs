@@ -31,6 +31,15 @@ pub(crate) fn chat_request_body(
         ));
     }
     options.validate()?;
+    // Settings meant for another provider would be dropped here without a word.
+    if let Some(name) = options.extensions.type_names().next() {
+        return Err(Error::unsupported(
+            provider,
+            format!("{name} (an Options extension)"),
+            "the Chat Completions API reads no provider-specific settings: send them through \
+             the provider they belong to (e.g. OllamaProvider for OllamaOptions)",
+        ));
+    }
     let mut wire = Vec::with_capacity(messages.len() + 1);
     if let Some(system) = &options.system {
         wire.push(WireMessage {
