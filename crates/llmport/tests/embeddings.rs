@@ -189,3 +189,38 @@ async fn settings_this_api_lacks_are_refused_and_no_input_sends_nothing() {
     assert_eq!(none.dimension(), 0);
     assert!(server.requests().is_empty());
 }
+
+/// Issue 13 #21: `embed` takes any slice of strings — `&["hello"]`, `&[String]`, a
+/// `&Vec<String>` — on a provider and through `dyn Embedder`, and sends the same body.
+#[tokio::test]
+async fn embed_takes_str_slices_and_string_vectors() {
+    let server = TestServer::builder()
+        .route(
+            "POST",
+            "/v1/embeddings",
+            Reply::json(
+                200,
+                &json!({"data": [{"embedding": [0.5, 0.25], "index": 0}]}),
+            ),
+        )
+        .start()
+        .await;
+    let p = openai(&server.v1_url());
+    let owned: Vec<String> = vec!["hello".to_owned()];
+    let options = EmbedOptions::default();
+    p.embed("m", &["hello"], &options).await.unwrap();
+    p.embed("m", owned.as_slice(), &options).await.unwrap();
+    p.embed("m", &owned, &options).await.unwrap();
+    let shared: Arc<dyn Embedder> = Arc::new(p);
+    let e = shared.embed("m", &owned, &options).await.unwrap();
+    assert_eq!(e.vectors, [vec![0.5, 0.25]]);
+    let bodies: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.json().unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 4);
+    for b in &bodies {
+        assert_eq!(b["input"], json!(["hello"]));
+    }
+}
