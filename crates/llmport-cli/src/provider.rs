@@ -33,8 +33,7 @@ pub fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
         || global.client_cert.is_some()
     {
         // Replaces the options `from_vars` built, so start from the same variables.
-        let mut o = ClientOptions::default()
-            .with_vars(vars.iter().cloned())?
+        let mut o = llmport::env::client_options(ClientOptions::default(), vars.iter().cloned())?
             .to_builder();
         if let Some(Limit(d)) = global.connect_timeout {
             o = o.connect_timeout(d);
@@ -56,8 +55,7 @@ pub fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
     // Always rebuilt from the same variables, so that a wait for a retry a user would notice
     // (a second or more: a server's `Retry-After`, a long backoff) is announced; the short
     // backoffs stay quiet, so that an error is still one line.
-    let mut retry = RetryConfig::default()
-        .with_vars(vars.iter().cloned())?
+    let mut retry = llmport::env::retry_config(RetryConfig::default(), vars.iter().cloned())?
         .to_builder()
         .on_retry(|e| {
             if e.wait >= std::time::Duration::from_secs(1) {

@@ -589,6 +589,7 @@ fn service_for(
 /// A base URL, checked: it parses, and its scheme is http or https.
 fn parse_base(base_url: &str) -> Result<url::Url> {
     let parsed = url::Url::parse(base_url).map_err(|e| Error::Config {
+        setting: None,
         message: format!("invalid base URL {}", redact_url(base_url)),
         source: Some(Box::new(e)),
     })?;

@@ -370,6 +370,7 @@ impl ClientOptions {
         };
         if let Some(p) = proxy {
             let mut proxy = reqwest::Proxy::all(p).map_err(|e| crate::Error::Config {
+                setting: Some("ClientOptions::proxy".into()),
                 message: format!("invalid proxy URL {}", redact_url(p)),
                 source: Some(Box::new(e)),
             })?;
@@ -391,6 +392,7 @@ impl ClientOptions {
             };
             let certs =
                 reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| crate::Error::Config {
+                    setting: None,
                     message: format!("{what} is not valid PEM"),
                     source: Some(Box::new(e)),
                 })?;
@@ -433,6 +435,7 @@ impl ClientOptions {
             pem.push(b'\n');
             pem.extend_from_slice(id.key_pem.expose_secret().as_bytes());
             let identity = reqwest::Identity::from_pem(&pem).map_err(|e| crate::Error::Config {
+                setting: None,
                 message: "the client certificate or key is not valid PEM".into(),
                 source: Some(Box::new(e)),
             })?;
@@ -442,6 +445,7 @@ impl ClientOptions {
             b = b.danger_accept_invalid_certs(true);
         }
         b.build().map_err(|e| crate::Error::Config {
+            setting: None,
             message: "could not build the HTTP client".into(),
             source: Some(Box::new(e)),
         })
@@ -451,6 +455,7 @@ impl ClientOptions {
 /// Reads a certificate or key file, naming it in the error.
 fn read_file(path: &Path, what: &str) -> crate::Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| crate::Error::Config {
+        setting: None,
         message: format!("cannot read the {what} file {}", path.display()),
         source: Some(Box::new(e)),
     })
