@@ -39,5 +39,10 @@ pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
         .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
         .with_target(true)
         .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
+    let guard = tracing::subscriber::set_default(subscriber);
+    // tracing caches per callsite whether any subscriber wants it; another test of the same
+    // binary may have registered a callsite while registering this subscriber raced with it,
+    // leaving it cached as unwanted. Recomputed now, every callsite sees this subscriber.
+    tracing::callsite::rebuild_interest_cache();
+    (captured, guard)
 }

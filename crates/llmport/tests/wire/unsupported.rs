@@ -168,6 +168,9 @@ async fn lenient_mode_drops_them_with_a_warning() {
     let server = TestServer::start([transcript("openai_chat_plain")]).await;
     let captured = Captured::default();
     let _guard = tracing::subscriber::set_default(captured.clone());
+    // Other tests of this binary may have registered the warning's callsite while no
+    // subscriber wanted it; recompute, so that this one sees it (tracing caches interest).
+    tracing::callsite::rebuild_interest_cache();
     let mut b = Options::builder()
         .candidate_count(2)
         .tool_choice(ToolChoice::Required)
