@@ -4,6 +4,8 @@
 use std::fmt;
 use std::io;
 
+use crate::sanitize;
+
 /// The exit statuses of `llmport`. Every command uses the same mapping; it is also shown at
 /// the end of `llmport --help`.
 ///
@@ -11,12 +13,13 @@ use std::io;
 /// |---|---|
 /// | 0 | success |
 /// | 1 | the server answered with an error, or its answer could not be read (or any other failure) |
-/// | 2 | usage or configuration error: a bad flag (clap's own status), no prompt, an unreadable `--image`, an invalid `--host` |
+/// | 2 | usage or configuration error: a bad or out-of-range flag (clap's own status), no prompt, an unreadable `--image`, an invalid `--host` |
 /// | 3 | the server cannot be reached |
 /// | 4 | authentication failed |
 /// | 5 | a time limit ran out |
 /// | 6 | a streamed answer broke off after it had started (what was printed is incomplete) |
-/// | 7 | the server or the model cannot do what was asked (an unsupported option or input) |
+/// | 7 | the server or the model cannot do what was asked (an unsupported option or input, a command that needs Ollama's native API against a server without it) |
+/// | 8 | a JSON answer (`--format json`, `--schema`) was cut off by the token limit: what was printed is not a complete document |
 /// | 130 | interrupted with Ctrl-C (a pull that was cancelled) |
 pub mod exit {
     /// Success.
@@ -35,6 +38,10 @@ pub mod exit {
     pub const STREAM: u8 = 6;
     /// Something asked for is not supported.
     pub const UNSUPPORTED: u8 = 7;
+    /// A JSON answer was cut off by the token limit (finish reason `length`). Apart from
+    /// 6 (a broken stream: trying again may help) because the remedy differs: a higher
+    /// `--max-tokens`.
+    pub const CUT_OFF: u8 = 8;
     /// Interrupted by Ctrl-C (SIGINT): 128 + 2, as shells report it.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -44,13 +51,20 @@ pub const EXIT_STATUS_HELP: &str = "\
 Exit status:
     0  success
     1  the server answered with an error, or its answer could not be read
-    2  usage or configuration error (bad flag, no prompt, unreadable --image, invalid --host)
+    2  usage or configuration error (bad or out-of-range flag, no prompt, unreadable
+       --image, invalid --host)
     3  the server cannot be reached
     4  authentication failed
     5  a time limit ran out
     6  a streamed answer broke off after it had started (the printed text is incomplete)
-    7  the server or model cannot do what was asked (unsupported option or input)
+    7  the server or model cannot do what was asked (unsupported option or input, or
+       a command that needs Ollama's native API against a server without it)
+    8  a JSON answer (--format json, --schema) was cut off by --max-tokens
   130  interrupted with Ctrl-C (a cancelled pull)";
+
+/// What each subcommand's help says about exit statuses: the table is at the top level only.
+pub const EXIT_STATUS_SEE_HELP: &str =
+    "Exit status: 0 on success; see `llmport --help` for what the others mean.";
 
 /// Everything that can make a command fail.
 #[derive(Debug)]
@@ -62,6 +76,12 @@ pub enum CliError {
     Interrupted(String),
     /// The library failed: the server could not be reached, answered with an error, …
     Llm(llmport::Error),
+    /// The server cannot do what the command needs (exit status 7), e.g. `show` against an
+    /// OpenAI-compatible server without Ollama's native API; the message says what to do.
+    Unsupported(String),
+    /// An answer that had to be JSON was cut off by the token limit (exit status 8); it
+    /// was printed, and the message says it is incomplete.
+    Incomplete(String),
     /// Reading input or writing output failed.
     Io {
         /// What was being done, e.g. "cannot write to stdout".
@@ -90,6 +110,8 @@ impl CliError {
         match self {
             CliError::Usage(_) => exit::USAGE,
             CliError::Interrupted(_) => exit::INTERRUPTED,
+            CliError::Unsupported(_) => exit::UNSUPPORTED,
+            CliError::Incomplete(_) => exit::CUT_OFF,
             CliError::Io { .. } => exit::GENERIC,
             CliError::Llm(e) => match e {
                 llmport::Error::Config { .. } => exit::USAGE,
@@ -110,31 +132,22 @@ impl CliError {
     }
 
     /// The error as the one line `llmport` prints: `llmport: <message>`, with any line
-    /// breaks of the message (a server's multi-line error text) turned into spaces.
+    /// breaks of the message (a server's multi-line error text) turned into spaces and
+    /// escape sequences and other control characters (which a server may have put in its
+    /// error text) removed; see [`crate::sanitize`].
     pub fn line(&self) -> String {
         let message = self.to_string();
-        let mut out = String::with_capacity(message.len() + 9);
-        out.push_str("llmport: ");
-        let mut last_space = false;
-        for c in message.trim().chars() {
-            if c.is_control() {
-                if !last_space {
-                    out.push(' ');
-                }
-                last_space = true;
-            } else {
-                out.push(c);
-                last_space = c == ' ';
-            }
-        }
-        out
+        format!("llmport: {}", sanitize::line(message.trim()).trim())
     }
 }
 
 impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CliError::Usage(message) | CliError::Interrupted(message) => f.write_str(message),
+            CliError::Usage(message)
+            | CliError::Interrupted(message)
+            | CliError::Unsupported(message)
+            | CliError::Incomplete(message) => f.write_str(message),
             CliError::Llm(e) => fmt::Display::fmt(e, f),
             CliError::Io { context, source } => write!(f, "{context}: {source}"),
         }
@@ -144,7 +157,10 @@ impl fmt::Display for CliError {
 impl std::error::Error for CliError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            CliError::Usage(_) | CliError::Interrupted(_) => None,
+            CliError::Usage(_)
+            | CliError::Interrupted(_)
+            | CliError::Unsupported(_)
+            | CliError::Incomplete(_) => None,
             CliError::Llm(e) => Some(e),
             CliError::Io { source, .. } => Some(source),
         }
@@ -225,6 +241,18 @@ mod tests {
         assert_eq!(
             e.line(),
             "llmport: the server answered HTTP 500: first line second third"
+        );
+    }
+
+    #[test]
+    fn the_error_line_carries_no_escape_sequence() {
+        let e = CliError::from(llmport::Error::from(llmport::ApiError::new(
+            500,
+            "bad\x1b]52;c;aGk=\x07 model\x1b[2J\u{9b}31m\x07!",
+        )));
+        assert_eq!(
+            e.line(),
+            "llmport: the server answered HTTP 500: bad model!"
         );
     }
 

@@ -8,8 +8,11 @@
 mod commands;
 mod error;
 mod format;
+mod native_api;
 mod output;
 mod provider;
+mod sanitize;
+mod values;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -45,8 +48,11 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every command understands.
+/// Flags every command understands: where the server is and how to connect to it. They
+/// are listed under their own heading in every command's help. Each says which environment
+/// variable it overrides as `[env: NAME]`.
 #[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Connection options")]
 pub struct GlobalArgs {
     /// The Ollama server to talk to [default: http://localhost:11434].
     ///
@@ -57,6 +63,8 @@ pub struct GlobalArgs {
         long,
         global = true,
         env = "OLLAMA_HOST",
+        // `[env: OLLAMA_HOST]` like the other flags, not `[env: OLLAMA_HOST=<value>]`.
+        hide_env_values = true,
         value_name = "HOST",
         long_help = "The Ollama server to talk to [default: http://localhost:11434].\n\n\
                      Follows Ollama's OLLAMA_HOST rules: `host` or `host:port` means http and \

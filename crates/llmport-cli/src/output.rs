@@ -8,11 +8,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::error::{CliError, stdout_error};
+use crate::sanitize;
 
 /// Writes `value` as pretty-printed JSON and a newline, then flushes.
 pub fn write_json<W: Write, T: Serialize + ?Sized>(out: &mut W, value: &T) -> Result<(), CliError> {
-    let written = serde_json::to_writer_pretty(&mut *out, value);
-    end_json(out, written)
+    end_json(out, serde_json::to_string_pretty(value))
 }
 
 /// Writes `value` as JSON on one line (long number arrays such as embeddings stay
@@ -21,21 +21,18 @@ pub fn write_json_line<W: Write, T: Serialize + ?Sized>(
     out: &mut W,
     value: &T,
 ) -> Result<(), CliError> {
-    let written = serde_json::to_writer(&mut *out, value);
-    end_json(out, written)
+    end_json(out, serde_json::to_string(value))
 }
 
-/// Reports how writing a JSON document went, and ends its line.
-fn end_json<W: Write>(out: &mut W, written: serde_json::Result<()>) -> Result<(), CliError> {
-    written.map_err(|e| {
-        if e.is_io() {
-            stdout_error(io::Error::from(e))
-        } else {
-            CliError::io("cannot encode the answer as JSON", io::Error::other(e))
-        }
-    })?;
-    out.write_all(b"\n").map_err(stdout_error)?;
-    out.flush().map_err(stdout_error)
+/// Writes an encoded JSON document with the control characters `serde_json` leaves raw
+/// escaped ([`sanitize::json`]), ends its line and flushes.
+fn end_json<W: Write>(out: &mut W, encoded: serde_json::Result<String>) -> Result<(), CliError> {
+    let encoded = encoded
+        .map_err(|e| CliError::io("cannot encode the answer as JSON", io::Error::other(e)))?;
+    out.write_all(sanitize::json(&encoded).as_bytes())
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush())
+        .map_err(stdout_error)
 }
 
 /// A plain-text table: a header row, then one row per item, columns left-aligned and
@@ -56,9 +53,18 @@ impl Table {
         }
     }
 
-    /// Adds a row (one cell per column).
+    /// Adds a row (one cell per column). Cells come from servers: each is made one safe
+    /// line ([`sanitize::line`]).
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| match sanitize::line(&c) {
+                    std::borrow::Cow::Borrowed(_) => c,
+                    std::borrow::Cow::Owned(safe) => safe,
+                })
+                .collect(),
+        );
     }
 
     /// The table as text, every line ended with a newline.

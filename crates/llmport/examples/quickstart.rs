@@ -5,11 +5,15 @@
 //! cargo run -p llmport --example quickstart
 //! ```
 
+use std::error::Error as _;
+use std::process::ExitCode;
+
 use llmport::{Message, OllamaProvider, Options, Provider, Role};
 
-#[tokio::main]
-async fn main() -> Result<(), llmport::Error> {
-    // OLLAMA_HOST and LLMPORT_MODEL are honoured so the example runs anywhere.
+async fn run() -> Result<(), llmport::Error> {
+    // OLLAMA_HOST (and the other LLMPORT_* variables) say where Ollama is, LLMPORT_MODEL
+    // which model to ask, so the example runs anywhere. A failure — Ollama not running, a
+    // model not pulled — is an `llmport::Error` whose message says what to do.
     let ollama = OllamaProvider::from_env()?;
     let model = std::env::var("LLMPORT_MODEL").unwrap_or_else(|_| "llama3.2".into());
     let answer = ollama
@@ -24,4 +28,22 @@ async fn main() -> Result<(), llmport::Error> {
         .await?;
     println!("{}", answer.text());
     Ok(())
+}
+
+/// Runs the example; on failure prints the error (its message, then each cause on its own
+/// line) to stderr and exits with status 1.
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut cause = e.source();
+            while let Some(c) = cause {
+                eprintln!("  caused by: {c}");
+                cause = c.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,12 +1,13 @@
 //! Streaming: print tokens as they arrive, then the usage and timings.
 
+use std::error::Error as _;
 use std::io::Write;
+use std::process::ExitCode;
 
 use futures::StreamExt;
 use llmport::{Accumulator, Message, OllamaProvider, Options, Provider};
 
-#[tokio::main]
-async fn main() -> Result<(), llmport::Error> {
+async fn run() -> Result<(), llmport::Error> {
     let ollama = OllamaProvider::from_env()?;
     let model = std::env::var("LLMPORT_MODEL").unwrap_or_else(|_| "llama3.2".into());
     let mut stream = ollama
@@ -33,4 +34,22 @@ async fn main() -> Result<(), llmport::Error> {
         whole.meta.usage
     );
     Ok(())
+}
+
+/// Runs the example; on failure prints the error (its message, then each cause on its own
+/// line) to stderr and exits with status 1.
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut cause = e.source();
+            while let Some(c) = cause {
+                eprintln!("  caused by: {c}");
+                cause = c.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
 }

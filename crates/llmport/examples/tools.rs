@@ -10,6 +10,8 @@
 //! `llama3.2`). The test suite runs [`ask_with_tools`] against the in-process wire server
 //! (`tests/tools.rs`).
 
+use std::process::ExitCode;
+
 use llmport::{Message, OllamaProvider, Options, Provider, Tool, ToolCall};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -99,8 +101,7 @@ pub async fn ask_with_tools(
     Err(format!("no answer after {MAX_TURNS} turns of tool calls").into())
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let question = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "What is the weather in Tokyo?".into());
@@ -114,4 +115,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
     println!("{answer}");
     Ok(())
+}
+
+/// Runs the example; on failure prints the error (its message, then each cause on its own
+/// line) to stderr and exits with status 1.
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut cause = e.source();
+            while let Some(c) = cause {
+                eprintln!("  caused by: {c}");
+                cause = c.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
 }

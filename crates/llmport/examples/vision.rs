@@ -5,10 +5,11 @@
 //! LLMPORT_MODEL=llava cargo run -p llmport --example vision -- photo.jpg
 //! ```
 
+use std::process::ExitCode;
+
 use llmport::{Message, OllamaProvider, Options, Provider, Role};
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
         .nth(1)
         .ok_or("usage: vision IMAGE.jpg|png|webp")?;
@@ -29,4 +30,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("{}", answer.text());
     Ok(())
+}
+
+/// Runs the example; on failure prints the error (its message, then each cause on its own
+/// line) to stderr and exits with status 1.
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut cause = e.source();
+            while let Some(c) = cause {
+                eprintln!("  caused by: {c}");
+                cause = c.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -6,11 +6,13 @@
 //! `Cargo.toml`, and run:
 //!
 //! ```no_run
+//! use std::process::ExitCode;
+//!
 //! use llmport::{Message, OllamaProvider, Options, Provider, Role};
 //!
-//! #[tokio::main]
-//! async fn main() -> Result<(), llmport::Error> {
-//!     let ollama = OllamaProvider::new()?; // http://localhost:11434/v1, no auth
+//! async fn ask() -> Result<(), llmport::Error> {
+//!     // Where Ollama is: OLLAMA_HOST, else http://localhost:11434 (no auth).
+//!     let ollama = OllamaProvider::from_env()?;
 //!     let options = Options::builder().max_tokens(200).temperature(0.7).build();
 //!     let answer = ollama
 //!         .generate(
@@ -24,6 +26,24 @@
 //!         eprintln!("{tokens} tokens in {:?}", answer.meta.total_time.unwrap_or_default());
 //!     }
 //!     Ok(())
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> ExitCode {
+//!     match ask().await {
+//!         Ok(()) => ExitCode::SUCCESS,
+//!         Err(e) => {
+//!             // The message says what failed and what to do, e.g. "cannot reach Ollama at
+//!             // http://localhost:11434 — is `ollama serve` running?"; its causes follow.
+//!             eprintln!("error: {e}");
+//!             let mut cause = std::error::Error::source(&e);
+//!             while let Some(c) = cause {
+//!                 eprintln!("  caused by: {c}");
+//!                 cause = c.source();
+//!             }
+//!             ExitCode::FAILURE
+//!         }
+//!     }
 //! }
 //! ```
 //!

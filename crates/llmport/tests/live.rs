@@ -2,7 +2,8 @@
 //!
 //! Runs when `LLMPORT_LIVE_BASE_URL` (e.g. `http://127.0.0.1:18080/v1`) is set, with
 //! `LLMPORT_LIVE_MODEL` (default `tiny-random-llama`) and, when the server requires it,
-//! `LLMPORT_LIVE_API_KEY`. Otherwise every test prints why it is skipped and passes.
+//! `LLMPORT_LIVE_API_KEY`. Otherwise the tests pass without doing anything, after one
+//! `SKIPPED …` line on stderr that `cargo test` shows.
 //! `.ci/run` starts llama.cpp's `llama-server` with a tiny random model and sets them.
 //!
 //! The model's text is nonsense: the tests assert structure, counts, finish reasons and
@@ -35,13 +36,24 @@ struct Live {
     api_key: Option<String>,
 }
 
+/// Says that `what` is skipped and why, on the process's stderr: `eprintln!` would be
+/// captured by the test harness, and a skipped test must not pass unnoticed.
+fn skip(what: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {what}: {why}");
+}
+
 async fn live() -> Option<Live> {
     let base_url = match std::env::var("LLMPORT_LIVE_BASE_URL") {
         Ok(v) if !v.trim().is_empty() => v,
         _ => {
-            eprintln!(
-                "skipped: LLMPORT_LIVE_BASE_URL is not set (the live tier needs a real server; see README)"
-            );
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            ONCE.call_once(|| {
+                skip(
+                    "the live tier (every test of tests/live.rs)",
+                    "LLMPORT_LIVE_BASE_URL is not set; it needs a real server (see the README)",
+                );
+            });
             return None;
         }
     };
@@ -406,7 +418,10 @@ async fn unknown_route_is_a_typed_error() {
 async fn bearer_auth_right_key_passes_wrong_key_is_an_auth_error() {
     let Some(l) = live().await else { return };
     let Some(key) = &l.api_key else {
-        eprintln!("skipped: LLMPORT_LIVE_API_KEY is not set (server started without a key)");
+        skip(
+            "bearer_auth_right_key_passes_wrong_key_is_an_auth_error",
+            "LLMPORT_LIVE_API_KEY is not set (the server was started without a key)",
+        );
         return;
     };
     let ok = l
@@ -527,4 +542,25 @@ async fn ollama_provider_refuses_options_ollama_would_ignore() {
         .await
         .unwrap();
     assert_eq!(r.candidates.len(), 2);
+}
+
+/// Runs this test binary's `test` alone, without a live server, as `cargo test` would (the
+/// output of passing tests captured), and returns its stderr.
+fn stderr_of_a_run_without_a_server(test: &str) -> String {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--test-threads=1"])
+        .env_remove("LLMPORT_LIVE_BASE_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn without_a_server_the_skip_is_printed_where_cargo_test_shows_it() {
+    let stderr = stderr_of_a_run_without_a_server("non_streaming_chat");
+    assert!(
+        stderr.contains("SKIPPED the live tier") && stderr.contains("LLMPORT_LIVE_BASE_URL"),
+        "{stderr}"
+    );
 }

@@ -4,6 +4,7 @@
 //! - Without one, when stdin is not a terminal: all of stdin is the prompt.
 //! - Without one, on a terminal: an interactive chat; see [`interactive`].
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -11,13 +12,14 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use futures::StreamExt;
 use llmport::ollama::Think;
-use llmport::{Message, OllamaOptions, Options, Provider, ResponseFormat};
+use llmport::{FinishReason, Message, OllamaOptions, Options, Provider, ResponseFormat};
 use tokio::sync::mpsc;
 
 use super::KeepAliveFlag;
-use crate::GlobalArgs;
 use crate::error::{CliError, stdout_error};
 use crate::output::{Spinner, end_line, write_json};
+use crate::sanitize::{self, Sanitizer};
+use crate::{GlobalArgs, native_api, values};
 
 /// The usage error when there is no prompt at all.
 const NO_PROMPT: &str = "no prompt: give one as an argument or on stdin";
@@ -35,6 +37,7 @@ pub struct ChatArgs {
         short,
         long,
         env = "LLMPORT_MODEL",
+        hide_env_values = true,
         default_value = "llama3.2",
         value_name = "MODEL"
     )]
@@ -44,24 +47,24 @@ pub struct ChatArgs {
     #[arg(short, long, value_name = "TEXT", allow_hyphen_values = true)]
     pub system: Option<String>,
 
-    /// The most tokens to generate.
-    #[arg(long, value_name = "N")]
+    /// The most tokens to generate (at least 1).
+    #[arg(long, value_name = "N", value_parser = values::at_least_one)]
     pub max_tokens: Option<u32>,
 
-    /// Sampling temperature (0 = deterministic, higher = more random).
-    #[arg(long, value_name = "F", value_parser = finite_f32, allow_negative_numbers = true)]
+    /// Sampling temperature, 0 to 2 (0 = deterministic, higher = more random).
+    #[arg(long, value_name = "F", value_parser = values::temperature, allow_negative_numbers = true)]
     pub temperature: Option<f32>,
 
-    /// Nucleus sampling: only the tokens within this probability mass are considered.
-    #[arg(long, value_name = "F", value_parser = finite_f32, allow_negative_numbers = true)]
+    /// Nucleus sampling, 0 to 1: only the tokens within this probability mass are considered.
+    #[arg(long, value_name = "F", value_parser = values::probability, allow_negative_numbers = true)]
     pub top_p: Option<f32>,
 
     /// The random seed, for reproducible answers.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub seed: Option<i64>,
 
-    /// Stop generating before this text (repeat the flag for several).
-    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    /// Stop generating before this text, not empty (repeat the flag for several).
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = values::stop_text)]
     pub stop: Vec<String>,
 
     /// Attach an image: a .png, .jpg, .jpeg, .webp or .gif file (repeat for several).
@@ -76,8 +79,8 @@ pub struct ChatArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// The context window in tokens (Ollama's num_ctx; uses the native API).
-    #[arg(long, value_name = "N")]
+    /// The context window in tokens, at least 1 (Ollama's num_ctx; uses the native API).
+    #[arg(long, value_name = "N", value_parser = values::at_least_one)]
     pub ctx: Option<u32>,
 
     /// How long the model stays loaded afterwards.
@@ -102,6 +105,12 @@ pub struct ChatArgs {
 }
 
 impl ChatArgs {
+    /// Whether the flags send the chat to Ollama's native `/api/chat` (`--ctx`,
+    /// `--keep-alive`, `--think`).
+    fn uses_native_api(&self) -> bool {
+        self.ctx.is_some() || self.keep_alive.duration.is_some() || self.think
+    }
+
     /// The generation options these flags ask for. Reads the `--schema` file; a missing or
     /// invalid one is a usage error.
     pub fn options(&self) -> Result<Options, CliError> {
@@ -170,15 +179,6 @@ fn load_schema(path: &Path) -> Result<ResponseFormat, CliError> {
     Ok(ResponseFormat::json_schema(name, schema))
 }
 
-/// Parses a finite floating-point number (JSON has no NaN or infinity).
-fn finite_f32(s: &str) -> Result<f32, String> {
-    match s.trim().parse::<f32>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        Ok(_) => Err("must be a finite number".into()),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
 /// Runs `llmport chat`.
 pub async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliError> {
     // Everything that can be wrong with the command line is checked before any request.
@@ -196,6 +196,7 @@ pub async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliError> {
         stream: !args.no_stream,
         spinner: true,
         show_reasoning: args.show_reasoning,
+        terminal: io::stdout().is_terminal(),
     };
     let mut out = io::stdout();
 
@@ -210,7 +211,14 @@ pub async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliError> {
             if prompt.trim().is_empty() {
                 return Err(CliError::usage(NO_PROMPT));
             }
-            one_shot(&chat, &prompt, &images, args.json, &mut out).await
+            match one_shot(&chat, &prompt, &images, args.json, &mut out).await {
+                Err(e) if args.uses_native_api() => {
+                    let what = "--ctx, --keep-alive and --think (Ollama's own settings, sent to \
+                                its native /api/chat)";
+                    Err(native_api::explain(&provider, e, what, Some(&args.model)).await)
+                }
+                result => result,
+            }
         }
         None => {
             if args.json {
@@ -309,13 +317,18 @@ pub struct Chat<'a> {
     pub spinner: bool,
     /// Print reasoning to stderr as it arrives.
     pub show_reasoning: bool,
+    /// `out` is a terminal: print the answer without escape sequences and control
+    /// characters other than `\n` and `\t` ([`crate::sanitize`]). Otherwise (a pipe, a
+    /// file) the answer is printed exactly as the model gave it.
+    pub terminal: bool,
 }
 
 /// How one answer ended.
 #[derive(Debug)]
 enum Answer {
-    /// It was printed whole; here is its text.
-    Complete(String),
+    /// It was printed whole; here is its text, and whether the token limit cut it off
+    /// (finish reason `length`).
+    Complete(String, bool),
     /// The user interrupted it; here is what had been printed.
     Interrupted(String),
     /// It failed (before it started, or in the middle; the line was ended).
@@ -350,9 +363,15 @@ async fn answer<W: Write>(
                     print_reasoning(&r.reasoning(), true);
                 }
                 let text = r.text();
-                out.write_all(text.as_bytes()).map_err(stdout_error)?;
-                end_line(out, &text).map_err(stdout_error)?;
-                Ok(Answer::Complete(text))
+                let shown = if chat.terminal {
+                    sanitize::text(&text)
+                } else {
+                    Cow::Borrowed(text.as_str())
+                };
+                out.write_all(shown.as_bytes()).map_err(stdout_error)?;
+                end_line(out, &shown).map_err(stdout_error)?;
+                let cut_off = r.finish_reason() == Some(&FinishReason::Length);
+                Ok(Answer::Complete(text, cut_off))
             }
             Err(e) => Ok(Answer::Failed(e.into())),
         };
@@ -372,6 +391,10 @@ async fn answer<W: Write>(
         Err(e) => return Ok(Answer::Failed(e.into())),
     };
     let mut text = String::new();
+    let mut screen = chat.terminal.then(Sanitizer::new);
+    // Whether what was printed so far ends its line (nothing printed: it does not).
+    let mut shown_ends_line = false;
+    let mut cut_off = false;
     let mut thinking = false;
     loop {
         let next = tokio::select! {
@@ -379,13 +402,16 @@ async fn answer<W: Write>(
             () = &mut interrupt => {
                 drop(stream);
                 spinner.stop();
-                end_line(out, &text).map_err(stdout_error)?;
+                end_line(out, line_end(shown_ends_line)).map_err(stdout_error)?;
                 return Ok(Answer::Interrupted(text));
             }
             next = stream.next() => next,
         };
         match next {
             Some(Ok(chunk)) => {
+                if let Some(reason) = chunk.finish_reason() {
+                    cut_off = *reason == FinishReason::Length;
+                }
                 if chat.show_reasoning {
                     let thought = chunk.reasoning();
                     if !thought.is_empty() {
@@ -402,8 +428,15 @@ async fn answer<W: Write>(
                 }
                 if !delta.is_empty() {
                     spinner.stop();
-                    out.write_all(delta.as_bytes()).map_err(stdout_error)?;
-                    out.flush().map_err(stdout_error)?;
+                    let shown = match &mut screen {
+                        Some(screen) => screen.push(&delta),
+                        None => Cow::Borrowed(delta.as_str()),
+                    };
+                    if !shown.is_empty() {
+                        out.write_all(shown.as_bytes()).map_err(stdout_error)?;
+                        out.flush().map_err(stdout_error)?;
+                        shown_ends_line = shown.ends_with('\n');
+                    }
                     text.push_str(&delta);
                 }
             }
@@ -412,21 +445,27 @@ async fn answer<W: Write>(
                 // A cut-off answer must not look complete: end its line, the caller reports
                 // the error.
                 if !text.is_empty() {
-                    end_line(out, &text).map_err(stdout_error)?;
+                    end_line(out, line_end(shown_ends_line)).map_err(stdout_error)?;
                 }
                 return Ok(Answer::Failed(e.into()));
             }
             None => {
                 spinner.stop();
-                end_line(out, &text).map_err(stdout_error)?;
-                return Ok(Answer::Complete(text));
+                end_line(out, line_end(shown_ends_line)).map_err(stdout_error)?;
+                return Ok(Answer::Complete(text, cut_off));
             }
         }
     }
 }
 
-/// Writes reasoning to stderr, dimmed when stderr is a terminal; `whole` ends it with a line
-/// break. Reasoning is a side channel: failing to write it is not an error.
+/// What [`end_line`] is given to say whether the printed text already ends its line.
+fn line_end(ends_line: bool) -> &'static str {
+    if ends_line { "\n" } else { "" }
+}
+
+/// Writes reasoning to stderr, dimmed when stderr is a terminal (and then without the
+/// escape sequences and control characters the model may have put in it); `whole` ends it
+/// with a line break. Reasoning is a side channel: failing to write it is not an error.
 fn print_reasoning(text: &str, whole: bool) {
     if text.is_empty() {
         return;
@@ -434,7 +473,7 @@ fn print_reasoning(text: &str, whole: bool) {
     let mut err = io::stderr().lock();
     let dim = err.is_terminal();
     let _ = if dim {
-        write!(err, "\x1b[2m{text}\x1b[0m")
+        write!(err, "\x1b[2m{}\x1b[0m", sanitize::text(text))
     } else {
         write!(err, "{text}")
     };
@@ -456,7 +495,10 @@ async fn one_shot<W: Write>(
     let messages = [user_message(prompt, images)];
     if !json {
         return match answer(chat, &messages, out, std::future::pending()).await? {
-            Answer::Complete(_) | Answer::Interrupted(_) => Ok(()),
+            Answer::Complete(_, true) if chat.options.response_format.is_some() => {
+                Err(json_cut_off(chat.options))
+            }
+            Answer::Complete(..) | Answer::Interrupted(_) => Ok(()),
             Answer::Failed(e) => Err(e),
         };
     }
@@ -473,7 +515,26 @@ async fn one_shot<W: Write>(
             .await?
     };
     spinner.stop();
-    write_json(out, &response)
+    write_json(out, &response)?;
+    if chat.options.response_format.is_some()
+        && response.finish_reason() == Some(&FinishReason::Length)
+    {
+        return Err(json_cut_off(chat.options));
+    }
+    Ok(())
+}
+
+/// The error when an answer that had to be JSON (`--format json`, `--schema`) was cut off
+/// by the token limit: what was printed is not the whole document (exit status 8).
+fn json_cut_off(options: &Options) -> CliError {
+    let limit = match options.max_tokens {
+        Some(n) => format!("the token limit (--max-tokens {n})"),
+        None => "the server's token limit".to_owned(),
+    };
+    CliError::Incomplete(format!(
+        "the JSON answer was cut off by {limit} (finish reason `length`): what was printed is \
+         not a complete JSON document; raise --max-tokens"
+    ))
 }
 
 /// A command typed at the interactive prompt.
@@ -605,7 +666,7 @@ where
         };
         history.push(message);
         match answer(chat, &history, out, interrupt()).await? {
-            Answer::Complete(text) => history.push(Message::assistant(text)),
+            Answer::Complete(text, _) => history.push(Message::assistant(text)),
             Answer::Interrupted(text) if !text.is_empty() => {
                 history.push(Message::assistant(text));
             }
@@ -776,6 +837,8 @@ mod tests {
     struct Screen {
         bytes: Arc<Mutex<Vec<u8>>>,
         written: Arc<Notify>,
+        /// Play a terminal (the chat then sanitises what it prints).
+        terminal: bool,
     }
 
     impl Screen {
@@ -823,6 +886,7 @@ mod tests {
             stream: true,
             spinner: false,
             show_reasoning: false,
+            terminal: out.terminal,
         };
         let mut err = Vec::new();
         let calls = AtomicUsize::new(0);
@@ -877,6 +941,54 @@ mod tests {
                    {"role": "assistant", "content": "Hi!"},
                    {"role": "user", "content": "how are you?"}])
         );
+    }
+
+    /// An answer that tries to write the clipboard, clear the screen and hide text with `\r`,
+    /// with the OSC sequence split across two chunks.
+    const HOSTILE_DELTAS: [&str; 4] = ["Hi \x1b]52;c;", "aGk=\x07there", "\x1b[2J\r!", "\n\tok"];
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn on_a_terminal_the_answer_is_printed_without_escapes_and_kept_whole() {
+        let server = TestServer::builder()
+            .route("POST", "/v1/chat/completions", sse_answer(&HOSTILE_DELTAS))
+            .route("POST", "/v1/chat/completions", sse_answer(&["fine"]))
+            .start()
+            .await;
+        let mut out = Screen {
+            terminal: true,
+            ..Screen::default()
+        };
+        let (result, _err) = session(
+            &server,
+            &Options::default(),
+            &[],
+            "one\ntwo\n",
+            &mut out,
+            |_| std::future::pending(),
+        )
+        .await;
+        result.unwrap();
+        assert_eq!(out.text(), "Hi there!\n\tok\nfine\n");
+        // The conversation keeps what the model said, byte for byte.
+        assert_eq!(
+            messages(&server, 1)[1]["content"],
+            HOSTILE_DELTAS.concat().as_str()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn off_a_terminal_the_answer_is_printed_byte_for_byte() {
+        let server = TestServer::builder()
+            .route("POST", "/v1/chat/completions", sse_answer(&HOSTILE_DELTAS))
+            .start()
+            .await;
+        let mut out = Screen::default();
+        let (result, _err) = session(&server, &Options::default(), &[], "one\n", &mut out, |_| {
+            std::future::pending()
+        })
+        .await;
+        result.unwrap();
+        assert_eq!(out.text(), format!("{}\n", HOSTILE_DELTAS.concat()));
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -1025,13 +1137,5 @@ mod tests {
         result.unwrap();
         assert_eq!(out.text(), "");
         assert!(server.requests().is_empty());
-    }
-
-    #[test]
-    fn floats_must_be_finite() {
-        assert_eq!(finite_f32("0.5"), Ok(0.5));
-        assert!(finite_f32("nan").is_err());
-        assert!(finite_f32("inf").is_err());
-        assert!(finite_f32("x").is_err());
     }
 }

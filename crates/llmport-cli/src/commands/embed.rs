@@ -1,4 +1,6 @@
-//! `llmport embed -m MODEL [TEXT]...`: embedding vectors for texts, as JSON.
+//! `llmport embed -m MODEL [TEXT]...`: embedding vectors for texts, as JSON, from Ollama's
+//! native `/api/embed` — or, from a server without Ollama's native API (llama.cpp, vLLM, LM
+//! Studio), from its OpenAI-compatible `/v1/embeddings`.
 
 use std::io::{self, BufRead, IsTerminal};
 
@@ -7,9 +9,9 @@ use llmport::{EmbedOptions, Embedder};
 use serde::Serialize;
 
 use super::KeepAliveFlag;
-use crate::GlobalArgs;
 use crate::error::CliError;
 use crate::output::write_json_line;
+use crate::{GlobalArgs, native_api};
 
 /// The usage error when there is nothing to embed.
 const NO_TEXT: &str = "no text to embed: give TEXT arguments or lines on stdin";
@@ -26,8 +28,8 @@ pub struct EmbedArgs {
     #[arg(short, long, value_name = "MODEL")]
     pub model: String,
 
-    /// Shorten the vectors to this many dimensions (models that support it).
-    #[arg(long, value_name = "N")]
+    /// Shorten the vectors to this many dimensions, at least 1 (models that support it).
+    #[arg(long, value_name = "N", value_parser = crate::values::at_least_one)]
     pub dimensions: Option<u32>,
 
     /// Fail on a text longer than the model's context instead of cutting it.
@@ -76,7 +78,30 @@ pub async fn run(args: EmbedArgs, global: &GlobalArgs) -> Result<(), CliError> {
         return Err(CliError::usage(NO_TEXT));
     }
     let provider = crate::provider::build(global)?;
-    let embeddings = provider.embed(&args.model, &texts, &args.options()).await?;
+    let embeddings = match provider.embed(&args.model, &texts, &args.options()).await {
+        Ok(embeddings) => embeddings,
+        Err(e) => {
+            let e = CliError::from(e);
+            if !native_api::is_missing(&provider, &e, Some(&args.model)).await {
+                return Err(e);
+            }
+            // An OpenAI-compatible server: its /v1/embeddings, which has no Ollama settings.
+            if args.no_truncate || args.keep_alive.duration.is_some() {
+                return Err(native_api::missing(
+                    &provider,
+                    "--no-truncate and --keep-alive (Ollama's own embedding settings)",
+                ));
+            }
+            let mut options = EmbedOptions::new();
+            if let Some(n) = args.dimensions {
+                options = options.with_dimensions(n);
+            }
+            provider
+                .openai()
+                .embed(&args.model, &texts, &options)
+                .await?
+        }
+    };
     let output = EmbedOutput {
         model: embeddings.model.as_deref().unwrap_or(&args.model),
         embeddings: &embeddings.vectors,

@@ -15,7 +15,7 @@ use clap::{Args, Subcommand};
 use llmport::ollama::KeepAlive;
 
 use crate::GlobalArgs;
-use crate::error::{CliError, EXIT_STATUS_HELP};
+use crate::error::{CliError, EXIT_STATUS_SEE_HELP};
 
 /// What `llmport` should do.
 #[derive(Debug, Subcommand)]
@@ -27,17 +27,21 @@ pub enum Command {
                       stdin when stdin is not a terminal; on a terminal, start an interactive \
                       chat (/? for help, /bye or Ctrl-D to quit).\n\n\
                       --ctx, --keep-alive and --think are Ollama's own settings: with any of \
-                      them the chat goes to Ollama's native /api/chat instead of /v1.",
-        after_help = EXIT_STATUS_HELP
+                      them the chat goes to Ollama's native /api/chat instead of /v1.\n\n\
+                      The answer goes to stdout exactly as the model gave it when stdout is a \
+                      pipe or a file; on a terminal, without escape sequences and control \
+                      characters other than line breaks and tabs, so that a model cannot \
+                      drive the terminal.",
+        after_help = EXIT_STATUS_SEE_HELP
     )]
     Chat(chat::ChatArgs),
 
     /// List the models stored on the server.
-    #[command(visible_alias = "list", after_help = EXIT_STATUS_HELP)]
+    #[command(visible_alias = "list", after_help = EXIT_STATUS_SEE_HELP)]
     Models(models::ModelsArgs),
 
     /// Show a model's details: architecture, size, context, capabilities, parameters.
-    #[command(after_help = EXIT_STATUS_HELP)]
+    #[command(after_help = EXIT_STATUS_SEE_HELP)]
     Show(show::ShowArgs),
 
     /// Download a model, or bring it up to date.
@@ -46,20 +50,20 @@ pub enum Command {
                       Progress goes to stderr: a bar per layer when stderr is a terminal, plain \
                       status lines otherwise. Ctrl-C cancels the pull (exit status 130); a \
                       later pull resumes it.",
-        after_help = EXIT_STATUS_HELP
+        after_help = EXIT_STATUS_SEE_HELP
     )]
     Pull(pull::PullArgs),
 
     /// Delete models from the server.
-    #[command(after_help = EXIT_STATUS_HELP)]
+    #[command(after_help = EXIT_STATUS_SEE_HELP)]
     Rm(rm::RmArgs),
 
     /// List the models loaded in memory.
-    #[command(after_help = EXIT_STATUS_HELP)]
+    #[command(after_help = EXIT_STATUS_SEE_HELP)]
     Ps(ps::PsArgs),
 
     /// Show the version of llmport and of the server.
-    #[command(after_help = EXIT_STATUS_HELP)]
+    #[command(after_help = EXIT_STATUS_SEE_HELP)]
     Version(version::VersionArgs),
 
     /// Turn texts into embedding vectors (printed as JSON).
@@ -69,7 +73,7 @@ pub enum Command {
                       order.\n\n\
                       The texts are the TEXT arguments or, without them, the non-empty lines of \
                       stdin.",
-        after_help = EXIT_STATUS_HELP
+        after_help = EXIT_STATUS_SEE_HELP
     )]
     Embed(embed::EmbedArgs),
 }

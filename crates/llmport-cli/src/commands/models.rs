@@ -1,21 +1,28 @@
 //! `llmport models [--json]`: the models stored on the server, as `ollama list` shows them.
+//!
+//! A server without Ollama's native API (llama.cpp, vLLM, LM Studio) is asked
+//! `GET /v1/models` instead: the table then has the columns that list has (NAME, CREATED,
+//! OWNED BY), and `--json` prints its entries (`{"models": [{"id": ..., "created": ...,
+//! "owned_by": ...}]}`).
 
 use std::io;
 
 use clap::Args;
 use llmport::ollama::LocalModel;
+use llmport::openai::ModelEntry;
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use crate::GlobalArgs;
 use crate::error::CliError;
 use crate::format;
 use crate::output::{Table, write_json};
+use crate::{GlobalArgs, native_api};
 
 /// Flags of `llmport models`.
 #[derive(Debug, Clone, Args)]
 pub struct ModelsArgs {
-    /// Print the server's list as JSON (`{"models": [...]}`, as `/api/tags` answers).
+    /// Print the server's list as JSON (`{"models": [...]}`, as `/api/tags` answers; the
+    /// entries of `/v1/models` from a server without Ollama's native API).
     #[arg(long)]
     pub json: bool,
 }
@@ -23,8 +30,17 @@ pub struct ModelsArgs {
 /// Runs `llmport models`.
 pub async fn run(args: ModelsArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let provider = crate::provider::build(global)?;
-    let models = provider.list_models().await?;
-    print_list(&models, args.json, table)
+    match provider.list_models().await {
+        Ok(models) => print_list(&models, args.json, table),
+        Err(e) => {
+            let e = CliError::from(e);
+            if !native_api::is_missing(&provider, &e, None).await {
+                return Err(e);
+            }
+            let models = provider.openai().list_models().await?;
+            print_list(&models, args.json, openai_table)
+        }
+    }
 }
 
 /// Prints a list of models to stdout: as JSON in the shape Ollama answers it
@@ -62,6 +78,24 @@ fn table(models: &[LocalModel], now: OffsetDateTime) -> Table {
             modified,
             m.details.parameter_size.clone(),
             m.details.quantization_level.clone(),
+        ]);
+    }
+    table
+}
+
+/// The table for a `/v1/models` list: NAME, CREATED (relative to `now`) and OWNED BY.
+fn openai_table(models: &[ModelEntry], now: OffsetDateTime) -> Table {
+    let mut table = Table::new(&["NAME", "CREATED", "OWNED BY"]);
+    for m in models {
+        let created = m
+            .created
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+            .map(|t| format::relative_time(t, now))
+            .unwrap_or_default();
+        table.row(vec![
+            m.id.clone(),
+            created,
+            m.owned_by.clone().unwrap_or_default(),
         ]);
     }
     table

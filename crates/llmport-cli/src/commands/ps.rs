@@ -5,10 +5,10 @@ use llmport::ollama::RunningModel;
 use time::OffsetDateTime;
 
 use super::models::print_list;
-use crate::GlobalArgs;
 use crate::error::CliError;
 use crate::format;
 use crate::output::Table;
+use crate::{GlobalArgs, native_api};
 
 /// Flags of `llmport ps`.
 #[derive(Debug, Clone, Args)]
@@ -21,7 +21,10 @@ pub struct PsArgs {
 /// Runs `llmport ps`.
 pub async fn run(args: PsArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let provider = crate::provider::build(global)?;
-    let models = provider.running().await?;
+    let models = match provider.running().await {
+        Ok(models) => models,
+        Err(e) => return Err(native_api::explain(&provider, e.into(), "`llmport ps`", None).await),
+    };
     print_list(&models, args.json, table)
 }
 

@@ -1,6 +1,7 @@
 //! `llmport pull MODEL`: download a model (or bring it up to date), showing its progress on
 //! stderr — a progress bar per layer when stderr is a terminal, plain status lines
-//! otherwise. Ctrl-C cancels the pull.
+//! otherwise. Ctrl-C cancels the pull. The server's status texts are printed without escape
+//! sequences or control characters (see [`crate::sanitize`]).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -15,9 +16,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, P
 use llmport::OllamaProvider;
 use llmport::ollama::{PullOptions, PullProgress};
 
-use crate::GlobalArgs;
 use crate::error::CliError;
 use crate::format;
+use crate::sanitize;
+use crate::{GlobalArgs, native_api};
 
 /// Flags and arguments of `llmport pull`.
 #[derive(Debug, Clone, Args)]
@@ -75,7 +77,14 @@ async fn pull(
         () = &mut interrupt => return Err(cancelled()),
         s = provider.pull_with(model, options) => s,
     };
-    let mut stream = started?;
+    let mut stream = match started {
+        Ok(stream) => stream,
+        Err(e) => {
+            return Err(
+                native_api::explain(provider, e.into(), "`llmport pull`", Some(model)).await,
+            );
+        }
+    };
     loop {
         let next = tokio::select! {
             biased;
@@ -122,9 +131,9 @@ fn layer(progress: &PullProgress) -> Option<(&str, u64)> {
 fn layer_label(progress: &PullProgress, digest: &str) -> String {
     if progress.status.is_empty() {
         let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-        format!("pulling {}", hex.get(..12).unwrap_or(hex))
+        format!("pulling {}", sanitize::line(hex.get(..12).unwrap_or(hex)))
     } else {
-        progress.status.clone()
+        sanitize::line(&progress.status).into_owned()
     }
 }
 
@@ -165,7 +174,7 @@ impl<W: Write> ProgressView for Lines<W> {
     fn report(&mut self, progress: &PullProgress, now: Instant) -> io::Result<()> {
         let Some((digest, total)) = layer(progress) else {
             if self.last_status.as_deref() != Some(progress.status.as_str()) {
-                writeln!(self.out, "{}", progress.status)?;
+                writeln!(self.out, "{}", sanitize::line(&progress.status))?;
                 self.out.flush()?;
                 self.last_status = Some(progress.status.clone());
             }
@@ -336,18 +345,15 @@ impl ProgressView for Bars {
             }
             return Ok(());
         }
-        if self
-            .status
-            .as_ref()
-            .is_some_and(|s| s.message() == progress.status)
-        {
+        let message = sanitize::line(&progress.status).into_owned();
+        if self.status.as_ref().is_some_and(|s| s.message() == message) {
             return Ok(());
         }
         self.end_status();
         let status = self.multi.add(
             ProgressBar::new_spinner()
                 .with_style(status_style())
-                .with_message(progress.status.clone()),
+                .with_message(message),
         );
         if progress.is_success() {
             finish_status(&status);

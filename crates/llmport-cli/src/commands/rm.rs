@@ -4,8 +4,8 @@ use std::io::{self, Write};
 
 use clap::Args;
 
-use crate::GlobalArgs;
 use crate::error::{CliError, stdout_error};
+use crate::{GlobalArgs, native_api};
 
 /// Arguments of `llmport rm`.
 #[derive(Debug, Clone, Args)]
@@ -21,7 +21,11 @@ pub async fn run(args: RmArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let provider = crate::provider::build(global)?;
     let mut out = io::stdout();
     for model in &args.models {
-        provider.delete(model).await?;
+        if let Err(e) = provider.delete(model).await {
+            return Err(
+                native_api::explain(&provider, e.into(), "`llmport rm`", Some(model)).await,
+            );
+        }
         writeln!(out, "deleted '{model}'")
             .and_then(|()| out.flush())
             .map_err(stdout_error)?;

@@ -6,9 +6,10 @@ use std::io::{self, Write};
 use clap::{ArgGroup, Args};
 use llmport::ollama::ModelInfo;
 
-use crate::GlobalArgs;
 use crate::error::{CliError, stdout_error};
 use crate::output::{end_line, write_json};
+use crate::sanitize;
+use crate::{GlobalArgs, native_api};
 
 /// Flags and arguments of `llmport show`.
 #[derive(Debug, Clone, Args)]
@@ -46,7 +47,18 @@ pub struct ShowArgs {
 /// Runs `llmport show`.
 pub async fn run(args: ShowArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let provider = crate::provider::build(global)?;
-    let info = provider.show(&args.model).await?;
+    let info = match provider.show(&args.model).await {
+        Ok(info) => info,
+        Err(e) => {
+            return Err(native_api::explain(
+                &provider,
+                e.into(),
+                "`llmport show`",
+                Some(&args.model),
+            )
+            .await);
+        }
+    };
     let mut out = io::stdout();
     if args.json {
         return write_json(&mut out, &info);
@@ -63,16 +75,16 @@ pub async fn run(args: ShowArgs, global: &GlobalArgs) -> Result<(), CliError> {
         Some(info.modelfile.as_str())
     } else {
         return out
-            .write_all(overview(&info).as_bytes())
+            .write_all(sanitize::text(&overview(&info)).as_bytes())
             .and_then(|()| out.flush())
             .map_err(stdout_error);
     };
-    let text = part.unwrap_or_default();
+    let text = sanitize::text(part.unwrap_or_default());
     if text.is_empty() {
         return Ok(());
     }
     out.write_all(text.as_bytes())
-        .and_then(|()| end_line(&mut out, text))
+        .and_then(|()| end_line(&mut out, &text))
         .map_err(stdout_error)
 }
 

@@ -4,8 +4,9 @@ use std::io::{self, Write};
 
 use clap::Args;
 
-use crate::GlobalArgs;
 use crate::error::{CliError, stdout_error};
+use crate::sanitize;
+use crate::{GlobalArgs, native_api};
 
 /// `llmport version` takes no flags of its own.
 #[derive(Debug, Clone, Args)]
@@ -21,8 +22,19 @@ pub async fn run(_args: VersionArgs, global: &GlobalArgs) -> Result<(), CliError
         .and_then(|()| out.flush())
         .map_err(stdout_error)?;
     let provider = crate::provider::build(global)?;
-    let server = provider.server_version().await?;
-    writeln!(out, "ollama version {server} ({})", provider.root_url())
-        .and_then(|()| out.flush())
-        .map_err(stdout_error)
+    let server = match provider.server_version().await {
+        Ok(server) => server,
+        Err(e) => {
+            let what = "the server's version (Ollama's /api/version)";
+            return Err(native_api::explain(&provider, e.into(), what, None).await);
+        }
+    };
+    writeln!(
+        out,
+        "ollama version {} ({})",
+        sanitize::line(&server),
+        provider.root_url()
+    )
+    .and_then(|()| out.flush())
+    .map_err(stdout_error)
 }

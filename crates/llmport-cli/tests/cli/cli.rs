@@ -497,3 +497,278 @@ async fn help_documents_host_and_exit_status() {
         );
     }
 }
+
+// ---- flag ranges (issue 13, item 11) ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn out_of_range_flags_are_usage_errors_naming_the_range_and_send_nothing() {
+    let server = TestServer::start([fixture("openai_chat_plain")]).await;
+    let url = server.url();
+    for (args, range) in [
+        (&["chat", "--stop", "", "hi"][..], "cannot be empty"),
+        (
+            &["chat", "--stop", "a", "--stop", "", "hi"],
+            "cannot be empty",
+        ),
+        (&["chat", "--max-tokens", "0", "hi"], "at least 1"),
+        (&["chat", "--temperature", "-1", "hi"], "0 to 2"),
+        (&["chat", "--temperature", "2.5", "hi"], "0 to 2"),
+        (&["chat", "--top-p", "7", "hi"], "0 to 1"),
+        (&["chat", "--top-p", "-0.1", "hi"], "0 to 1"),
+        (&["chat", "--ctx", "0", "hi"], "at least 1"),
+        (
+            &["embed", "-m", "e", "--dimensions", "0", "hi"],
+            "at least 1",
+        ),
+    ] {
+        let argv: Vec<&str> = ["--host", url.as_str()]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        let run = llmport(&argv, &[], None).await;
+        assert_eq!(run.code, Some(2), "{args:?}: {run:?}");
+        assert!(run.stderr.contains(range), "{args:?}: {run:?}");
+        assert_eq!(run.stdout, "");
+    }
+    assert!(server.requests().is_empty());
+    // The ends of each range are valid.
+    let run = llmport(
+        &[
+            "--host",
+            &url,
+            "chat",
+            "--no-stream",
+            "--temperature",
+            "0",
+            "--top-p",
+            "1",
+            "--max-tokens",
+            "1",
+            "hi",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+}
+
+// ---- invalid hosts (issue 13, item 13) ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_hosts_are_usage_errors_with_the_reason() {
+    for (host, reason) in [
+        ("http://[bad", "not closed"),
+        ("localhost:99999", "99999 is not within 1-65535"),
+        ("http://host:notaport", "\"notaport\" is not a number"),
+        ("ftp://host", "http:// or https://"),
+    ] {
+        let run = llmport(&["--host", host, "models"], &[], None).await;
+        assert_eq!(run.code, Some(2), "{host}: {run:?}");
+        let line = run.error_line();
+        assert!(line.contains(reason), "{host}: {line}");
+        assert!(line.contains(host), "the value is named: {line}");
+        // The same from the environment.
+        let run = llmport(&["models"], &[("OLLAMA_HOST", host)], None).await;
+        assert_eq!(run.code, Some(2), "{host}: {run:?}");
+        assert!(run.error_line().contains(reason), "{host}: {run:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_in_the_host_are_refused_and_the_variables_named() {
+    let server = TestServer::start([fixture("native_tags")]).await;
+    let host = format!("http://ann:s3cret@{}", server.addr());
+    let run = llmport(&["--host", &host, "models"], &[], None).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    let line = run.error_line();
+    assert!(line.contains("LLMPORT_BASIC_USER"), "{line}");
+    assert!(line.contains("LLMPORT_BASIC_PASSWORD"), "{line}");
+    assert!(!line.contains("s3cret") && !line.contains(']'), "{line}");
+    assert!(server.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_host_names_the_port_ollamas_rules_chose() {
+    // Port 80 must refuse connections for this test to mean anything.
+    if std::net::TcpStream::connect(("127.0.0.1", 80)).is_ok() {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED an_unreachable_host_names_the_port_ollamas_rules_chose: something listens on 127.0.0.1:80"
+        );
+        return;
+    }
+    let run = llmport(
+        &["--retries", "0", "models"],
+        &[("OLLAMA_HOST", "http://127.0.0.1")],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(3), "{run:?}");
+    let line = run.error_line();
+    assert!(
+        line.starts_with("llmport: cannot reach Ollama at http://127.0.0.1:80 "),
+        "{line}"
+    );
+}
+
+// ---- help (issue 13, item 22) ----
+
+/// The connection flags every command takes.
+const CONNECTION_FLAGS: [&str; 9] = [
+    "--host",
+    "--connect-timeout",
+    "--first-token-timeout",
+    "--idle-timeout",
+    "--retries",
+    "--ca-cert",
+    "--client-cert",
+    "--client-key",
+    "--header",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_commands_help_lists_the_connection_flags_under_their_own_heading() {
+    for command in [
+        "chat", "models", "show", "pull", "rm", "ps", "version", "embed",
+    ] {
+        for help in ["-h", "--help"] {
+            let run = llmport(&[command, help], &[], None).await;
+            assert_eq!(run.code, Some(0), "{command} {help}: {run:?}");
+            let (own, connection) = run
+                .stdout
+                .split_once("\nConnection options:\n")
+                .unwrap_or_else(|| panic!("no heading in {command} {help}:\n{}", run.stdout));
+            for flag in CONNECTION_FLAGS {
+                assert!(
+                    !own.contains(&format!("{flag} <")),
+                    "{flag} among the own flags of {command} {help}:\n{}",
+                    run.stdout
+                );
+                assert!(
+                    connection.contains(&format!("{flag} <")),
+                    "{flag} not under the heading in {command} {help}:\n{}",
+                    run.stdout
+                );
+            }
+            // The exit-status table is at the top level only.
+            assert!(
+                !run.stdout.contains("cannot be reached"),
+                "{command} {help}:\n{}",
+                run.stdout
+            );
+            assert!(
+                run.stdout.contains("llmport --help"),
+                "{command} {help}:\n{}",
+                run.stdout
+            );
+            // Every variable is shown the same way: `[env: NAME]`, without its value.
+            for (i, _) in run.stdout.match_indices("[env: ") {
+                let shown = &run.stdout[i..];
+                let shown = &shown[..=shown.find(']').expect("closed")];
+                let name = &shown["[env: ".len()..shown.len() - 1];
+                assert!(
+                    !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
+                    "{shown:?} in {command} {help}"
+                );
+            }
+        }
+    }
+    let run = llmport(&["--help"], &[], None).await;
+    for line in ["3  the server cannot be reached", "8  a JSON answer"] {
+        assert!(run.stdout.contains(line), "{line} in:\n{}", run.stdout);
+    }
+    // With a value set, the help still shows only the name.
+    let run = llmport(
+        &["chat", "--help"],
+        &[("LLMPORT_MODEL", "m1"), ("OLLAMA_HOST", "h:1")],
+        None,
+    )
+    .await;
+    assert!(run.stdout.contains("[env: OLLAMA_HOST]"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("[env: LLMPORT_MODEL]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("[env: LLMPORT_CONNECT_TIMEOUT]"),
+        "{}",
+        run.stdout
+    );
+}
+
+// ---- the library's examples (issue 13, item 19) ----
+
+/// Builds the library's examples `names` (a no-op when they are up to date) with the cargo
+/// and target directory running this test, and returns their paths, as cargo reports them.
+fn build_examples(names: &[&str]) -> Vec<std::path::PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.toml");
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.args(["build", "--quiet", "--message-format=json", "-p", "llmport"])
+        .args(["--manifest-path", manifest]);
+    for name in names {
+        cmd.args(["--example", name]);
+    }
+    let out = cmd.output().expect("run cargo build");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let paths: Vec<std::path::PathBuf> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["kind"][0] == "example")
+        .filter_map(|m| m["executable"].as_str().map(std::path::PathBuf::from))
+        .collect();
+    assert_eq!(paths.len(), names.len(), "{paths:?}");
+    names
+        .iter()
+        .map(|n| {
+            paths
+                .iter()
+                .find(|p| p.file_stem().is_some_and(|s| s == *n))
+                .unwrap_or_else(|| panic!("no example {n} in {paths:?}"))
+                .clone()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_examples_print_the_friendly_message_and_exit_non_zero_when_ollama_is_down() {
+    let names = ["quickstart", "errors", "streaming", "tools"];
+    let examples = tokio::task::spawn_blocking(move || build_examples(&names))
+        .await
+        .unwrap();
+    let host = dead_host();
+    for (name, example) in names.iter().zip(examples) {
+        let mut cmd = std::process::Command::new(&example);
+        for var in support::cleared_vars() {
+            cmd.env_remove(var);
+        }
+        let out = cmd
+            .env("OLLAMA_HOST", &host)
+            .env("LLMPORT_RETRIES", "0")
+            .output()
+            .expect("run the example");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(0), "{name}: {stderr}");
+        assert_eq!(
+            out.status.code(),
+            Some(if *name == "errors" { 3 } else { 1 }),
+            "{name}: {stderr}"
+        );
+        let first = stderr.lines().next().unwrap_or_default();
+        let expected = if *name == "errors" {
+            format!("Ollama is not running at http://{host}: start it with `ollama serve`")
+        } else {
+            format!("error: cannot reach Ollama at http://{host} — is `ollama serve` running?")
+        };
+        assert_eq!(first, expected, "{name}: {stderr}");
+        assert!(!stderr.contains("Connect {"), "no Debug output: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

@@ -830,3 +830,346 @@ async fn help_lists_every_command_and_the_new_chat_flags() {
     let run = llmport(&["pull", "--help"], &[], None).await;
     assert!(run.stdout.contains("130"), "{}", run.stdout);
 }
+
+// ---- text from a hostile server (issue 13, item 6) ----
+
+/// Server text that would write the clipboard (OSC 52), clear the screen (CSI 2J, also in
+/// its C1 form) and hide what came before it (`\r`).
+const HOSTILE: &str = "evil\x1b]52;c;aGk=\x07\x1b[2J\r\u{9b}31m!";
+
+/// What [`HOSTILE`] is printed as.
+const HOSTILE_SHOWN: &str = "evil!";
+
+/// Asserts that nothing the run printed can drive a terminal.
+fn assert_nothing_drives_the_terminal(run: &Run) {
+    for printed in [&run.stdout, &run.stderr] {
+        assert!(
+            !printed.contains(['\x1b', '\x07', '\r', '\u{9b}']),
+            "{run:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn models_ps_show_and_version_print_server_text_without_escapes() {
+    let tags = json!({"models": [{"name": format!("m{HOSTILE}:latest"), "size": 1,
+        "modified_at": HOSTILE,
+        "details": {"parameter_size": HOSTILE, "quantization_level": HOSTILE}}]});
+    let ps = json!({"models": [{"name": HOSTILE, "size": 1, "size_vram": 1,
+        "expires_at": HOSTILE}]});
+    let show = json!({"license": HOSTILE, "template": HOSTILE, "system": HOSTILE,
+        "parameters": format!("stop {HOSTILE}"), "capabilities": [HOSTILE],
+        "details": {"parameter_size": HOSTILE},
+        "model_info": {"general.architecture": HOSTILE}});
+    let server = TestServer::builder()
+        .route("GET", "/api/tags", Reply::json(200, &tags))
+        .route("GET", "/api/ps", Reply::json(200, &ps))
+        .route("POST", "/api/show", Reply::json(200, &show))
+        .route(
+            "GET",
+            "/api/version",
+            Reply::json(200, &json!({"version": HOSTILE})),
+        )
+        .start()
+        .await;
+    let url = server.url();
+    for (args, shown) in [
+        (&["models"][..], format!("m{HOSTILE_SHOWN}:latest")),
+        (&["ps"][..], HOSTILE_SHOWN.to_owned()),
+        (
+            &["show", "m"][..],
+            format!("architecture    {HOSTILE_SHOWN}"),
+        ),
+        (&["show", "m", "--template"][..], HOSTILE_SHOWN.to_owned()),
+        (&["show", "m", "--license"][..], HOSTILE_SHOWN.to_owned()),
+        (
+            &["version"][..],
+            format!("ollama version {HOSTILE_SHOWN} ("),
+        ),
+    ] {
+        let argv: Vec<&str> = ["--host", url.as_str()]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        let run = llmport(&argv, &[], None).await;
+        assert_eq!(run.code, Some(0), "{args:?}: {run:?}");
+        assert_nothing_drives_the_terminal(&run);
+        assert!(
+            run.stdout.contains(&shown),
+            "{args:?}: {shown:?} in {run:?}"
+        );
+    }
+    // JSON output keeps the server's text, escaped (C1 included, which serde_json leaves raw).
+    for args in [
+        &["models", "--json"][..],
+        &["ps", "--json"],
+        &["show", "m", "--json"],
+    ] {
+        let argv: Vec<&str> = ["--host", url.as_str()]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        let run = llmport(&argv, &[], None).await;
+        assert_eq!(run.code, Some(0), "{args:?}: {run:?}");
+        assert_nothing_drives_the_terminal(&run);
+        assert!(run.stdout.contains(r"\u009b31m"), "{args:?}: {run:?}");
+        let printed: Value = serde_json::from_str(&run.stdout).expect("still JSON");
+        assert!(
+            printed.to_string().contains('\u{9b}'),
+            "the value is unchanged"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pull_status_lines_and_errors_print_server_text_without_escapes() {
+    let reply = Reply::ndjson([
+        json!({"status": HOSTILE}),
+        json!({"status": format!("pulling {HOSTILE}"), "digest": "sha256:ae75413e5438",
+               "total": 10, "completed": 10}),
+        json!({"error": format!("bad {HOSTILE}")}),
+    ]);
+    let server = TestServer::builder()
+        .route("POST", "/api/pull", reply)
+        .route(
+            "POST",
+            "/api/show",
+            Reply::json(
+                404,
+                &json!({"error": format!("model 'm' {HOSTILE} not found")}),
+            ),
+        )
+        .route(
+            "GET",
+            "/api/version",
+            Reply::json(200, &json!({"version": "0.33.0"})),
+        )
+        .start()
+        .await;
+    let run = llmport(&["--host", &server.url(), "pull", "m"], &[], None).await;
+    assert_eq!(run.code, Some(6), "{run:?}");
+    assert_nothing_drives_the_terminal(&run);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines[0], HOSTILE_SHOWN, "{run:?}");
+    assert_eq!(
+        lines[1],
+        format!("pulling {HOSTILE_SHOWN}: 100% (10 B/10 B)")
+    );
+    assert!(
+        lines[2].starts_with("llmport: ") && lines[2].contains(&format!("bad {HOSTILE_SHOWN}")),
+        "{run:?}"
+    );
+
+    let run = llmport(&["--host", &server.url(), "show", "m"], &[], None).await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_nothing_drives_the_terminal(&run);
+    assert!(
+        run.error_line()
+            .contains(&format!("model 'm' {HOSTILE_SHOWN} not found")),
+        "{run:?}"
+    );
+}
+
+// ---- a server without Ollama's native API (issue 13, item 10) ----
+
+/// What llama.cpp's server answers for a path it does not have.
+fn llama_cpp_not_found() -> Reply {
+    Reply::json(
+        404,
+        &json!({"error": {"code": 404, "message": "File Not Found", "type": "not_found_error"}}),
+    )
+}
+
+/// A server that speaks only `/v1`, answering every native path as llama.cpp does.
+async fn openai_only_server(routes: Vec<(&str, &str, Reply)>) -> TestServer {
+    let mut builder = TestServer::builder();
+    for (method, path) in [
+        ("GET", "/api/tags"),
+        ("GET", "/api/ps"),
+        ("GET", "/api/version"),
+        ("POST", "/api/show"),
+        ("POST", "/api/embed"),
+        ("POST", "/api/chat"),
+        ("POST", "/api/pull"),
+        ("DELETE", "/api/delete"),
+    ] {
+        builder = builder.route(method, path, llama_cpp_not_found());
+    }
+    for (method, path, reply) in routes {
+        builder = builder.route(method, path, reply);
+    }
+    builder.start().await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn models_falls_back_to_v1_models_without_the_native_api() {
+    let list = json!({"object": "list", "data": [
+        {"id": "qwen2.5-0.5b-instruct", "object": "model", "created": 1_700_000_000,
+         "owned_by": "llamacpp"},
+        {"id": "other", "object": "model"}]});
+    let server = openai_only_server(vec![("GET", "/v1/models", Reply::json(200, &list))]).await;
+    let run = llmport(&["--host", &server.url(), "models"], &[], None).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(cells(lines[0]), ["NAME", "CREATED", "OWNED BY"], "{run:?}");
+    assert_eq!(cells(lines[1])[0], "qwen2.5-0.5b-instruct");
+    assert!(cells(lines[1])[1].ends_with("ago"), "{run:?}");
+    assert_eq!(cells(lines[1])[2], "llamacpp");
+    assert_eq!(cells(lines[2]), ["other"]);
+    let run = llmport(&["--host", &server.url(), "models", "--json"], &[], None).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let printed: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(printed["models"][0]["id"], "qwen2.5-0.5b-instruct");
+    assert_eq!(printed["models"][1], json!({"id": "other"}));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn embed_falls_back_to_v1_embeddings_without_the_native_api() {
+    let list = json!({"object": "list", "model": "e", "data": [
+        {"object": "embedding", "index": 0, "embedding": [0.5, -0.25]}],
+        "usage": {"prompt_tokens": 2, "total_tokens": 2}});
+    let server =
+        openai_only_server(vec![("POST", "/v1/embeddings", Reply::json(200, &list))]).await;
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "embed",
+            "-m",
+            "e",
+            "--dimensions",
+            "2",
+            "hi",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "{\"model\":\"e\",\"embeddings\":[[0.5,-0.25]]}\n"
+    );
+    let req = last_request(&server, "POST", "/v1/embeddings");
+    assert_eq!(
+        req.json().unwrap(),
+        json!({"model": "e", "input": ["hi"], "dimensions": 2})
+    );
+    // Ollama's own settings cannot go to /v1/embeddings: said, not dropped.
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "embed",
+            "-m",
+            "e",
+            "--keep-alive",
+            "5m",
+            "hi",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(7), "{run:?}");
+    assert!(run.error_line().contains("--keep-alive"), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn native_only_commands_say_the_server_lacks_the_native_api_and_name_it() {
+    let server = openai_only_server(vec![]).await;
+    let url = server.url();
+    for args in [
+        &["show", "m"][..],
+        &["ps"],
+        &["pull", "m"],
+        &["rm", "m"],
+        &["chat", "--keep-alive", "5m", "hi"],
+        &["chat", "--ctx", "4096", "--no-stream", "hi"],
+        &["version"],
+    ] {
+        let argv: Vec<&str> = ["--host", url.as_str()]
+            .into_iter()
+            .chain(args.iter().copied())
+            .collect();
+        let run = llmport(&argv, &[], None).await;
+        assert_eq!(run.code, Some(7), "{args:?}: {run:?}");
+        let line = run.error_line();
+        assert!(
+            line.contains(&format!("the server at {url} has no Ollama native API")),
+            "{line}"
+        );
+        assert!(line.contains(&format!("{url}/api/")), "{line}");
+        assert!(line.contains(args[0]), "{line}");
+    }
+    // Gin's 404 for an unknown route, from a server that has no native API either.
+    let server = TestServer::builder()
+        .route("GET", "/api/ps", Reply::not_found())
+        .route("GET", "/api/version", Reply::not_found())
+        .start()
+        .await;
+    let run = llmport(&["--host", &server.url(), "ps"], &[], None).await;
+    assert_eq!(run.code, Some(7), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_model_on_ollama_is_still_a_missing_model() {
+    let server = TestServer::builder()
+        .route(
+            "POST",
+            "/api/show",
+            Reply::json(404, &json!({"error": "model 'nope' not found"})),
+        )
+        .route(
+            "GET",
+            "/api/version",
+            Reply::json(200, &json!({"version": "0.33.0"})),
+        )
+        .start()
+        .await;
+    let run = llmport(&["--host", &server.url(), "show", "nope"], &[], None).await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let line = run.error_line();
+    assert!(line.contains("model 'nope' not found"), "{line}");
+    assert!(!line.contains("native API"), "{line}");
+}
+
+// ---- embed answers that are not Ollama's (issue 13, item 14) ----
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_openai_shaped_answer_from_api_embed_says_what_it_is() {
+    let list = json!({"object": "list", "data": [{"object": "embedding", "index": 0,
+        "embedding": [0.5]}]});
+    let server = TestServer::builder()
+        .route("POST", "/api/embed", Reply::json(200, &list))
+        .start()
+        .await;
+    let run = llmport(
+        &["--host", &server.url(), "embed", "-m", "e", "hi"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let line = run.error_line();
+    assert!(!line.contains("0 vectors"), "{line}");
+    assert!(line.contains("OpenAI-style embeddings list"), "{line}");
+    assert!(line.contains("/api/embed"), "{line}");
+
+    let server = TestServer::builder()
+        .route(
+            "POST",
+            "/api/embed",
+            Reply::json(200, &json!({"vectors": []})),
+        )
+        .start()
+        .await;
+    let run = llmport(
+        &["--host", &server.url(), "embed", "-m", "e", "hi"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.error_line().contains("has no `embeddings`"), "{run:?}");
+}

@@ -128,3 +128,79 @@ async fn show_reasoning_prints_the_thinking_on_stderr_apart_from_the_answer() {
         assert!(!run.stderr.contains("17 times 3"), "{run:?}");
     }
 }
+
+// ---- JSON cut off by the token limit (issue 13, item 23) ----
+
+/// A chat answer whose JSON was cut off by the token limit, streamed or whole.
+fn cut_off_answer(stream: bool) -> llmport::testing::Reply {
+    use llmport::testing::Reply;
+    if stream {
+        let chunk = |delta: serde_json::Value, finish: serde_json::Value| {
+            json!({"id": "c1", "object": "chat.completion.chunk", "model": "m",
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+            .to_string()
+        };
+        Reply::sse([
+            chunk(
+                json!({"role": "assistant", "content": "{\"city\": \"Par"}),
+                json!(null),
+            ),
+            chunk(json!({}), json!("length")),
+            "[DONE]".to_owned(),
+        ])
+    } else {
+        Reply::json(
+            200,
+            &json!({"id": "c1", "object": "chat.completion", "model": "m",
+                    "choices": [{"index": 0, "finish_reason": "length",
+                                 "message": {"role": "assistant", "content": "{\"city\": \"Par"}}]}),
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_cut_off_by_max_tokens_warns_and_exits_8() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("city.json");
+    std::fs::write(&schema, r#"{"type": "object"}"#).unwrap();
+    let schema = schema.to_str().unwrap();
+    for stream in [true, false] {
+        let server = TestServer::builder()
+            .route("POST", "/v1/chat/completions", cut_off_answer(stream))
+            .start()
+            .await;
+        let url = server.url();
+        let base = ["--host", url.as_str(), "chat", "--max-tokens", "5"];
+        let no_stream: &[&str] = if stream { &[] } else { &["--no-stream"] };
+        for extra in [
+            &["--format", "json"][..],
+            &["--schema", schema],
+            &["--format", "json", "--json"],
+        ] {
+            let argv: Vec<&str> = base
+                .iter()
+                .chain(no_stream)
+                .chain(extra)
+                .copied()
+                .chain(["Where?"])
+                .collect();
+            let run = llmport(&argv, &[], None).await;
+            assert_eq!(run.code, Some(8), "{argv:?}: {run:?}");
+            // What came is printed, then one line saying it is incomplete.
+            assert!(run.stdout.contains("Par"), "{argv:?}: {run:?}");
+            let line = run.error_line();
+            assert!(line.contains("cut off"), "{line}");
+            assert!(line.contains("--max-tokens 5"), "{line}");
+        }
+        // Plain text cut off by the limit is a normal answer.
+        let argv: Vec<&str> = base
+            .iter()
+            .chain(no_stream)
+            .copied()
+            .chain(["Where?"])
+            .collect();
+        let run = llmport(&argv, &[], None).await;
+        assert_eq!(run.code, Some(0), "{argv:?}: {run:?}");
+        assert_eq!(run.stderr, "");
+    }
+}

@@ -289,7 +289,7 @@ impl OllamaProviderBuilder {
     pub fn build(self) -> Result<OllamaProvider> {
         let base = match (self.base_url, self.host) {
             (Some(b), _) => b.trim_end_matches('/').to_owned(),
-            (None, Some(h)) => format!("{}/v1", parse_ollama_host(&h)),
+            (None, Some(h)) => format!("{}/v1", parse_ollama_host(&h)?),
             (None, None) => format!("{DEFAULT_HOST}/v1"),
         };
         let root = base

@@ -220,11 +220,11 @@ impl Embedder for OllamaProvider {
             .map_err(|e| endpoint_error(e, "api/embed"))?;
         let answer: EmbedResponse = decode_json(&bytes, "api/embed")?;
         if answer.embeddings.len() != inputs.len() {
-            return Err(Error::decode(format!(
-                "the server returned {} vectors for {} inputs",
+            return Err(embed_count_error(
+                &bytes,
                 answer.embeddings.len(),
-                inputs.len()
-            )));
+                inputs.len(),
+            ));
         }
         Ok(Embeddings {
             vectors: answer.embeddings,
@@ -233,6 +233,29 @@ impl Embedder for OllamaProvider {
             total_time: Some(timer.elapsed()),
         })
     }
+}
+
+/// Why an `/api/embed` answer does not have one vector per input. An answer without
+/// `embeddings` is not "0 vectors": say what it is (an OpenAI-style `{"data": [...]}` list
+/// comes from a server that is not Ollama but maps the path to its `/v1/embeddings`).
+fn embed_count_error(body: &[u8], got: usize, inputs: usize) -> Error {
+    let answer: Option<Value> = serde_json::from_slice(body).ok();
+    let has = |key: &str| answer.as_ref().and_then(|v| v.get(key)).is_some();
+    if has("embeddings") {
+        return Error::decode(format!(
+            "the server returned {got} vectors for {inputs} inputs"
+        ));
+    }
+    let what = if has("data") {
+        "is an OpenAI-style embeddings list (`data`), not Ollama's (`embeddings`): is the host \
+         an Ollama server? For an OpenAI-compatible one, use its /v1/embeddings"
+    } else {
+        "has no `embeddings`"
+    };
+    Error::decode(format!(
+        "the answer of /api/embed {what}; it was: {}",
+        excerpt(body)
+    ))
 }
 
 // ---------------------------------------------------------------------------------------

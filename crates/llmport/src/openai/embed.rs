@@ -86,7 +86,23 @@ fn decode_embeddings(body: &[u8], inputs: usize) -> Result<Embeddings> {
         message: format!("the embeddings answer is not valid JSON: {}", excerpt(body)),
         source: Some(Box::new(e)),
     })?;
-    let data = wire.data.unwrap_or_default();
+    let data = match wire.data {
+        Some(data) => data,
+        // `null` is Ollama's "no vectors"; no `data` at all is not an embeddings list, and
+        // "0 vectors" would not say what was wrong.
+        None if !has_key(body, "data") => {
+            let ollama = if has_key(body, "embeddings") {
+                " (it looks like Ollama's native /api/embed answer: is the base URL right?)"
+            } else {
+                ""
+            };
+            return Err(Error::decode(format!(
+                "the embeddings answer has no `data` list{ollama}: {}",
+                excerpt(body)
+            )));
+        }
+        None => Vec::new(),
+    };
     if data.len() != inputs {
         return Err(Error::decode(format!(
             "the server returned {} vectors for {inputs} inputs",
@@ -118,6 +134,12 @@ fn decode_embeddings(body: &[u8], inputs: usize) -> Result<Embeddings> {
         input_tokens: wire.usage.map(|u| u.prompt_tokens),
         total_time: None,
     })
+}
+
+/// Whether `body` is a JSON object with `key`.
+fn has_key(body: &[u8], key: &str) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body)
+        .is_ok_and(|m| m.contains_key(key))
 }
 
 /// Standard base64 of little-endian IEEE-754 `f32`s (OpenAI's and Ollama's
@@ -181,5 +203,17 @@ mod tests {
                 .to_string()
                 .contains("0 vectors")
         );
+    }
+
+    #[test]
+    fn an_answer_without_data_says_so_instead_of_counting_zero_vectors() {
+        let ollama_shaped = br#"{"model":"m","embeddings":[[0.5]]}"#;
+        let e = decode_embeddings(ollama_shaped, 1).unwrap_err().to_string();
+        assert!(e.contains("no `data` list"), "{e}");
+        assert!(e.contains("Ollama's native /api/embed"), "{e}");
+        assert!(!e.contains("0 vectors"), "{e}");
+        let other = br#"{"vectors":[[0.5]]}"#;
+        let e = decode_embeddings(other, 1).unwrap_err().to_string();
+        assert!(e.contains("no `data` list") && e.contains("vectors"), "{e}");
     }
 }

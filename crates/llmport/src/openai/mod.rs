@@ -4,6 +4,7 @@
 #[cfg(feature = "test-util")]
 pub(crate) mod bench;
 mod embed;
+mod models;
 pub(crate) mod request;
 mod response;
 mod stream;
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
+pub use self::models::ModelEntry;
 pub(crate) use self::request::{encode_tool, is_text_mime, part_kind, read_file_uri};
 pub(crate) use self::stream::{ChatStream, StreamLimits};
 pub(crate) use self::wire::WireTool;

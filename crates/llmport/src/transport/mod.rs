@@ -637,7 +637,14 @@ fn error_hint(provider: &str, api: &ApiError, model: Option<&str>) -> Option<Str
 /// `scheme://host:port` of a URL: what a connection failure is about.
 fn origin(url: &str) -> String {
     match url::Url::parse(url) {
-        Ok(u) => u.origin().ascii_serialization(),
+        // With the port even when it is the scheme's default: `http://127.0.0.1` in a
+        // message hides that port 80 was tried (OLLAMA_HOST=http://host means port 80).
+        Ok(u) => match (u.origin(), u.port_or_known_default()) {
+            (url::Origin::Tuple(scheme, host, _), Some(port)) => {
+                format!("{scheme}://{host}:{port}")
+            }
+            (origin, _) => origin.ascii_serialization(),
+        },
         Err(_) => redact_url(url),
     }
 }
