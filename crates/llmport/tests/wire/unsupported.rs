@@ -167,10 +167,8 @@ impl tracing::Subscriber for Captured {
 async fn lenient_mode_drops_them_with_a_warning() {
     let server = TestServer::start([transcript("openai_chat_plain")]).await;
     let captured = Captured::default();
+    support::trace::share_interest();
     let _guard = tracing::subscriber::set_default(captured.clone());
-    // Other tests of this binary may have registered the warning's callsite while no
-    // subscriber wanted it; recompute, so that this one sees it (tracing caches interest).
-    tracing::callsite::rebuild_interest_cache();
     let mut b = Options::builder()
         .candidate_count(2)
         .tool_choice(ToolChoice::Required)
