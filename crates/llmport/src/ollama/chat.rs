@@ -16,8 +16,8 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::OllamaProvider;
-use super::native::{decode_document, encode_with_extra, endpoint_error, require_model};
-use super::options::{KeepAlive, Think, ThinkLevel};
+use super::native::{decode_document, require_model};
+use super::options::{OllamaOptions, Think, ThinkLevel};
 use super::wire::{
     ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall,
     WireFunctionCall, WireToolCall, reported_error,
@@ -25,11 +25,14 @@ use super::wire::{
 use crate::codec::lines::{LineHandler, Lines};
 use crate::codec::{DEFAULT_MAX_LINE, Decoder};
 use crate::error::{Error, Result};
+use crate::json_body::encode_with_extra;
+use crate::media::{is_text_mime, read_image_uri};
 use crate::message::{Message, Part, Role, ToolCall, ToolResult};
-use crate::openai::{chat_span, encode_tool, is_text_mime, part_kind, read_file_uri, record_usage};
 use crate::options::{Options, ReasoningEffort, ResponseFormat, ToolChoice};
 use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta, ServerTimings, Usage};
 use crate::stream::ResponseStream;
+use crate::telemetry::{chat_span, record_usage};
+use crate::tool_schema::encode_tool;
 use crate::transport::{Request, Timer, excerpt};
 
 const PROVIDER: &str = "ollama";
@@ -47,11 +50,7 @@ impl OllamaProvider {
             let body = chat_request_body(model, messages, options, false)?;
             let timer = Timer::start();
             let req = Request::post_json("api/chat", body, Some(model));
-            let bytes = self
-                .native
-                .send_for_body(&req)
-                .await
-                .map_err(|e| endpoint_error(e, "api/chat"))?;
+            let bytes = self.native.send_for_body(&req).await?;
             let response = decode_whole_answer(&bytes, timer)?;
             record_usage(&response);
             Ok(response)
@@ -72,11 +71,7 @@ impl OllamaProvider {
             let body = chat_request_body(model, messages, options, true)?;
             let timer = Timer::start();
             let req = Request::post_json("api/chat", body, Some(model));
-            let body = self
-                .native
-                .send_for_stream(&req)
-                .await
-                .map_err(|e| endpoint_error(e, "api/chat"))?;
+            let body = self.native.send_for_stream(&req).await?;
             let decoder = ChatDecoder::starting(timer, self.openai.stream_limits().max_line);
             Ok(ResponseStream::new(
                 crate::stream::open(body, decoder, true).await?,
@@ -99,6 +94,10 @@ pub(super) fn chat_request_body(
     stream: bool,
 ) -> Result<Vec<u8>> {
     require_model(model)?;
+    options.validate()?;
+    let default = OllamaOptions::default();
+    let o = options.extension::<OllamaOptions>().unwrap_or(&default);
+    o.validate()?;
     check_options(options)?;
     let mut wire = Vec::with_capacity(messages.len() + 1);
     if let Some(system) = &options.system {
@@ -117,7 +116,6 @@ pub(super) fn chat_request_body(
             "no messages to send: a chat needs at least one message",
         ));
     }
-    let o = &options.ollama;
     let format = match (&o.format, &options.response_format) {
         (Some(f), _) => Some(Cow::Borrowed(f)),
         (None, Some(ResponseFormat::Json)) => Some(Cow::Owned(Value::from("json"))),
@@ -176,26 +174,15 @@ fn check_options(o: &Options) -> Result<()> {
              only auto and none (no tools offered) can be honoured",
         ));
     }
-    let o2 = &o.ollama;
-    for (name, v) in [
-        ("temperature", o.temperature),
-        ("top_p", o.top_p),
-        ("frequency_penalty", o.frequency_penalty),
-        ("presence_penalty", o.presence_penalty),
-        ("min_p", o2.min_p),
-        ("repeat_penalty", o2.repeat_penalty),
-    ] {
-        if let Some(v) = v
-            && !v.is_finite()
-        {
-            return Err(Error::config(format!("{name} must be a finite number")));
-        }
-    }
-    if let Some(KeepAlive::Seconds(s)) = &o2.keep_alive
-        && !s.is_finite()
+    if let Some(name) = o
+        .extensions
+        .type_names()
+        .find(|n| *n != std::any::type_name::<OllamaOptions>())
     {
-        return Err(Error::config(
-            "keep_alive must be a finite number of seconds",
+        return Err(Error::unsupported(
+            PROVIDER,
+            format!("{name} (an Options extension)"),
+            "Ollama reads only OllamaOptions",
         ));
     }
     Ok(())
@@ -225,7 +212,7 @@ fn encode_message<'a>(
                 other => {
                     return Err(Error::unsupported(
                         PROVIDER,
-                        format!("a {} part in a tool message", part_kind(other)),
+                        format!("a {} part in a tool message", other.kind()),
                         "tool messages carry tool results or text",
                     ));
                 }
@@ -271,7 +258,7 @@ fn encode_message<'a>(
                         "Ollama's chat takes images only as files",
                     ));
                 }
-                images.push(image_base64(uri)?);
+                images.push(image_base64(uri, mime_type)?);
             }
             Part::ToolCall(call) => {
                 let index = u32::try_from(tool_calls.len()).unwrap_or(u32::MAX);
@@ -351,7 +338,7 @@ fn encode_tool_call(call: &ToolCall, index: u32) -> Result<WireToolCall<'_>> {
 }
 
 /// An image file as the raw base64 Ollama's native chat wants (no `data:` prefix).
-fn image_base64(uri: &str) -> Result<String> {
+fn image_base64(uri: &str, mime_type: &str) -> Result<String> {
     if let Some(rest) = uri.strip_prefix("data:") {
         return match rest.split_once(',') {
             Some((header, payload)) if header.ends_with(";base64") => Ok(payload.to_owned()),
@@ -363,7 +350,9 @@ fn image_base64(uri: &str) -> Result<String> {
         };
     }
     if uri.starts_with("file:") {
-        return Ok(STANDARD.encode(read_file_uri(uri)?));
+        let (bytes, mime) = read_image_uri(uri, mime_type)?;
+        super::unsupported::check_image_type(mime, mime)?;
+        return Ok(STANDARD.encode(bytes));
     }
     Err(Error::unsupported(
         PROVIDER,

@@ -9,12 +9,12 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::OllamaProvider;
 use super::models::{LocalModel, ModelInfo, PullOptions, PullProgress, RunningModel};
+use super::options::OllamaOptions;
 use super::wire::{
     EmbedRequest, EmbedResponse, ModelRequest, PsResponse, PullLine, PullRequest, TagsResponse,
     VersionResponse, reported_error,
@@ -23,6 +23,7 @@ use crate::codec::lines::{LineHandler, Lines};
 use crate::codec::{DEFAULT_MAX_LINE, Decoder};
 use crate::embed::{EmbedOptions, Embedder, Embeddings};
 use crate::error::{ApiError, Error, Result};
+use crate::json_body::{encode_json, encode_with_extra};
 use crate::stream::Decoded;
 use crate::transport::{Request, Timer, excerpt};
 
@@ -54,11 +55,7 @@ impl OllamaProvider {
         require_model(model)?;
         let body = encode_json(&ModelRequest { model })?;
         let req = Request::post_json("api/show", body, Some(model));
-        let bytes = self
-            .native
-            .send_for_body(&req)
-            .await
-            .map_err(|e| endpoint_error(e, "api/show"))?;
+        let bytes = self.native.send_for_body(&req).await?;
         decode_json(&bytes, "api/show")
     }
 
@@ -93,11 +90,7 @@ impl OllamaProvider {
     pub async fn pull_with(&self, model: &str, options: &PullOptions) -> Result<PullStream> {
         let body = pull_body(model, options, None)?;
         let req = Request::post_json("api/pull", body, Some(model));
-        let body = self
-            .native
-            .send_for_stream(&req)
-            .await
-            .map_err(|e| without_pull_hint(endpoint_error(e, "api/pull")))?;
+        let body = self.native.send_for_stream(&req).await?;
         let decoder = PullDecoder::new(self.openai.stream_limits().max_line);
         // Not capped by `max_body_size`: progress reports run as long as the download.
         Ok(PullStream {
@@ -112,11 +105,7 @@ impl OllamaProvider {
     pub async fn pull_without_progress(&self, model: &str, options: &PullOptions) -> Result<()> {
         let body = pull_body(model, options, Some(false))?;
         let req = Request::post_json("api/pull", body, Some(model));
-        let bytes = self
-            .native
-            .send_for_body(&req)
-            .await
-            .map_err(|e| without_pull_hint(endpoint_error(e, "api/pull")))?;
+        let bytes = self.native.send_for_body(&req).await?;
         let line: PullLine = decode_json(&bytes, "api/pull")?;
         if let Some(err) = reported_error(line.error.as_ref()) {
             return Err(Error::stream(format!("the pull failed: {err}")));
@@ -137,17 +126,7 @@ impl OllamaProvider {
         let body = encode_json(&ModelRequest { model })?;
         let req = Request::delete_json("api/delete", body, Some(model));
         // Success is a 200 with an empty body: nothing to decode.
-        self.native.send_for_body(&req).await.map_err(|e| {
-            match endpoint_error(e, "api/delete") {
-                Error::Api(mut api) if api.status == 404 && api.message.contains("not found") => {
-                    api.hint = Some(
-                        "nothing to delete: list the installed models with `ollama list`".into(),
-                    );
-                    Error::Api(api)
-                }
-                other => other,
-            }
-        })?;
+        self.native.send_for_body(&req).await?;
         Ok(())
     }
 
@@ -168,40 +147,68 @@ impl OllamaProvider {
 
     /// Checks that the server answers (`GET /`, where Ollama says "Ollama is running").
     pub async fn ping(&self) -> Result<()> {
-        self.native
-            .send_for_body(&Request::get(""))
-            .await
-            .map_err(|e| endpoint_error(e, ""))?;
+        self.native.send_for_body(&Request::get("")).await?;
         Ok(())
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let bytes = self
-            .native
-            .send_for_body(&Request::get(path))
-            .await
-            .map_err(|e| endpoint_error(e, path))?;
+        let bytes = self.native.send_for_body(&Request::get(path)).await?;
         decode_json(&bytes, path)
     }
 }
 
 /// Embeddings through Ollama's native `POST /api/embed`, which (unlike `/v1/embeddings`)
-/// honours [`EmbedOptions::truncate`] and [`EmbedOptions::keep_alive`].
+/// honours [`EmbedOptions::truncate`] and the `keep_alive` of an [`OllamaOptions`]
+/// extension (its other settings do not apply to embeddings and are refused).
 /// [`Embeddings::input_tokens`] is the server's `prompt_eval_count`.
-#[async_trait]
-impl Embedder for OllamaProvider {
-    async fn embed(
+impl OllamaProvider {
+    /// Embeds each input (any slice of strings: `&["hello"]`, `&[String]`, `&Vec<String>`);
+    /// the vectors come back in input order. See [`Embedder`].
+    pub async fn embed<S: AsRef<str>>(
         &self,
         model: &str,
-        inputs: &[String],
+        inputs: &[S],
+        options: &EmbedOptions,
+    ) -> Result<Embeddings> {
+        crate::embed::embed_any(self, model, inputs, options).await
+    }
+}
+
+#[async_trait]
+impl Embedder for OllamaProvider {
+    async fn embed_strs(
+        &self,
+        model: &str,
+        inputs: &[&str],
         options: &EmbedOptions,
     ) -> Result<Embeddings> {
         require_model(model)?;
-        if let Some(super::KeepAlive::Seconds(s)) = &options.keep_alive
-            && !s.is_finite()
+        options.validate()?;
+        let ollama = options.extension::<OllamaOptions>();
+        if let Some(o) = ollama {
+            o.validate()?;
+            let only_keep_alive = OllamaOptions {
+                keep_alive: o.keep_alive.clone(),
+                ..OllamaOptions::default()
+            };
+            if *o != only_keep_alive {
+                return Err(Error::unsupported(
+                    "ollama",
+                    "OllamaOptions other than keep_alive on embeddings",
+                    "Ollama's /api/embed takes only keep_alive of these settings: leave the \
+                     others unset",
+                ));
+            }
+        }
+        if let Some(name) = options
+            .extensions
+            .type_names()
+            .find(|n| *n != std::any::type_name::<OllamaOptions>())
         {
-            return Err(Error::config(
-                "keep_alive must be a finite number of seconds",
+            return Err(Error::unsupported(
+                "ollama",
+                format!("{name} (an EmbedOptions extension)"),
+                "Ollama reads only OllamaOptions",
             ));
         }
         let req = EmbedRequest {
@@ -209,16 +216,12 @@ impl Embedder for OllamaProvider {
             input: inputs,
             dimensions: options.dimensions,
             truncate: options.truncate,
-            keep_alive: options.keep_alive.as_ref(),
+            keep_alive: ollama.and_then(|o| o.keep_alive.as_ref()),
         };
         let body = encode_with_extra(&req, &options.extra)?;
         let timer = Timer::start();
         let req = Request::post_json("api/embed", body, Some(model));
-        let bytes = self
-            .native
-            .send_for_body(&req)
-            .await
-            .map_err(|e| endpoint_error(e, "api/embed"))?;
+        let bytes = self.native.send_for_body(&req).await?;
         let answer: EmbedResponse = decode_json(&bytes, "api/embed")?;
         if answer.embeddings.len() != inputs.len() {
             return Err(embed_count_error(
@@ -240,7 +243,7 @@ impl Embedder for OllamaProvider {
 /// `embeddings` is not "0 vectors": say what it is (an OpenAI-style `{"data": [...]}` list
 /// comes from a server that is not Ollama but maps the path to its `/v1/embeddings`).
 fn embed_count_error(body: &[u8], got: usize, inputs: usize) -> Error {
-    let answer: Option<Value> = serde_json::from_slice(body).ok();
+    let answer: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let has = |key: &str| answer.as_ref().and_then(|v| v.get(key)).is_some();
     if has("embeddings") {
         return Error::decode(format!(
@@ -265,7 +268,10 @@ fn embed_count_error(body: &[u8], got: usize, inputs: usize) -> Error {
 
 pub(super) fn require_model(model: &str) -> Result<()> {
     if model.trim().is_empty() {
-        return Err(Error::config("no model given: name the model to use"));
+        return Err(Error::config_for(
+            "model",
+            "no model given: name the model to use",
+        ));
     }
     Ok(())
 }
@@ -279,37 +285,6 @@ fn pull_body(model: &str, options: &PullOptions, stream: Option<bool>) -> Result
     })
 }
 
-pub(super) fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(encode_error)
-}
-
-/// Encodes `value` with `extra` keys merged in at the top level (they win over typed fields
-/// of the same name).
-pub(super) fn encode_with_extra<T: Serialize>(
-    value: &T,
-    extra: &Map<String, Value>,
-) -> Result<Vec<u8>> {
-    if extra.is_empty() {
-        return encode_json(value);
-    }
-    // Through bytes rather than `to_value`, which would widen an f32 such as 0.05 to
-    // 0.05000000074505806.
-    let mut v: Value = serde_json::from_slice(&encode_json(value)?).map_err(encode_error)?;
-    if let Value::Object(map) = &mut v {
-        for (k, x) in extra {
-            map.insert(k.clone(), x.clone());
-        }
-    }
-    encode_json(&v)
-}
-
-fn encode_error(e: serde_json::Error) -> Error {
-    Error::Config {
-        message: "the request could not be encoded as JSON".into(),
-        source: Some(Box::new(e)),
-    }
-}
-
 fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| Error::Decode {
         message: format!(
@@ -318,36 +293,6 @@ fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
         ),
         source: Some(Box::new(e)),
     })
-}
-
-/// Words an error of a native endpoint: an unknown route means the server is not Ollama or
-/// too old for this endpoint (not a wrong `/v1` base URL, as the generic hint says).
-pub(super) fn endpoint_error(e: Error, path: &str) -> Error {
-    match e {
-        Error::Api(mut api) if api.status == 404 && api.message == "404 page not found" => {
-            api.hint = Some(format!(
-                "the server has no /{path} endpoint: is it Ollama, and recent enough? Check the host"
-            ));
-            Error::Api(api)
-        }
-        other => other,
-    }
-}
-
-/// "Pull it first" is no advice for a failed pull.
-fn without_pull_hint(e: Error) -> Error {
-    match e {
-        Error::Api(mut api)
-            if api
-                .hint
-                .as_deref()
-                .is_some_and(|h| h.contains("ollama pull")) =>
-        {
-            api.hint = None;
-            Error::Api(api)
-        }
-        other => other,
-    }
 }
 
 // ---------------------------------------------------------------------------------------

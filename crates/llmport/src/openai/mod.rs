@@ -2,6 +2,7 @@
 //! servers (Ollama's `/v1`, llama.cpp, vLLM, LM Studio, …).
 
 mod embed;
+pub(crate) mod error;
 mod models;
 pub(crate) mod request;
 mod response;
@@ -16,9 +17,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
 pub use self::models::ModelEntry;
-pub(crate) use self::request::{encode_tool, is_text_mime, part_kind, read_file_uri};
 pub use self::stream::StreamDecoder;
-pub(crate) use self::wire::WireTool;
 use crate::auth::Auth;
 use crate::codec::StreamLimits;
 use crate::env::{self, Vars};
@@ -28,7 +27,8 @@ use crate::options::Options;
 use crate::provider::Provider;
 use crate::response::GenResponse;
 use crate::stream::ResponseStream;
-use crate::transport::{ClientOptions, HttpClient, Request, RetryConfig, Timer};
+use crate::telemetry::{chat_span, record_usage, trace_input, trace_output};
+use crate::transport::{ClientOptions, ErrorMapping, HttpClient, Request, RetryConfig, Timer};
 
 /// The default base URL: OpenAI's API.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -65,6 +65,13 @@ struct Inner {
 }
 
 impl OpenAiProvider {
+    /// A provider for the server at `base_url` (up to and including `/v1`, e.g.
+    /// `http://localhost:8080/v1`), without credentials and with default settings; use
+    /// [`builder`](Self::builder) for more.
+    pub fn new(base_url: impl Into<String>) -> Result<Self> {
+        Self::builder().base_url(base_url).build()
+    }
+
     /// A builder.
     pub fn builder() -> OpenAiProviderBuilder {
         OpenAiProviderBuilder::default()
@@ -170,47 +177,6 @@ pub fn encode_chat_request(
     request::chat_request_body("openai", model, messages, options, stream)
 }
 
-/// A span with OpenTelemetry GenAI attribute names. No message content, no secrets.
-pub(crate) fn chat_span(
-    system: &str,
-    model: &str,
-    options: &Options,
-    stream: bool,
-) -> tracing::Span {
-    tracing::info_span!(
-        "gen_ai.chat",
-        gen_ai.system = system,
-        gen_ai.operation.name = "chat",
-        gen_ai.request.model = model,
-        gen_ai.request.max_tokens = options.max_tokens,
-        gen_ai.request.temperature = options.temperature,
-        gen_ai.request.top_p = options.top_p,
-        gen_ai.request.stream = stream,
-        gen_ai.usage.input_tokens = tracing::field::Empty,
-        gen_ai.usage.output_tokens = tracing::field::Empty,
-    )
-}
-
-/// The conversation, as the opt-in `gen_ai.input.messages` attribute (JSON).
-fn trace_input(messages: &[Message]) {
-    let json = serde_json::to_string(messages).unwrap_or_default();
-    tracing::info!(gen_ai.input.messages = %json, "gen_ai.input");
-}
-
-/// The answer, as the opt-in `gen_ai.output.messages` attribute (JSON).
-fn trace_output(response: &GenResponse) {
-    let json = serde_json::to_string(&response.candidates).unwrap_or_default();
-    tracing::info!(gen_ai.output.messages = %json, "gen_ai.output");
-}
-
-pub(crate) fn record_usage(r: &GenResponse) {
-    if let Some(u) = r.meta.usage {
-        let span = tracing::Span::current();
-        span.record("gen_ai.usage.input_tokens", u.input_tokens);
-        span.record("gen_ai.usage.output_tokens", u.output_tokens);
-    }
-}
-
 /// Builds an [`OpenAiProvider`]. Setters never fail; [`OpenAiProviderBuilder::build`] checks
 /// everything and reports the first problem.
 #[derive(Debug, Clone)]
@@ -227,8 +193,10 @@ pub struct OpenAiProviderBuilder {
     retry: RetryConfig,
     limits: StreamLimits,
     trace_content: bool,
-    /// The first configuration error found by a setter, reported by `build()`.
-    config_error: Option<String>,
+    /// How error answers become errors (the Ollama provider gives its own).
+    errors: Arc<dyn ErrorMapping>,
+    /// The first configuration error found by a setter, reported by `build()` as it is.
+    config_error: Option<FirstError>,
 }
 
 impl Default for OpenAiProviderBuilder {
@@ -245,6 +213,7 @@ impl Default for OpenAiProviderBuilder {
             retry: RetryConfig::default(),
             limits: StreamLimits::default(),
             trace_content: false,
+            errors: Arc::new(error::OpenAiErrors),
             config_error: None,
         }
     }
@@ -299,10 +268,7 @@ impl OpenAiProviderBuilder {
     /// Keeps the first configuration error for `build()`.
     fn fail(&mut self, e: Error) {
         if self.config_error.is_none() {
-            self.config_error = Some(match e {
-                Error::Config { message, .. } => message,
-                other => other.to_string(),
-            });
+            self.config_error = Some(FirstError(e));
         }
     }
 
@@ -385,10 +351,16 @@ impl OpenAiProviderBuilder {
         self
     }
 
+    /// How error answers become errors (the Ollama provider sets its own).
+    pub(crate) fn error_mapping(mut self, errors: Arc<dyn ErrorMapping>) -> Self {
+        self.errors = errors;
+        self
+    }
+
     /// Builds the provider.
     pub fn build(self) -> Result<OpenAiProvider> {
-        if let Some(message) = self.config_error {
-            return Err(Error::config(message));
+        if let Some(FirstError(e)) = self.config_error {
+            return Err(e);
         }
         let headers = build_headers(&self.headers)?;
         let http = HttpClient::new(
@@ -397,7 +369,7 @@ impl OpenAiProviderBuilder {
             self.auth,
             self.retry,
             self.client,
-            self.name,
+            self.errors,
         )?;
         Ok(OpenAiProvider {
             inner: Arc::new(Inner {
@@ -417,16 +389,45 @@ impl OpenAiProviderBuilder {
     }
 }
 
+/// A builder's first error, kept whole (variant, setting and source) for `build()`.
+///
+/// `Error` is not `Clone` (its source is a boxed error); a cloned builder gets a copy with
+/// the same variant, setting and message and the source's text as its source.
+#[derive(Debug)]
+struct FirstError(Error);
+
+impl Clone for FirstError {
+    fn clone(&self) -> Self {
+        let source = std::error::Error::source(&self.0)
+            .map(|s| -> crate::error::BoxError { s.to_string().into() });
+        FirstError(match &self.0 {
+            Error::Config {
+                setting, message, ..
+            } => Error::Config {
+                setting: setting.clone(),
+                message: message.clone(),
+                source,
+            },
+            other => Error::Config {
+                setting: None,
+                message: other.to_string(),
+                source,
+            },
+        })
+    }
+}
+
 /// Validates extra headers.
 pub(crate) fn build_headers(pairs: &[(String, String)]) -> Result<HeaderMap> {
     let mut map = HeaderMap::new();
     for (name, value) in pairs {
         let n = HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| Error::config(format!("invalid header name {name:?}")))?;
+            .map_err(|_| Error::config_for("header", format!("invalid header name {name:?}")))?;
         let v = HeaderValue::from_str(value.trim()).map_err(|_| {
-            Error::config(format!(
-                "the value of header {name} has characters not allowed in HTTP headers"
-            ))
+            Error::config_for(
+                "header",
+                format!("the value of header {name} has characters not allowed in HTTP headers"),
+            )
         })?;
         map.append(n, v);
     }
