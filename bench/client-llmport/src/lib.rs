@@ -24,7 +24,8 @@ pub mod harness;
 use futures::StreamExt;
 use llmport::ollama::{OllamaChatApi, OllamaOptions};
 use llmport::{
-    FinishReason, GenResponse, Message, OllamaProvider, OpenAiProvider, Options, Part, Provider,
+    ClientOptions, FinishReason, GenResponse, Message, OllamaProvider, OpenAiProvider, Options,
+    Part, Provider,
 };
 
 use crate::harness::{Api, Cli, MODEL, Mode, PROMPT, Report, run_workers};
@@ -67,9 +68,15 @@ async fn run(name: &str) -> ! {
     // No API key: Ollama needs none, and the floor (`client-limit`) sends none. (async-openai
     // and genai send `Bearer ollama`; an `Authorization` header costs llmport ~4,000
     // instructions per request, ~5%, see bench/README.md.)
+    //
+    // A streamed answer is capped at `max_body_size` (64 MiB by default); the harness's 1M-chunk
+    // streams are 226 MB (`/v1`) and 128 MB (native), so the cap is raised to 1 GiB. It is a
+    // comparison per body frame either way.
+    let client = ClientOptions::builder().max_body_size(1 << 30).build();
     match cli.api {
         Api::OpenAi => {
             let provider = OpenAiProvider::builder()
+                .client_options(client)
                 .base_url(cli.base_url())
                 .build()
                 .expect("provider");
@@ -78,8 +85,9 @@ async fn run(name: &str) -> ! {
         Api::Native => {
             // `OllamaProvider` takes the `/v1` base URL and finds the server root (where
             // `/api/chat` lives) by stripping `/v1`.
-            let builder =
-                OllamaProvider::builder().base_url(format!("{}/v1", cli.native_base_url()));
+            let builder = OllamaProvider::builder()
+                .client_options(client)
+                .base_url(format!("{}/v1", cli.native_base_url()));
             let (provider, options) = match std::env::var("BENCH_LLMPORT_NATIVE").as_deref() {
                 Ok("chat-api") => (builder.chat_api(OllamaChatApi::Native), Options::default()),
                 Ok("options") | Err(_) => (
