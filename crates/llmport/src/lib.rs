@@ -71,6 +71,8 @@
 //!   [`Provider::generate_stream`].
 //! - [`OpenAiProvider`] for any OpenAI Chat Completions server, and [`OllamaProvider`], which
 //!   wraps it for Ollama.
+//! - [`AnthropicProvider`] for the Anthropic Messages API (Anthropic, Ollama's and
+//!   llama.cpp's `/v1/messages`), with its own settings in [`anthropic::AnthropicOptions`].
 //! - [`GenResponse`] with [`Candidate`]s, a [`FinishReason`] and [`ResponseMeta`] (token counts,
 //!   time to first token, total time).
 //! - Tools: [`Tool::for_type`] declares a function whose parameters are a Rust type's JSON

@@ -673,3 +673,23 @@ async fn client_errors_are_final() {
         assert_eq!(server.requests().len(), 1, "HTTP {status} not retried");
     }
 }
+
+/// `ping` keeps the connection alive but is no progress (the idle limit keeps counting);
+/// a text delta is.
+#[test]
+fn ping_is_no_progress_and_a_delta_is() {
+    use llmport::codec::Decoder;
+    let mut d = StreamDecoder::default();
+    d.feed(Bytes::from_static(
+        b"event: ping\ndata: {\"type\":\"ping\"}\n\n",
+    ));
+    assert!(d.next_item().is_none());
+    assert!(!d.take_progress());
+    d.feed(Bytes::from_static(
+        b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\
+          \"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\n",
+    ));
+    assert_eq!(d.next_item().unwrap().unwrap().text(), "x");
+    assert!(d.take_progress());
+    assert!(!d.is_done());
+}
