@@ -7,7 +7,7 @@
 //!   [`DEFAULT_MAX_TOKENS`] (4096) is sent: every current Claude model allows at least that
 //!   many output tokens, it is far above a typical chat answer, and a cut-off answer says so
 //!   ([`FinishReason::Length`](crate::FinishReason::Length)) rather than failing.
-//! - `top_k` and extended thinking (`thinking.budget_tokens`) ride in the
+//! - `top_k`, extended thinking (`thinking.budget_tokens`) and prompt caching ride in the
 //!   [`AnthropicOptions`] extension of [`Options`]; `ReasoningEffort::None` sends
 //!   `thinking: {"type":"disabled"}`.
 //! - [`Options::system`] and every [`Role::System`](crate::Role::System) message become the

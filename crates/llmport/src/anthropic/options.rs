@@ -24,6 +24,12 @@ pub struct AnthropicOptions {
     /// Extended thinking: `thinking: {"type": "enabled", "budget_tokens": n}`. Anthropic
     /// wants at least 1024 and less than `max_tokens`; the server checks.
     pub thinking_budget: Option<u32>,
+    /// Prompt caching: marks the tools, the system prompt and the conversation so far as
+    /// cache breakpoints (`cache_control: {"type": "ephemeral"}` on the last tool, on the
+    /// system text and on the last block of the last message), so that the next call with
+    /// the same prefix reads it from the cache ([`Usage`](crate::Usage) then reports
+    /// `cached_input_tokens` / `cache_creation_input_tokens`). Off by default.
+    pub cache_prompt: bool,
 }
 
 impl AnthropicOptions {
@@ -68,6 +74,12 @@ impl AnthropicOptionsBuilder {
     /// Turns extended thinking on with this budget of tokens.
     pub fn thinking_budget(mut self, tokens: u32) -> Self {
         self.opts.thinking_budget = Some(tokens);
+        self
+    }
+
+    /// Prompt caching on or off (see [`AnthropicOptions::cache_prompt`]).
+    pub fn cache_prompt(mut self, yes: bool) -> Self {
+        self.opts.cache_prompt = yes;
         self
     }
 

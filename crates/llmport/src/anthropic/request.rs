@@ -4,13 +4,13 @@ use std::borrow::Cow;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::options::AnthropicOptions;
 use super::wire::{Block, ImageSource, MessagesRequest, WireMessage, WireTool};
 use super::{DEFAULT_MAX_TOKENS, PROVIDER};
 use crate::error::{Error, Result};
-use crate::json_body::encode_with_extra;
+use crate::json_body::{encode_json, encode_with_extra};
 use crate::media::{is_text_mime, normalize_mime, read_image_uri};
 use crate::message::{Message, Part, Role};
 use crate::options::{Options, ReasoningEffort, Tool, ToolChoice};
@@ -107,7 +107,58 @@ pub(crate) fn messages_request_body(
         tool_choice: options.tool_choice.as_ref().map(encode_tool_choice),
         thinking,
     };
-    encode_with_extra(&req, &options.extra)
+    let body = encode_with_extra(&req, &options.extra)?;
+    if !own.is_some_and(|o| o.cache_prompt) {
+        return Ok(body);
+    }
+    // Through the encoded text (not `serde_json::to_value`, which widens f32 values: see
+    // `json_body`); only when caching is asked for.
+    let mut value: Value = serde_json::from_slice(&body).map_err(|e| Error::Config {
+        setting: None,
+        message: "the request could not be encoded as JSON".into(),
+        source: Some(Box::new(e)),
+    })?;
+    mark_cache_breakpoints(&mut value);
+    encode_json(&value)
+}
+
+/// Puts `cache_control: {"type": "ephemeral"}` on the last tool, the system prompt (as a
+/// text block) and the last cacheable block of the last message: three of the four
+/// breakpoints the API allows.
+fn mark_cache_breakpoints(request: &mut Value) {
+    let ephemeral = || json!({"type": "ephemeral"});
+    let Some(req) = request.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Object(tool)) = req
+        .get_mut("tools")
+        .and_then(Value::as_array_mut)
+        .and_then(|t| t.last_mut())
+    {
+        tool.insert("cache_control".into(), ephemeral());
+    }
+    if let Some(system) = req.get_mut("system")
+        && let Value::String(text) = system
+    {
+        let text = std::mem::take(text);
+        *system = json!([{"type": "text", "text": text, "cache_control": ephemeral()}]);
+    }
+    if let Some(Value::Object(block)) = req
+        .get_mut("messages")
+        .and_then(Value::as_array_mut)
+        .and_then(|m| m.last_mut())
+        .and_then(|m| m.get_mut("content"))
+        .and_then(Value::as_array_mut)
+        .and_then(|blocks| {
+            // Thinking blocks cannot be marked.
+            blocks
+                .iter_mut()
+                .rev()
+                .find(|b| b.get("type").and_then(Value::as_str) != Some("thinking"))
+        })
+    {
+        block.insert("cache_control".into(), ephemeral());
+    }
 }
 
 /// Options the Messages API has no field for: refused, never dropped.

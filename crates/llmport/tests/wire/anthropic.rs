@@ -693,3 +693,77 @@ fn ping_is_no_progress_and_a_delta_is() {
     assert!(d.take_progress());
     assert!(!d.is_done());
 }
+
+#[tokio::test]
+async fn prompt_caching_marks_tools_system_and_the_last_message() {
+    let server = serve("anthropic_messages_stop_sequence_cache_usage").await;
+    let opts = Options::builder()
+        .system("Long instructions.")
+        .tool(weather_tool())
+        .temperature(0.05)
+        .extension(AnthropicOptions::builder().cache_prompt(true).build())
+        .build();
+    let history = [
+        Message::user("a"),
+        Message::assistant("b"),
+        Message::user("c"),
+    ];
+    let r = provider(&server)
+        .generate("claude-sonnet-4-5", &history, &opts)
+        .await
+        .unwrap();
+    assert_eq!(r.meta.usage.unwrap().cached_input_tokens, Some(1024));
+    let body = server.last_request().unwrap();
+    let text = String::from_utf8_lossy(&body.body).into_owned();
+    assert!(
+        text.contains("\"temperature\":0.05,"),
+        "no f32 noise: {text}"
+    );
+    let sent = sent(&server);
+    let ephemeral = json!({"type": "ephemeral"});
+    assert_eq!(
+        sent["system"],
+        json!([{"type": "text", "text": "Long instructions.", "cache_control": ephemeral}])
+    );
+    assert_eq!(sent["tools"][0]["cache_control"], ephemeral);
+    assert_eq!(
+        sent["messages"][2]["content"],
+        json!([{"type": "text", "text": "c", "cache_control": ephemeral}])
+    );
+    assert!(
+        sent["messages"][0]["content"][0]
+            .get("cache_control")
+            .is_none()
+    );
+    // Off by default.
+    provider(&server)
+        .generate("claude-sonnet-4-5", &history, &Options::default())
+        .await
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&server.last_request().unwrap().body).contains("cache_control")
+    );
+}
+
+#[tokio::test]
+async fn the_api_key_never_shows_in_debug_and_the_version_header_can_be_replaced() {
+    let server = serve("anthropic_messages_nonstream").await;
+    let p = AnthropicProvider::builder()
+        .base_url(server.url())
+        .api_key("sk-ant-secret-123")
+        .header("anthropic-version", "2024-01-01")
+        .header("anthropic-beta", "prompt-caching-2024-07-31")
+        .build()
+        .unwrap();
+    assert!(!format!("{p:?}").contains("sk-ant-secret-123"));
+    p.generate("m", &[Message::user("x")], &Options::default())
+        .await
+        .unwrap();
+    let req = server.last_request().unwrap();
+    assert_eq!(req.header("anthropic-version"), Some("2024-01-01"));
+    assert_eq!(
+        req.header("anthropic-beta"),
+        Some("prompt-caching-2024-07-31")
+    );
+    assert_eq!(req.header("x-api-key"), Some("sk-ant-secret-123"));
+}
