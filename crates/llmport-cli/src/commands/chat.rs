@@ -666,7 +666,13 @@ where
         };
         history.push(message);
         match answer(chat, &history, out, interrupt()).await? {
-            Answer::Complete(text, _) => history.push(Message::assistant(text)),
+            Answer::Complete(text, cut_off) => {
+                history.push(Message::assistant(text));
+                if cut_off && chat.options.response_format.is_some() {
+                    // Said, not fatal: the conversation goes on.
+                    writeln!(err, "{}", json_cut_off(chat.options).line()).map_err(stderr_error)?;
+                }
+            }
             Answer::Interrupted(text) if !text.is_empty() => {
                 history.push(Message::assistant(text));
             }
@@ -1030,6 +1036,42 @@ mod tests {
                    {"role": "user", "content": "two"}])
         );
         assert_eq!(messages(&server, 2), json!([with_image]));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn interactive_warns_when_a_json_answer_is_cut_off_and_goes_on() {
+        let chunk = |delta: Value, finish: Value| {
+            json!({"id": "c1", "object": "chat.completion.chunk", "model": "m",
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+            .to_string()
+        };
+        let cut = Reply::sse([
+            chunk(
+                json!({"role": "assistant", "content": "{\"a\": "}),
+                Value::Null,
+            ),
+            chunk(json!({}), json!("length")),
+            "[DONE]".to_owned(),
+        ]);
+        let server = TestServer::builder()
+            .route("POST", "/v1/chat/completions", cut)
+            .route("POST", "/v1/chat/completions", sse_answer(&["{}"]))
+            .start()
+            .await;
+        let options = Options::builder()
+            .response_format(ResponseFormat::Json)
+            .max_tokens(3)
+            .build();
+        let mut out = Screen::default();
+        let (result, err) = session(&server, &options, &[], "one\ntwo\n", &mut out, |_| {
+            std::future::pending()
+        })
+        .await;
+        result.unwrap();
+        assert_eq!(out.text(), "{\"a\": \n{}\n");
+        assert_eq!(err.matches("cut off").count(), 1, "{err}");
+        assert!(err.contains("--max-tokens 3"), "{err}");
+        assert_eq!(server.requests().len(), 2);
     }
 
     #[tokio::test(flavor = "multi_thread")]
