@@ -2,7 +2,7 @@
 //! `tests/live.rs`). Runs when `LLMPORT_LIVE_BASE_URL` is set; otherwise the tests pass
 //! without doing anything, after one `SKIPPED …` line on stderr that `cargo test` shows.
 
-mod support;
+use llmport_test_support::cli as support;
 
 use serde_json::Value;
 use support::llmport;

@@ -2,7 +2,7 @@
 //! and each call must come back within a bound with exactly the expected `Error` variant — no
 //! panic, no hang, and no partial answer presented as complete.
 
-mod support;
+use llmport_test_support as support;
 
 use std::io::Write;
 use std::time::{Duration, Instant};

@@ -14,7 +14,7 @@
 //! say, for 10,000 streams), the server runs in a child process (this test binary again, in
 //! `load_server_child_process`) and the memory of each side is reported apart.
 
-mod support;
+use llmport_test_support as support;
 
 use std::io::{BufRead, Write};
 use std::sync::Arc;

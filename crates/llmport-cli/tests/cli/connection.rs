@@ -1,0 +1,173 @@
+//! The connection flags and variables of the CLI: headers, credentials from the environment,
+//! retries and timeouts, against the in-process wire server.
+
+use llmport_test_support::cli as support;
+
+use std::time::{Duration, Instant};
+
+use llmport::testing::{Reply, TestServer};
+use serde_json::json;
+use support::{fixture, llmport};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn extra_headers_and_a_bearer_token_from_the_environment_are_sent() {
+    let server = TestServer::start([fixture("openai_chat_plain")]).await;
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "--header",
+            "X-Team: blue",
+            "--header",
+            "X-Trace:  abc ",
+            "chat",
+            "--no-stream",
+            "Say hello in five words.",
+        ],
+        &[("LLMPORT_BEARER_TOKEN", "tok-123")],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.stdout, "Hello there, how are you?\n");
+    let req = server.last_request().expect("a request");
+    assert_eq!(req.header("x-team"), Some("blue"));
+    assert_eq!(req.header("x-trace"), Some("abc"));
+    assert_eq!(req.header("authorization"), Some("Bearer tok-123"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_malformed_header_flag_is_a_usage_error() {
+    let run = llmport(&["--header", "no-colon", "chat", "hi"], &[], None).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("Name: value"), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retries_flag_controls_retrying_a_503() {
+    let unavailable = Reply::json(503, &json!({"error": "server busy, please try again."}));
+    let plain = fixture("openai_chat_plain").reply();
+    let server = TestServer::builder()
+        .route("POST", "/v1/chat/completions", unavailable.clone())
+        .route("POST", "/v1/chat/completions", plain)
+        .start()
+        .await;
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "--retries",
+            "1",
+            "chat",
+            "--no-stream",
+            "hi",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(server.requests().len(), 2);
+
+    let server = TestServer::builder()
+        .route("POST", "/v1/chat/completions", unavailable)
+        .start()
+        .await;
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "--retries",
+            "0",
+            "chat",
+            "--no-stream",
+            "hi",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(run.error_line().contains("503"), "{run:?}");
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn first_token_timeout_gives_exit_status_5_naming_the_limit() {
+    let slow = fixture("openai_chat_plain")
+        .reply()
+        .delay_before_headers(Duration::from_secs(5));
+    let server = TestServer::builder()
+        .route("POST", "/v1/chat/completions", slow)
+        .start()
+        .await;
+    let started = Instant::now();
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "--first-token-timeout",
+            "300ms",
+            "--retries",
+            "0",
+            "chat",
+            "hi",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(5), "{run:?}");
+    assert!(run.error_line().contains("first byte"), "{run:?}");
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_timeout_ends_a_stalled_stream_with_status_5() {
+    let first = r#"{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hello"},"finish_reason":null}]}"#;
+    let stalled = Reply::sse([first]).hang_after_body();
+    let server = TestServer::builder()
+        .route("POST", "/v1/chat/completions", stalled)
+        .start()
+        .await;
+    let started = Instant::now();
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "--idle-timeout",
+            "300ms",
+            "chat",
+            "hi",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(5), "{run:?}");
+    assert_eq!(run.stdout, "Hello\n");
+    assert!(
+        run.error_line().contains("between two stream chunks"),
+        "{run:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_ca_certificate_file_is_a_configuration_error() {
+    let run = llmport(
+        &["--ca-cert", "/nonexistent/ca.pem", "chat", "hi"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.error_line().contains("/nonexistent/ca.pem"), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn client_cert_needs_its_key() {
+    let run = llmport(&["--client-cert", "c.pem", "chat", "hi"], &[], None).await;
+    assert_eq!(run.code, Some(2), "{run:?}");
+    assert!(run.stderr.contains("--client-key"), "{run:?}");
+}

@@ -1,0 +1,22 @@
+//! The library against the in-process `llmport::testing::TestServer`: requests and answers
+//! of every endpoint, streaming, retries, timeouts, secrets, and the test server's own
+//! routing. One test binary (one link) for all of them; each module is one concern.
+//!
+//! Run one module with `cargo test -p llmport --test wire stream::`.
+
+mod accumulate;
+mod chat;
+mod embeddings;
+mod ollama_native;
+mod props;
+mod reasoning;
+mod retry;
+mod secrets;
+mod stream;
+mod stream_task;
+mod structured;
+mod test_server;
+mod timeouts;
+mod tools;
+mod unsupported;
+mod vision;
