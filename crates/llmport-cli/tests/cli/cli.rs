@@ -746,7 +746,7 @@ async fn the_examples_print_the_friendly_message_and_exit_non_zero_when_ollama_i
     let host = dead_host();
     for (name, example) in names.iter().zip(examples) {
         let mut cmd = std::process::Command::new(&example);
-        for var in support::CLEARED_VARS {
+        for var in support::cleared_vars() {
             cmd.env_remove(var);
         }
         let out = cmd
