@@ -360,7 +360,7 @@ async fn answer<W: Write>(
         return match response {
             Ok(r) => {
                 if chat.show_reasoning {
-                    print_reasoning(&r.reasoning(), true);
+                    print_reasoning(&r.reasoning(), true, &mut Sanitizer::new());
                 }
                 let text = r.text();
                 let shown = if chat.terminal {
@@ -392,6 +392,8 @@ async fn answer<W: Write>(
     };
     let mut text = String::new();
     let mut screen = chat.terminal.then(Sanitizer::new);
+    // The reasoning's own, so that a sequence split across its chunks is removed whole.
+    let mut thought_screen = Sanitizer::new();
     // Whether what was printed so far ends its line (nothing printed: it does not).
     let mut shown_ends_line = false;
     let mut cut_off = false;
@@ -416,14 +418,14 @@ async fn answer<W: Write>(
                     let thought = chunk.reasoning();
                     if !thought.is_empty() {
                         spinner.stop();
-                        print_reasoning(&thought, false);
+                        print_reasoning(&thought, false, &mut thought_screen);
                         thinking = true;
                     }
                 }
                 let delta = chunk.text();
                 if thinking && !delta.is_empty() {
                     // The answer starts: end the reasoning's line on stderr.
-                    print_reasoning("\n", false);
+                    print_reasoning("\n", false, &mut thought_screen);
                     thinking = false;
                 }
                 if !delta.is_empty() {
@@ -464,16 +466,17 @@ fn line_end(ends_line: bool) -> &'static str {
 }
 
 /// Writes reasoning to stderr, dimmed when stderr is a terminal (and then without the
-/// escape sequences and control characters the model may have put in it); `whole` ends it
-/// with a line break. Reasoning is a side channel: failing to write it is not an error.
-fn print_reasoning(text: &str, whole: bool) {
+/// escape sequences and control characters the model may have put in it, through `screen`);
+/// `whole` ends it with a line break. Reasoning is a side channel: failing to write it is
+/// not an error.
+fn print_reasoning(text: &str, whole: bool, screen: &mut Sanitizer) {
     if text.is_empty() {
         return;
     }
     let mut err = io::stderr().lock();
     let dim = err.is_terminal();
     let _ = if dim {
-        write!(err, "\x1b[2m{}\x1b[0m", sanitize::text(text))
+        write!(err, "\x1b[2m{}\x1b[0m", screen.push(text))
     } else {
         write!(err, "{text}")
     };
