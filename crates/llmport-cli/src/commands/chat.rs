@@ -55,7 +55,8 @@ pub struct ChatArgs {
     #[arg(long, value_name = "F", value_parser = values::temperature, allow_negative_numbers = true)]
     pub temperature: Option<f32>,
 
-    /// Nucleus sampling, 0 to 1: only the tokens within this probability mass are considered.
+    /// Nucleus sampling, above 0 and at most 1: only the tokens within this probability mass
+    /// are considered.
     #[arg(long, value_name = "F", value_parser = values::probability, allow_negative_numbers = true)]
     pub top_p: Option<f32>,
 
