@@ -33,7 +33,7 @@ pub fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
         || global.client_cert.is_some()
     {
         // Replaces the options `from_vars` built, so start from the same variables.
-        let mut o = ClientOptions::new().with_vars(vars.iter().cloned())?;
+        let mut o = llmport::env::client_options(ClientOptions::new(), vars.iter().cloned())?;
         if let Some(Limit(d)) = global.connect_timeout {
             o = o.with_connect_timeout(d);
         }
@@ -52,8 +52,7 @@ pub fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
         builder = builder.client_options(o);
     }
     if let Some(n) = global.retries {
-        let retry = RetryConfig::default()
-            .with_vars(vars.iter().cloned())?
+        let retry = llmport::env::retry_config(RetryConfig::default(), vars.iter().cloned())?
             .with_max_retries(n);
         builder = builder.retry(retry);
     }

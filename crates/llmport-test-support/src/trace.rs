@@ -39,5 +39,9 @@ pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
         .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
         .with_target(true)
         .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
+    let guard = tracing::subscriber::set_default(subscriber);
+    // Tests running on other threads of the same binary, with no subscriber, may have cached
+    // a callsite's interest as "never": recompute it now that this one is in place.
+    tracing::callsite::rebuild_interest_cache();
+    (captured, guard)
 }

@@ -4,15 +4,15 @@
 //! [`OllamaProviderBuilder::from_vars`](crate::ollama::OllamaProviderBuilder::from_vars) and
 //! [`OpenAiProviderBuilder::from_vars`](crate::openai::OpenAiProviderBuilder::from_vars) read
 //! every variable of the table in the [crate documentation](crate#configuration-from-the-environment);
-//! the pieces are available on their own as [`Auth::from_vars`], [`ClientOptions::with_vars`]
-//! and [`RetryConfig::with_vars`]. All of them take the variables as an iterator of pairs
+//! the pieces are available on their own as plain values: [`auth`], [`client_options`] and
+//! [`retry_config`]. All of them take the variables as an iterator of pairs
 //! (`std::env::vars()` in production, a literal list in tests) and never read the process
 //! environment themselves.
 //!
 //! Rules: values are trimmed and an empty value counts as unset; a secret can come from the
 //! variable itself or from the file named by the same variable with `_FILE` appended (the
-//! content is trimmed), not both; error messages name variables and files, never a secret
-//! value.
+//! content is trimmed), not both; an error is an [`Error::Config`] whose `setting` is the
+//! variable, and messages name variables and files, never a secret value.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -109,18 +109,21 @@ impl Vars {
     fn secret(&self, name: &str) -> Result<Option<String>> {
         let file_var = format!("{name}_FILE");
         match (self.get(name), self.get(&file_var)) {
-            (Some(_), Some(_)) => Err(Error::config(format!(
-                "both {name} and {file_var} are set; set only one"
-            ))),
+            (Some(_), Some(_)) => Err(Error::config_for(
+                name,
+                format!("both {name} and {file_var} are set; set only one"),
+            )),
             (Some(v), None) => Ok(Some(v.to_owned())),
             (None, Some(path)) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| Error::config(format!("cannot read {file_var} ({path}): {e}")))?;
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    Error::config_for(&file_var, format!("cannot read {path}: {e}"))
+                })?;
                 let text = text.trim();
                 if text.is_empty() {
-                    return Err(Error::config(format!(
-                        "the file named by {file_var} ({path}) is empty"
-                    )));
+                    return Err(Error::config_for(
+                        &file_var,
+                        format!("the file it names ({path}) is empty"),
+                    ));
                 }
                 Ok(Some(text.to_owned()))
             }
@@ -137,7 +140,7 @@ impl Vars {
         self.get(name)
             .map(|v| {
                 parse_duration(v).map_err(|e| match e {
-                    Error::Config { message, .. } => Error::config(format!("{name}: {message}")),
+                    Error::Config { message, .. } => Error::config_for(name, message),
                     other => other,
                 })
             })
@@ -146,32 +149,30 @@ impl Vars {
 
     fn require(&self, name: &str, because: &str) -> Result<&str> {
         self.get(name)
-            .ok_or_else(|| Error::config(format!("{name} must be set when {because} is set")))
+            .ok_or_else(|| Error::config_for(name, format!("must be set when {because} is set")))
     }
 }
 
-impl Auth {
-    /// The credentials named by environment variables (see the table in the
-    /// [crate documentation](crate#configuration-from-the-environment)), or `None` when none
-    /// are set. More than one scheme at once, or an incomplete one, is an
-    /// [`Error::Config`] naming the variables.
-    ///
-    /// ```
-    /// use llmport::Auth;
-    /// let auth = Auth::from_vars([("LLMPORT_API_KEY", "k-123"), ("LLMPORT_API_KEY_HEADER", "X-API-Key")])
-    ///     .unwrap()
-    ///     .unwrap();
-    /// assert!(matches!(auth, Auth::ApiKey { .. }));
-    /// assert!(Auth::from_vars([("LLMPORT_BASIC_USER", "ann")]).is_err()); // no password
-    /// ```
-    pub fn from_vars<I, K, V>(vars: I) -> Result<Option<Auth>>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
-    {
-        auth_from(&Vars::new(vars))
-    }
+/// The credentials named by environment variables (see the table in the
+/// [crate documentation](crate#configuration-from-the-environment)), or `None` when none
+/// are set. More than one scheme at once, or an incomplete one, is an [`Error::Config`]
+/// naming the variables.
+///
+/// ```
+/// use llmport::Auth;
+/// let auth = llmport::env::auth([("LLMPORT_API_KEY", "k-123"), ("LLMPORT_API_KEY_HEADER", "X-API-Key")])
+///     .unwrap()
+///     .unwrap();
+/// assert!(matches!(auth, Auth::ApiKey { .. }));
+/// assert!(llmport::env::auth([("LLMPORT_BASIC_USER", "ann")]).is_err()); // no password
+/// ```
+pub fn auth<I, K, V>(vars: I) -> Result<Option<Auth>>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    auth_from(&Vars::new(vars))
 }
 
 pub(crate) fn auth_from(vars: &Vars) -> Result<Option<Auth>> {
@@ -221,7 +222,10 @@ pub(crate) fn auth_from(vars: &Vars) -> Result<Option<Auth>> {
         }
         "LLMPORT_API_KEY" => {
             let key = vars.secret("LLMPORT_API_KEY")?.ok_or_else(|| {
-                Error::config("LLMPORT_API_KEY_HEADER is set but LLMPORT_API_KEY is not")
+                Error::config_for(
+                    "LLMPORT_API_KEY",
+                    "LLMPORT_API_KEY_HEADER is set but LLMPORT_API_KEY is not",
+                )
             })?;
             match vars.get("LLMPORT_API_KEY_HEADER") {
                 None => Auth::bearer(key),
@@ -232,7 +236,8 @@ pub(crate) fn auth_from(vars: &Vars) -> Result<Option<Auth>> {
         "LLMPORT_BASIC_USER" => {
             let user = vars.require("LLMPORT_BASIC_USER", "LLMPORT_BASIC_PASSWORD")?;
             let password = vars.secret("LLMPORT_BASIC_PASSWORD")?.ok_or_else(|| {
-                Error::config(
+                Error::config_for(
+                    "LLMPORT_BASIC_PASSWORD",
                     "LLMPORT_BASIC_PASSWORD (or LLMPORT_BASIC_PASSWORD_FILE) must be set when LLMPORT_BASIC_USER is set",
                 )
             })?;
@@ -248,7 +253,7 @@ fn oauth2_from(vars: &Vars) -> Result<ClientCredentials> {
     let url = vars.require("LLMPORT_OAUTH2_TOKEN_URL", WHY)?;
     let id = vars.require("LLMPORT_OAUTH2_CLIENT_ID", WHY)?;
     let secret = vars.secret("LLMPORT_OAUTH2_CLIENT_SECRET")?.ok_or_else(|| {
-        Error::config(format!(
+        Error::config_for("LLMPORT_OAUTH2_CLIENT_SECRET", format!(
             "LLMPORT_OAUTH2_CLIENT_SECRET (or LLMPORT_OAUTH2_CLIENT_SECRET_FILE) must be set when {WHY} is set"
         ))
     })?;
@@ -266,9 +271,10 @@ fn oauth2_from(vars: &Vars) -> Result<ClientCredentials> {
             "basic" | "client_secret_basic" => ClientAuthMethod::Basic,
             "body" | "post" | "client_secret_post" => ClientAuthMethod::RequestBody,
             _ => {
-                return Err(Error::config(format!(
-                    "LLMPORT_OAUTH2_CLIENT_AUTH must be basic or body, not {method:?}"
-                )));
+                return Err(Error::config_for(
+                    "LLMPORT_OAUTH2_CLIENT_AUTH",
+                    format!("must be basic or body, not {method:?}"),
+                ));
             }
         });
     }
@@ -281,28 +287,28 @@ fn oauth2_from(vars: &Vars) -> Result<ClientCredentials> {
     Ok(cc)
 }
 
-impl ClientOptions {
-    /// These options with the environment's timeouts, proxy and certificates applied (see
-    /// the table in the [crate documentation](crate#configuration-from-the-environment));
-    /// unset variables leave the options as they are.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use llmport::ClientOptions;
-    /// let o = ClientOptions::new()
-    ///     .with_vars([("LLMPORT_CONNECT_TIMEOUT", "3s"), ("LLMPORT_TOTAL_TIMEOUT", "none")])
-    ///     .unwrap();
-    /// assert_eq!(o.connect_timeout, Some(Duration::from_secs(3)));
-    /// assert_eq!(o.total_timeout, None);
-    /// ```
-    pub fn with_vars<I, K, V>(self, vars: I) -> Result<ClientOptions>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
-    {
-        client_options_from(self, &Vars::new(vars))
-    }
+/// `base` with the environment's timeouts, proxy and certificates applied (see the table
+/// in the [crate documentation](crate#configuration-from-the-environment)); unset variables
+/// leave it as it is.
+///
+/// ```
+/// use std::time::Duration;
+/// use llmport::ClientOptions;
+/// let o = llmport::env::client_options(
+///     ClientOptions::default(),
+///     [("LLMPORT_CONNECT_TIMEOUT", "3s"), ("LLMPORT_TOTAL_TIMEOUT", "none")],
+/// )
+/// .unwrap();
+/// assert_eq!(o.connect_timeout, Some(Duration::from_secs(3)));
+/// assert_eq!(o.total_timeout, None);
+/// ```
+pub fn client_options<I, K, V>(base: ClientOptions, vars: I) -> Result<ClientOptions>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    client_options_from(base, &Vars::new(vars))
 }
 
 pub(crate) fn client_options_from(mut o: ClientOptions, vars: &Vars) -> Result<ClientOptions> {
@@ -330,12 +336,14 @@ pub(crate) fn client_options_from(mut o: ClientOptions, vars: &Vars) -> Result<C
     ) {
         (Some(cert), Some(key)) => o = o.with_client_identity_files(cert, key),
         (Some(_), None) => {
-            return Err(Error::config(
+            return Err(Error::config_for(
+                "LLMPORT_CLIENT_KEY",
                 "LLMPORT_CLIENT_KEY must be set when LLMPORT_CLIENT_CERT is set",
             ));
         }
         (None, Some(_)) => {
-            return Err(Error::config(
+            return Err(Error::config_for(
+                "LLMPORT_CLIENT_CERT",
                 "LLMPORT_CLIENT_CERT must be set when LLMPORT_CLIENT_KEY is set",
             ));
         }
@@ -344,25 +352,24 @@ pub(crate) fn client_options_from(mut o: ClientOptions, vars: &Vars) -> Result<C
     Ok(o)
 }
 
-impl RetryConfig {
-    /// This configuration with `LLMPORT_RETRIES` applied (the number of retries after the
-    /// first attempt; `0` disables retrying).
-    pub fn with_vars<I, K, V>(self, vars: I) -> Result<RetryConfig>
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
-    {
-        retry_from(self, &Vars::new(vars))
-    }
+/// `base` with `LLMPORT_RETRIES` applied (the number of retries after the first attempt;
+/// `0` disables retrying).
+pub fn retry_config<I, K, V>(base: RetryConfig, vars: I) -> Result<RetryConfig>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    retry_from(base, &Vars::new(vars))
 }
 
 pub(crate) fn retry_from(mut r: RetryConfig, vars: &Vars) -> Result<RetryConfig> {
     if let Some(n) = vars.get("LLMPORT_RETRIES") {
         r.max_retries = n.parse().map_err(|_| {
-            Error::config(format!(
-                "LLMPORT_RETRIES must be a whole number of retries, not {n:?}"
-            ))
+            Error::config_for(
+                "LLMPORT_RETRIES",
+                format!("must be a whole number of retries, not {n:?}"),
+            )
         })?;
     }
     Ok(r)
@@ -392,23 +399,23 @@ mod tests {
 
     #[test]
     fn each_auth_scheme_from_its_variables() {
-        let a = Auth::from_vars([("LLMPORT_BEARER_TOKEN", " tok ")]).unwrap();
+        let a = auth([("LLMPORT_BEARER_TOKEN", " tok ")]).unwrap();
         assert!(matches!(a, Some(Auth::Bearer(_))));
-        let a = Auth::from_vars([("LLMPORT_API_KEY", "k")]).unwrap();
+        let a = auth([("LLMPORT_API_KEY", "k")]).unwrap();
         assert!(matches!(a, Some(Auth::Bearer(_))), "no header: Bearer");
-        let a = Auth::from_vars([
+        let a = auth([
             ("LLMPORT_API_KEY", "k"),
             ("LLMPORT_API_KEY_HEADER", "X-Key"),
         ])
         .unwrap();
         assert!(matches!(a, Some(Auth::ApiKey { ref header, .. }) if header == "X-Key"));
-        let a = Auth::from_vars([
+        let a = auth([
             ("LLMPORT_BASIC_USER", "ann"),
             ("LLMPORT_BASIC_PASSWORD", "pw"),
         ])
         .unwrap();
         assert!(matches!(a, Some(Auth::Basic { ref user, .. }) if user == "ann"));
-        let a = Auth::from_vars([
+        let a = auth([
             ("LLMPORT_OAUTH2_TOKEN_URL", "https://idp/token"),
             ("LLMPORT_OAUTH2_CLIENT_ID", "app"),
             ("LLMPORT_OAUTH2_CLIENT_SECRET", "cs"),
@@ -428,7 +435,7 @@ mod tests {
             "{debug}"
         );
         assert!(
-            Auth::from_vars([("OTHER", "x"), ("LLMPORT_BEARER_TOKEN", "")])
+            auth([("OTHER", "x"), ("LLMPORT_BEARER_TOKEN", "")])
                 .unwrap()
                 .is_none()
         );
@@ -440,7 +447,7 @@ mod tests {
         let path = dir.path().join("token");
         std::fs::write(&path, "file-secret-123\n").unwrap();
         let p = path.to_str().unwrap();
-        let a = Auth::from_vars([("LLMPORT_BEARER_TOKEN_FILE", p)]).unwrap();
+        let a = auth([("LLMPORT_BEARER_TOKEN_FILE", p)]).unwrap();
         let client_secret_check = matches!(a, Some(Auth::Bearer(ref s)) if secrecy::ExposeSecret::expose_secret(s) == "file-secret-123");
         assert!(client_secret_check);
         let cases: Vec<Vec<(&str, &str)>> = vec![
@@ -464,7 +471,7 @@ mod tests {
             vec![("LLMPORT_API_KEY_FILE", "/nonexistent/sec-1")],
         ];
         for vars in cases {
-            let e = Auth::from_vars(vars.clone()).unwrap_err();
+            let e = auth(vars.clone()).unwrap_err();
             assert!(matches!(e, Error::Config { .. }), "{e:?}");
             let text = e.to_string();
             assert!(text.contains("LLMPORT_"), "{text}");
@@ -480,8 +487,9 @@ mod tests {
 
     #[test]
     fn client_options_and_retries_from_variables() {
-        let o = ClientOptions::new()
-            .with_vars([
+        let o = client_options(
+            ClientOptions::new(),
+            [
                 ("LLMPORT_CONNECT_TIMEOUT", "2s"),
                 ("LLMPORT_FIRST_BYTE_TIMEOUT", "10m"),
                 ("LLMPORT_IDLE_TIMEOUT", "off"),
@@ -490,8 +498,9 @@ mod tests {
                 ("LLMPORT_CA_CERT", "/etc/ca.pem"),
                 ("LLMPORT_CLIENT_CERT", "/c.pem"),
                 ("LLMPORT_CLIENT_KEY", "/k.pem"),
-            ])
-            .unwrap();
+            ],
+        )
+        .unwrap();
         assert_eq!(o.connect_timeout, Some(Duration::from_secs(2)));
         assert_eq!(o.first_byte_timeout, Some(Duration::from_secs(600)));
         assert_eq!(o.idle_timeout, None);
@@ -499,28 +508,19 @@ mod tests {
         assert_eq!(o.proxy.as_deref(), Some("http://proxy:3128"));
         assert_eq!(o.ca_cert_files, [PathBuf::from("/etc/ca.pem")]);
         assert_eq!(o.client_key_file, Some(PathBuf::from("/k.pem")));
-        let untouched = ClientOptions::new().with_vars([("X", "y")]).unwrap();
+        let untouched = client_options(ClientOptions::new(), [("X", "y")]).unwrap();
         assert_eq!(
             untouched.connect_timeout,
             ClientOptions::new().connect_timeout
         );
-        let e = ClientOptions::new()
-            .with_vars([("LLMPORT_IDLE_TIMEOUT", "soon")])
-            .unwrap_err();
+        let e =
+            client_options(ClientOptions::new(), [("LLMPORT_IDLE_TIMEOUT", "soon")]).unwrap_err();
         assert!(e.to_string().contains("LLMPORT_IDLE_TIMEOUT"), "{e}");
-        assert!(
-            ClientOptions::new()
-                .with_vars([("LLMPORT_CLIENT_CERT", "/c.pem")])
-                .is_err()
-        );
-        let r = RetryConfig::default()
-            .with_vars([("LLMPORT_RETRIES", "0")])
-            .unwrap();
+        assert_eq!(e.setting(), Some("LLMPORT_IDLE_TIMEOUT"));
+        assert!(client_options(ClientOptions::new(), [("LLMPORT_CLIENT_CERT", "/c.pem")]).is_err());
+        let r = retry_config(RetryConfig::default(), [("LLMPORT_RETRIES", "0")]).unwrap();
         assert_eq!(r.max_retries, 0);
-        assert!(
-            RetryConfig::default()
-                .with_vars([("LLMPORT_RETRIES", "many")])
-                .is_err()
-        );
+        let e = retry_config(RetryConfig::default(), [("LLMPORT_RETRIES", "many")]).unwrap_err();
+        assert_eq!(e.setting(), Some("LLMPORT_RETRIES"));
     }
 }

@@ -18,8 +18,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The configuration is invalid (a bad URL, header, certificate, option value, …).
-    #[error("invalid configuration: {message}")]
+    #[error("invalid configuration{}: {message}", .setting.as_deref().map(|s| format!(" of {s}")).unwrap_or_default())]
     Config {
+        /// The setting that is wrong, as the user wrote it: an environment variable
+        /// (`LLMPORT_IDLE_TIMEOUT`), a builder method (`Options::temperature`) or a request
+        /// option; `None` when the problem is not one setting's.
+        setting: Option<String>,
         /// What is wrong and how to fix it.
         message: String,
         /// The underlying cause, if any.
@@ -225,8 +229,28 @@ impl Error {
     /// A configuration error with a message.
     pub fn config(message: impl Into<String>) -> Self {
         Error::Config {
+            setting: None,
             message: message.into(),
             source: None,
+        }
+    }
+
+    /// A configuration error about one setting: `setting` names it as the user wrote it
+    /// (an environment variable such as `LLMPORT_IDLE_TIMEOUT`, or a builder method such as
+    /// `Options::temperature`), `message` says what is wrong with it and how to fix it.
+    pub fn config_for(setting: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Config {
+            setting: Some(setting.into()),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The setting a [`Error::Config`] names, if any.
+    pub fn setting(&self) -> Option<&str> {
+        match self {
+            Error::Config { setting, .. } => setting.as_deref(),
+            _ => None,
         }
     }
 

@@ -78,7 +78,8 @@
 //!   complete), [`ToolCall::parse_arguments`] reads them back into the type, and
 //!   [`Message::tool_result`] answers them (`examples/tools.rs` is a whole round trip).
 //! - Structured output: [`ResponseFormat`], and [`ProviderExt::generate_json`] to get a
-//!   typed value back.
+//!   typed value back (derive `serde::Deserialize` and [`schemars`]' `JsonSchema`, which
+//!   llmport re-exports, on the type).
 //! - Embeddings: the [`Embedder`] trait.
 //! - Options a server would silently ignore are refused: [`Error::Unsupported`] names them.
 //! - One [`Error`] type, classified by what the caller can do about it.
@@ -172,6 +173,9 @@ pub mod codec;
 pub mod embed;
 pub mod env;
 pub mod error;
+pub mod extensions;
+mod json_body;
+pub mod media;
 pub mod message;
 pub mod ollama;
 pub mod openai;
@@ -179,8 +183,10 @@ pub mod options;
 pub mod provider;
 pub mod response;
 pub mod stream;
+mod telemetry;
 #[cfg(feature = "test-util")]
 pub mod testing;
+mod tool_schema;
 pub mod transport;
 
 /// Internals exposed for the benchmarks in `benches/` only: not part of the API, may change
@@ -192,14 +198,43 @@ pub mod __bench {
     pub use crate::openai::bench::{StreamDecoder, chat_request_body};
 }
 
+// What the crate root re-exports (the rule): the provider-neutral vocabulary every caller
+// needs whatever the provider — messages, options, responses, streams, errors, embeddings,
+// authentication and client settings — plus each provider's entry type (`OllamaProvider`,
+// `OpenAiProvider`). Everything provider-specific (`ollama::OllamaOptions`, `KeepAlive`,
+// `PullOptions`, model types, `OllamaChatApi`), the builders (reached through `T::builder()`)
+// and the secondary types of a concept stay in their module.
 pub use auth::{Auth, ClientCredentials, CredentialProvider};
 pub use embed::{EmbedEncoding, EmbedOptions, Embedder, Embeddings};
 pub use error::{ApiError, Error, Result, TimeoutKind};
 pub use message::{Message, Part, Role, ToolCall, ToolResult};
-pub use ollama::{OllamaOptions, OllamaProvider};
+pub use ollama::OllamaProvider;
 pub use openai::OpenAiProvider;
 pub use options::{FunctionDecl, Options, ReasoningEffort, ResponseFormat, Tool, ToolChoice};
 pub use provider::{Provider, ProviderExt};
 pub use response::{Candidate, FinishReason, GenResponse, ResponseMeta, Usage};
 pub use stream::{Accumulator, ResponseStream};
 pub use transport::{ClientOptions, RetryConfig};
+
+/// The `schemars` this crate derives JSON Schemas with, for [`Tool::for_type`],
+/// [`ResponseFormat::for_type`] and [`ProviderExt::generate_json`]: derive
+/// `llmport::schemars::JsonSchema` (and serde's `Deserialize`) on your types without adding
+/// `schemars` yourself:
+///
+/// ```
+/// use llmport::schemars::JsonSchema;
+/// #[derive(serde::Deserialize, JsonSchema)]
+/// #[schemars(crate = "llmport::schemars")]
+/// struct City {
+///     name: String,
+/// }
+/// let format = llmport::ResponseFormat::for_type::<City>();
+/// # let _ = format;
+/// ```
+///
+/// If you depend on `schemars` yourself, use the same major version as llmport (1.x): a type
+/// deriving another version's `JsonSchema` does not implement this one's, and the compiler
+/// says ``the trait bound `City: schemars::JsonSchema` is not satisfied`` at the call of
+/// `for_type` or `generate_json` (with a note that several versions of `schemars` are in the
+/// dependency graph). `cargo tree -d -i schemars` shows the duplicates.
+pub use schemars;

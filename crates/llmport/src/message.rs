@@ -167,6 +167,19 @@ pub struct ToolResult {
 }
 
 impl Part {
+    /// What kind of part this is, in words for messages: `text`, `file`, `binary`,
+    /// `tool call`, `tool result` or `reasoning`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Part::Text { .. } => "text",
+            Part::File { .. } => "file",
+            Part::Binary { .. } => "binary",
+            Part::ToolCall(_) => "tool call",
+            Part::ToolResult(_) => "tool result",
+            Part::Reasoning { .. } => "reasoning",
+        }
+    }
+
     /// A text part.
     pub fn text(text: impl Into<String>) -> Self {
         Part::Text { text: text.into() }

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::ollama::OllamaOptions;
+use crate::error::{Error, Result};
+use crate::extensions::{Extension, Extensions};
 
 /// How a model should generate: sampling, limits, instructions, tools and output format.
 ///
@@ -50,9 +51,13 @@ pub struct Options {
     /// How hard a reasoning model should think. Never sent unless set: Ollama answers 400 for
     /// models that cannot think.
     pub reasoning_effort: Option<ReasoningEffort>,
-    /// Ollama-only options (context size, keep-alive, …). Setting any of them makes the
-    /// Ollama provider use Ollama's native chat endpoint, which honours them.
-    pub ollama: OllamaOptions,
+    /// Provider-specific settings, keyed by their type (for example
+    /// `llmport::ollama::OllamaOptions`): set with [`OptionsBuilder::extension`], read with
+    /// [`Options::extension`]. A provider reads its own and refuses, as
+    /// [`Error::Unsupported`], one it cannot honour. Not
+    /// serialised.
+    #[serde(skip)]
+    pub extensions: Extensions,
     /// Extra keys merged into the request body as they are, for server-specific settings
     /// this crate has no typed field for. They override typed fields of the same name.
     pub extra: Map<String, Value>,
@@ -67,6 +72,60 @@ impl Options {
     /// A builder for options.
     pub fn builder() -> OptionsBuilder {
         OptionsBuilder::default()
+    }
+
+    /// Checks every value against its documented range, before anything is sent (each
+    /// provider calls this first): `max_tokens` ≥ 1 (Ollama reads 0 as "no limit"),
+    /// `temperature` in \[0, 2\], `top_p` in (0, 1\], `frequency_penalty` and
+    /// `presence_penalty` in \[-2, 2\], `candidate_count` ≥ 1, every stop string non-empty
+    /// (llama.cpp then returns nothing, Ollama stops at once), and no NaN or infinity (JSON
+    /// has none). The error is an [`Error::Config`] naming the option.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_tokens == Some(0) {
+            return Err(Error::config_for(
+                "Options::max_tokens",
+                "must be at least 1 (0 would mean \"no limit\" to Ollama); leave it unset for \
+                 the server's default",
+            ));
+        }
+        check_range("Options::temperature", self.temperature, 0.0, 2.0, true)?;
+        check_range("Options::top_p", self.top_p, 0.0, 1.0, false)?;
+        check_range(
+            "Options::frequency_penalty",
+            self.frequency_penalty,
+            -2.0,
+            2.0,
+            true,
+        )?;
+        check_range(
+            "Options::presence_penalty",
+            self.presence_penalty,
+            -2.0,
+            2.0,
+            true,
+        )?;
+        if self.candidate_count == Some(0) {
+            return Err(Error::config_for(
+                "Options::candidate_count",
+                "must be at least 1",
+            ));
+        }
+        if let Some(i) = self.stop.iter().position(String::is_empty) {
+            return Err(Error::config_for(
+                "Options::stop",
+                format!(
+                    "stop string {} is empty: an empty stop string ends the answer before \
+                     it starts (or is ignored); remove it",
+                    i + 1
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The provider-specific settings of type `T`, if set (see [`Options::extensions`]).
+    pub fn extension<T: Extension>(&self) -> Option<&T> {
+        self.extensions.get::<T>()
     }
 }
 
@@ -135,13 +194,10 @@ impl OptionsBuilder {
         self
     }
 
-    /// Stop strings (replaces any set before).
-    pub fn stop<I, S>(mut self, stop: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.opts.stop = stop.into_iter().map(Into::into).collect();
+    /// Stop strings (replaces any set before): one (`.stop("END")`) or several
+    /// (`.stop(["\n\n", "END"])`, a `Vec<String>`, a slice). Each must be non-empty.
+    pub fn stop(mut self, stop: impl StopStrings) -> Self {
+        self.opts.stop = stop.into_stop_strings();
         self
     }
 
@@ -157,9 +213,10 @@ impl OptionsBuilder {
         self
     }
 
-    /// Ollama-only options.
-    pub fn ollama(mut self, ollama: OllamaOptions) -> Self {
-        self.opts.ollama = ollama;
+    /// Adds provider-specific settings (one value per type; a second replaces the first),
+    /// e.g. `.extension(OllamaOptions::builder().num_ctx(8192).build())`.
+    pub fn extension<T: Extension + Clone>(mut self, value: T) -> Self {
+        self.opts.extensions.insert(value);
         self
     }
 
@@ -172,6 +229,69 @@ impl OptionsBuilder {
     /// The options.
     pub fn build(self) -> Options {
         self.opts
+    }
+}
+
+/// Refuses `value` outside `[min, max]` (or `(min, max]` when `min_inclusive` is false),
+/// and NaN or infinity, with an [`Error::Config`] naming `setting`.
+pub(crate) fn check_range(
+    setting: &str,
+    value: Option<f32>,
+    min: f32,
+    max: f32,
+    min_inclusive: bool,
+) -> Result<()> {
+    let Some(v) = value else { return Ok(()) };
+    let low_ok = if min_inclusive { v >= min } else { v > min };
+    if v.is_finite() && low_ok && v <= max {
+        return Ok(());
+    }
+    let open = if min_inclusive { '[' } else { '(' };
+    Err(Error::config_for(
+        setting,
+        format!("{v} is out of range: it must be a number in {open}{min}, {max}]"),
+    ))
+}
+
+/// One stop string or several: what [`OptionsBuilder::stop`] takes.
+pub trait StopStrings {
+    /// The strings.
+    fn into_stop_strings(self) -> Vec<String>;
+}
+
+impl StopStrings for &str {
+    fn into_stop_strings(self) -> Vec<String> {
+        vec![self.to_owned()]
+    }
+}
+
+impl StopStrings for String {
+    fn into_stop_strings(self) -> Vec<String> {
+        vec![self]
+    }
+}
+
+impl StopStrings for &String {
+    fn into_stop_strings(self) -> Vec<String> {
+        vec![self.clone()]
+    }
+}
+
+impl<S: Into<String>, const N: usize> StopStrings for [S; N] {
+    fn into_stop_strings(self) -> Vec<String> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
+impl<S: Into<String>> StopStrings for Vec<S> {
+    fn into_stop_strings(self) -> Vec<String> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
+impl<S: Into<String> + Clone> StopStrings for &[S] {
+    fn into_stop_strings(self) -> Vec<String> {
+        self.iter().cloned().map(Into::into).collect()
     }
 }
 

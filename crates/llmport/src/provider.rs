@@ -104,11 +104,17 @@ pub trait ProviderExt: Provider {
     /// When the answer does not parse as `T`, the error is an
     /// [`Error::Decode`](crate::Error::Decode) that shows the offending text.
     ///
+    /// `T` derives serde's `Deserialize` (add `serde = { version = "1", features =
+    /// ["derive"] }`) and `JsonSchema` from [`llmport::schemars`](crate::schemars), which
+    /// needs no dependency of your own (see there for a `schemars` version mismatch).
+    ///
     /// ```no_run
     /// # async fn run() -> llmport::Result<()> {
+    /// use llmport::schemars::JsonSchema;
     /// use llmport::{Message, OllamaProvider, Options, ProviderExt};
     ///
-    /// #[derive(serde::Deserialize, schemars::JsonSchema)]
+    /// #[derive(serde::Deserialize, JsonSchema)]
+    /// #[schemars(crate = "llmport::schemars")]
     /// struct City {
     ///     name: String,
     ///     population: u64,

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use futures::StreamExt;
+use llmport::ollama::OllamaOptions;
 use llmport::ollama::Think;
-use llmport::{FinishReason, Message, OllamaOptions, Options, Provider, ResponseFormat};
+use llmport::{FinishReason, Message, Options, Provider, ResponseFormat};
 use tokio::sync::mpsc;
 
 use super::KeepAliveFlag;
@@ -68,7 +69,7 @@ pub struct ChatArgs {
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = values::stop_text)]
     pub stop: Vec<String>,
 
-    /// Attach an image: a .png, .jpg, .jpeg, .webp or .gif file (repeat for several).
+    /// Attach an image: a .png, .jpg, .jpeg or .webp file (repeat for several).
     #[arg(long, value_name = "PATH")]
     pub image: Vec<PathBuf>,
 
@@ -135,23 +136,24 @@ impl ChatArgs {
             b = b.seed(s);
         }
         if !self.stop.is_empty() {
-            b = b.stop(self.stop.iter().cloned());
+            b = b.stop(self.stop.as_slice());
         }
         if let Some(s) = &self.system {
             b = b.system(s.clone());
         }
-        let mut ollama = OllamaOptions::new();
+        let mut ollama = OllamaOptions::builder();
         if let Some(n) = self.ctx {
-            ollama = ollama.with_num_ctx(n);
+            ollama = ollama.num_ctx(n);
         }
         if let Some(k) = &self.keep_alive.duration {
-            ollama = ollama.with_keep_alive(k.clone());
+            ollama = ollama.keep_alive(k.clone());
         }
         if self.think {
-            ollama = ollama.with_think(Think::Enabled(true));
+            ollama = ollama.think(Think::Enabled(true));
         }
+        let ollama = ollama.build();
         if ollama.is_set() {
-            b = b.ollama(ollama);
+            b = b.extension(ollama);
         }
         Ok(b.build())
     }
@@ -259,23 +261,41 @@ pub struct Image {
     name: String,
     /// The file's bytes.
     data: Vec<u8>,
-    /// The MIME type, from the extension.
+    /// The MIME type, sniffed from the bytes.
     mime: &'static str,
 }
 
 impl Image {
-    /// Reads an image file; its MIME type comes from its extension. Both an unknown
-    /// extension and an unreadable file are usage errors.
+    /// Reads an image file. The extension must name a type Ollama decodes (PNG, JPEG, WebP)
+    /// and the bytes must be such an image: the MIME type sent is the one the bytes show
+    /// (`llmport::media::sniff_image`), so a text file named `.png` is not sent as a PNG.
+    /// An unknown extension, an unreadable file and bytes of another type are usage errors.
     pub fn load(path: &Path) -> Result<Image, CliError> {
-        let mime = image_mime(path).ok_or_else(|| {
-            CliError::usage(format!(
-                "cannot tell the image type of {} from its extension: use a .png, .jpg, .jpeg, \
-                 .webp or .gif file",
+        if image_mime(path).is_none() {
+            return Err(CliError::usage(format!(
+                "cannot tell the image type of {} from its extension: use a .png, .jpg, .jpeg \
+                 or .webp file (Ollama decodes only PNG, JPEG and WebP)",
                 path.display()
-            ))
-        })?;
+            )));
+        }
         let data = std::fs::read(path)
             .map_err(|e| CliError::usage(format!("cannot read image {}: {e}", path.display())))?;
+        let mime = match llmport::media::sniff_image(&data) {
+            Some(m @ ("image/png" | "image/jpeg" | "image/webp")) => m,
+            Some(other) => {
+                return Err(CliError::usage(format!(
+                    "{} is a {other} image, which Ollama cannot decode: convert it to PNG or \
+                     JPEG first",
+                    path.display()
+                )));
+            }
+            None => {
+                return Err(CliError::usage(format!(
+                    "{} is not a PNG, JPEG or WebP image (its bytes are not an image's)",
+                    path.display()
+                )));
+            }
+        };
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -284,14 +304,14 @@ impl Image {
     }
 }
 
-/// The MIME type of an image file, from its extension (any case).
+/// The MIME type an image file's extension names (any case), among the types Ollama
+/// decodes.
 fn image_mime(path: &Path) -> Option<&'static str> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     match ext.as_str() {
         "png" => Some("image/png"),
         "jpg" | "jpeg" => Some("image/jpeg"),
         "webp" => Some("image/webp"),
-        "gif" => Some("image/gif"),
         _ => None,
     }
 }
@@ -735,9 +755,45 @@ mod tests {
         assert_eq!(image_mime(Path::new("a.JPG")), Some("image/jpeg"));
         assert_eq!(image_mime(Path::new("dir/a.jpeg")), Some("image/jpeg"));
         assert_eq!(image_mime(Path::new("a.webp")), Some("image/webp"));
-        assert_eq!(image_mime(Path::new("a.gif")), Some("image/gif"));
+        assert_eq!(
+            image_mime(Path::new("a.gif")),
+            None,
+            "Ollama cannot decode GIF"
+        );
         assert_eq!(image_mime(Path::new("a.bmp")), None);
         assert_eq!(image_mime(Path::new("png")), None);
+    }
+
+    /// Issue 13 #16: the type comes from the bytes, and GIF is refused up front.
+    #[test]
+    fn the_image_type_is_sniffed_from_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("notes.png");
+        std::fs::write(&text, "not a picture").unwrap();
+        let e = Image::load(&text).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::exit::USAGE);
+        assert!(e.to_string().contains("not a PNG, JPEG or WebP"), "{e}");
+        let gif = dir.path().join("anim.png");
+        std::fs::write(&gif, b"GIF89a\x01\x00\x01\x00").unwrap();
+        let e = Image::load(&gif).unwrap_err();
+        assert!(e.to_string().contains("image/gif"), "{e}");
+        let e = Image::load(Path::new("anim.gif")).unwrap_err();
+        assert!(e.to_string().contains("PNG, JPEG and WebP"), "{e}");
+        let jpeg = dir.path().join("photo.png");
+        std::fs::write(&jpeg, b"\xff\xd8\xff\xe0rest").unwrap();
+        assert_eq!(Image::load(&jpeg).unwrap().mime, "image/jpeg");
+    }
+
+    #[test]
+    fn chat_help_lists_only_the_image_types_ollama_decodes() {
+        use clap::CommandFactory;
+        let help = crate::Cli::command()
+            .find_subcommand_mut("chat")
+            .expect("chat")
+            .render_long_help()
+            .to_string();
+        assert!(help.contains(".webp"), "{help}");
+        assert!(!help.contains(".gif"), "{help}");
     }
 
     #[test]
@@ -798,11 +854,14 @@ mod tests {
         let o = args.options().unwrap();
         assert_eq!(o.response_format, Some(llmport::ResponseFormat::Json));
         assert_eq!(
-            o.ollama,
-            OllamaOptions::new()
-                .with_num_ctx(8192)
-                .with_keep_alive(KeepAlive::Seconds(-1.0))
-                .with_think(Think::Enabled(true))
+            o.extension::<OllamaOptions>(),
+            Some(
+                &OllamaOptions::builder()
+                    .num_ctx(8192)
+                    .keep_alive(KeepAlive::Seconds(-1.0))
+                    .think(Think::Enabled(true))
+                    .build()
+            )
         );
         assert_eq!(o.system.as_deref(), Some("be brief"));
         assert_eq!(o.max_tokens, Some(5));

@@ -5,7 +5,8 @@
 use std::io::{self, BufRead, IsTerminal};
 
 use clap::Args;
-use llmport::{EmbedOptions, Embedder};
+use llmport::EmbedOptions;
+use llmport::ollama::OllamaOptions;
 use serde::Serialize;
 
 use super::KeepAliveFlag;
@@ -44,17 +45,17 @@ pub struct EmbedArgs {
 impl EmbedArgs {
     /// The embedding options these flags ask for.
     pub fn options(&self) -> EmbedOptions {
-        let mut options = EmbedOptions::new();
+        let mut options = EmbedOptions::builder();
         if let Some(n) = self.dimensions {
-            options = options.with_dimensions(n);
+            options = options.dimensions(n);
         }
         if self.no_truncate {
-            options = options.with_truncate(false);
+            options = options.truncate(false);
         }
         if let Some(k) = &self.keep_alive.duration {
-            options = options.with_keep_alive(k.clone());
+            options = options.extension(OllamaOptions::builder().keep_alive(k.clone()).build());
         }
-        options
+        options.build()
     }
 }
 
@@ -92,10 +93,11 @@ pub async fn run(args: EmbedArgs, global: &GlobalArgs) -> Result<(), CliError> {
                     "--no-truncate and --keep-alive (Ollama's own embedding settings)",
                 ));
             }
-            let mut options = EmbedOptions::new();
+            let mut options = EmbedOptions::builder();
             if let Some(n) = args.dimensions {
-                options = options.with_dimensions(n);
+                options = options.dimensions(n);
             }
+            let options = options.build();
             provider
                 .openai()
                 .embed(&args.model, &texts, &options)
@@ -159,7 +161,11 @@ mod tests {
         let o = args.options();
         assert_eq!(o.dimensions, Some(4));
         assert_eq!(o.truncate, Some(false));
-        assert_eq!(o.keep_alive, Some(KeepAlive::Duration("5m".into())));
+        assert_eq!(
+            o.extension::<OllamaOptions>()
+                .and_then(|x| x.keep_alive.clone()),
+            Some(KeepAlive::Duration("5m".into()))
+        );
         let o = EmbedArgs {
             dimensions: None,
             no_truncate: false,

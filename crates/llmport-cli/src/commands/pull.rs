@@ -36,10 +36,11 @@ pub struct PullArgs {
 /// Runs `llmport pull`.
 pub async fn run(args: PullArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let provider = crate::provider::build(global)?;
-    let mut options = PullOptions::new();
+    let mut options = PullOptions::builder();
     if args.insecure {
-        options = options.with_insecure(true);
+        options = options.insecure(true);
     }
+    let options = options.build();
     if io::stderr().is_terminal() {
         let mut bars = Bars::new(ProgressDrawTarget::stderr());
         pull(&provider, &args.model, &options, &mut bars, super::ctrl_c()).await

@@ -174,6 +174,7 @@ impl ClientCredentials {
     /// Checks the configuration (called when a provider is built).
     pub(crate) fn validate(&self) -> Result<()> {
         let url = url::Url::parse(&self.token_url).map_err(|e| Error::Config {
+            setting: None,
             message: format!("invalid OAuth2 token URL {}", redact_url(&self.token_url)),
             source: Some(Box::new(e)),
         })?;

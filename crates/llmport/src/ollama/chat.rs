@@ -16,18 +16,21 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::OllamaProvider;
-use super::native::{LineHandler, NdjsonStream, encode_with_extra, endpoint_error, require_model};
-use super::options::{KeepAlive, Think, ThinkLevel};
+use super::native::{LineHandler, NdjsonStream, endpoint_error, require_model};
+use super::options::{OllamaOptions, Think, ThinkLevel};
 use super::wire::{
     ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall,
     WireFunctionCall, WireToolCall, reported_error,
 };
 use crate::error::{Error, Result};
+use crate::json_body::encode_with_extra;
+use crate::media::{is_text_mime, read_image_uri};
 use crate::message::{Message, Part, Role, ToolCall, ToolResult};
-use crate::openai::{chat_span, encode_tool, is_text_mime, part_kind, read_file_uri, record_usage};
 use crate::options::{Options, ReasoningEffort, ResponseFormat, ToolChoice};
 use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta, ServerTimings, Usage};
 use crate::stream::ResponseStream;
+use crate::telemetry::{chat_span, record_usage};
+use crate::tool_schema::encode_tool;
 use crate::transport::{Request, Timer, excerpt};
 
 const PROVIDER: &str = "ollama";
@@ -98,6 +101,10 @@ pub(super) fn chat_request_body(
     stream: bool,
 ) -> Result<Vec<u8>> {
     require_model(model)?;
+    options.validate()?;
+    let default = OllamaOptions::default();
+    let o = options.extension::<OllamaOptions>().unwrap_or(&default);
+    o.validate()?;
     check_options(options)?;
     let mut wire = Vec::with_capacity(messages.len() + 1);
     if let Some(system) = &options.system {
@@ -116,7 +123,6 @@ pub(super) fn chat_request_body(
             "no messages to send: a chat needs at least one message",
         ));
     }
-    let o = &options.ollama;
     let format = match (&o.format, &options.response_format) {
         (Some(f), _) => Some(Cow::Borrowed(f)),
         (None, Some(ResponseFormat::Json)) => Some(Cow::Owned(Value::from("json"))),
@@ -175,26 +181,15 @@ fn check_options(o: &Options) -> Result<()> {
              only auto and none (no tools offered) can be honoured",
         ));
     }
-    let o2 = &o.ollama;
-    for (name, v) in [
-        ("temperature", o.temperature),
-        ("top_p", o.top_p),
-        ("frequency_penalty", o.frequency_penalty),
-        ("presence_penalty", o.presence_penalty),
-        ("min_p", o2.min_p),
-        ("repeat_penalty", o2.repeat_penalty),
-    ] {
-        if let Some(v) = v
-            && !v.is_finite()
-        {
-            return Err(Error::config(format!("{name} must be a finite number")));
-        }
-    }
-    if let Some(KeepAlive::Seconds(s)) = &o2.keep_alive
-        && !s.is_finite()
+    if let Some(name) = o
+        .extensions
+        .type_names()
+        .find(|n| *n != std::any::type_name::<OllamaOptions>())
     {
-        return Err(Error::config(
-            "keep_alive must be a finite number of seconds",
+        return Err(Error::unsupported(
+            PROVIDER,
+            format!("{name} (an Options extension)"),
+            "Ollama reads only OllamaOptions",
         ));
     }
     Ok(())
@@ -224,7 +219,7 @@ fn encode_message<'a>(
                 other => {
                     return Err(Error::unsupported(
                         PROVIDER,
-                        format!("a {} part in a tool message", part_kind(other)),
+                        format!("a {} part in a tool message", other.kind()),
                         "tool messages carry tool results or text",
                     ));
                 }
@@ -270,7 +265,7 @@ fn encode_message<'a>(
                         "Ollama's chat takes images only as files",
                     ));
                 }
-                images.push(image_base64(uri)?);
+                images.push(image_base64(uri, mime_type)?);
             }
             Part::ToolCall(call) => {
                 let index = u32::try_from(tool_calls.len()).unwrap_or(u32::MAX);
@@ -350,7 +345,7 @@ fn encode_tool_call(call: &ToolCall, index: u32) -> Result<WireToolCall<'_>> {
 }
 
 /// An image file as the raw base64 Ollama's native chat wants (no `data:` prefix).
-fn image_base64(uri: &str) -> Result<String> {
+fn image_base64(uri: &str, mime_type: &str) -> Result<String> {
     if let Some(rest) = uri.strip_prefix("data:") {
         return match rest.split_once(',') {
             Some((header, payload)) if header.ends_with(";base64") => Ok(payload.to_owned()),
@@ -362,7 +357,9 @@ fn image_base64(uri: &str) -> Result<String> {
         };
     }
     if uri.starts_with("file:") {
-        return Ok(STANDARD.encode(read_file_uri(uri)?));
+        let (bytes, mime) = read_image_uri(uri, mime_type)?;
+        super::unsupported::check_image_type(mime, mime)?;
+        return Ok(STANDARD.encode(bytes));
     }
     Err(Error::unsupported(
         PROVIDER,

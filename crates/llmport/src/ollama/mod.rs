@@ -14,11 +14,12 @@ use std::borrow::Cow;
 use async_trait::async_trait;
 
 pub use self::host::parse_ollama_host;
+pub use self::models::PullOptionsBuilder;
 pub use self::models::{
     LocalModel, ModelDetails, ModelInfo, PullOptions, PullProgress, RunningModel, TensorInfo,
 };
 pub use self::native::PullStream;
-pub use self::options::{KeepAlive, OllamaOptions, Think, ThinkLevel};
+pub use self::options::{KeepAlive, OllamaOptions, OllamaOptionsBuilder, Think, ThinkLevel};
 use crate::auth::Auth;
 use crate::env::Vars;
 use crate::error::Result;
@@ -33,12 +34,31 @@ use crate::transport::{ClientOptions, HttpClient, RetryConfig};
 /// Ollama's address when nothing else is configured.
 pub const DEFAULT_HOST: &str = "http://localhost:11434";
 
+/// Which of Ollama's two chat APIs a chat goes to. Both answer with the same
+/// [`GenResponse`] shape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OllamaChatApi {
+    /// The native `/api/chat` when the call's [`Options`] carry an [`OllamaOptions`]
+    /// extension with any setting made (only the native API honours them), the
+    /// OpenAI-compatible `/v1/chat/completions` otherwise. The default.
+    #[default]
+    Auto,
+    /// Always the native `/api/chat`.
+    Native,
+    /// Always `/v1/chat/completions`; an [`OllamaOptions`] extension with a setting made is
+    /// refused ([`Error::Unsupported`](crate::Error::Unsupported)), or dropped with a
+    /// warning in [lenient](OllamaProviderBuilder::lenient) mode.
+    OpenAiCompatible,
+}
+
 /// Talks to an Ollama server.
 ///
-/// Chat goes through Ollama's OpenAI-compatible API (`<host>/v1`), handled by the wrapped
-/// [`OpenAiProvider`] — except when any [`OllamaOptions`] is set (`num_ctx`, `keep_alive`,
-/// …), which `/v1` would ignore: then it goes to Ollama's native `/api/chat`, with the same
-/// [`GenResponse`] shape. Model management ([`list_models`](OllamaProvider::list_models),
+/// Chat goes to one of Ollama's two chat APIs, as [`OllamaChatApi`] (set with
+/// [`OllamaProviderBuilder::chat_api`]) decides: by default the OpenAI-compatible API
+/// (`<host>/v1`), handled by the wrapped [`OpenAiProvider`], unless the call carries
+/// [`OllamaOptions`] (`num_ctx`, `keep_alive`, …), which `/v1` would ignore: then Ollama's
+/// native `/api/chat`, with the same [`GenResponse`] shape. Model management ([`list_models`](OllamaProvider::list_models),
 /// [`show`](OllamaProvider::show), [`pull`](OllamaProvider::pull),
 /// [`delete`](OllamaProvider::delete), [`running`](OllamaProvider::running),
 /// [`server_version`](OllamaProvider::server_version)) and embeddings
@@ -63,6 +83,8 @@ pub struct OllamaProvider {
     native: HttpClient,
     /// Drop (with a warning) what Ollama's `/v1` would ignore, instead of refusing it.
     lenient: bool,
+    /// Which chat API a chat goes to.
+    chat_api: OllamaChatApi,
 }
 
 impl OllamaProvider {
@@ -89,6 +111,22 @@ impl OllamaProvider {
     /// The OpenAI-compatible base URL (`<root>/v1`).
     pub fn base_url(&self) -> &str {
         self.openai.base_url()
+    }
+
+    /// Which chat API a chat goes to.
+    pub fn chat_api(&self) -> OllamaChatApi {
+        self.chat_api
+    }
+
+    /// Whether this chat goes to the native `/api/chat` (see [`OllamaChatApi`]).
+    fn uses_native_chat(&self, options: &Options) -> bool {
+        match self.chat_api {
+            OllamaChatApi::Native => true,
+            OllamaChatApi::OpenAiCompatible => false,
+            OllamaChatApi::Auto => options
+                .extension::<OllamaOptions>()
+                .is_some_and(OllamaOptions::is_set),
+        }
     }
 
     /// The wrapped OpenAI-compatible provider.
@@ -133,8 +171,9 @@ impl Provider for OllamaProvider {
         messages: &[Message],
         options: &Options,
     ) -> Result<GenResponse> {
-        // Ollama's /v1 ignores Ollama-only options: only the native chat honours them.
-        if options.ollama.is_set() {
+        // Ranges first: a bad value is the caller's to fix whichever API would carry it.
+        options.validate()?;
+        if self.uses_native_chat(options) {
             unsupported::check_images(messages)?;
             return self.native_generate(model, messages, options).await;
         }
@@ -148,7 +187,9 @@ impl Provider for OllamaProvider {
         messages: &[Message],
         options: &Options,
     ) -> Result<ResponseStream> {
-        if options.ollama.is_set() {
+        // Ranges first: a bad value is the caller's to fix whichever API would carry it.
+        options.validate()?;
+        if self.uses_native_chat(options) {
             unsupported::check_images(messages)?;
             return self.native_generate_stream(model, messages, options).await;
         }
@@ -165,6 +206,7 @@ pub struct OllamaProviderBuilder {
     base_url: Option<String>,
     host: Option<String>,
     lenient: bool,
+    chat_api: OllamaChatApi,
     inner: OpenAiProviderBuilder,
 }
 
@@ -174,6 +216,7 @@ impl Default for OllamaProviderBuilder {
             base_url: None,
             host: None,
             lenient: false,
+            chat_api: OllamaChatApi::Auto,
             inner: OpenAiProvider::builder()
                 .provider_name("ollama")
                 .description("Ollama (OpenAI-compatible API)"),
@@ -229,6 +272,12 @@ impl OllamaProviderBuilder {
     /// `tracing` warning instead. Images Ollama cannot take are refused either way.
     pub fn lenient(mut self, yes: bool) -> Self {
         self.lenient = yes;
+        self
+    }
+
+    /// Which chat API chats go to (default [`OllamaChatApi::Auto`]).
+    pub fn chat_api(mut self, api: OllamaChatApi) -> Self {
+        self.chat_api = api;
         self
     }
 
@@ -304,6 +353,7 @@ impl OllamaProviderBuilder {
             root,
             native,
             lenient: self.lenient,
+            chat_api: self.chat_api,
         })
     }
 }

@@ -285,11 +285,29 @@ impl PullOptions {
         Self::default()
     }
 
-    /// Sets `insecure`.
-    #[must_use]
-    pub fn with_insecure(mut self, yes: bool) -> Self {
-        self.insecure = Some(yes);
+    /// A builder.
+    pub fn builder() -> PullOptionsBuilder {
+        PullOptionsBuilder::default()
+    }
+}
+
+/// Builds [`PullOptions`].
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct PullOptionsBuilder {
+    opts: PullOptions,
+}
+
+impl PullOptionsBuilder {
+    /// Allow a registry without TLS or with an invalid certificate.
+    pub fn insecure(mut self, yes: bool) -> Self {
+        self.opts.insecure = Some(yes);
         self
+    }
+
+    /// The options.
+    pub fn build(self) -> PullOptions {
+        self.opts
     }
 }
 

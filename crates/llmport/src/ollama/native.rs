@@ -8,12 +8,11 @@ use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use futures::Stream;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
 
 use super::OllamaProvider;
 use super::models::{LocalModel, ModelInfo, PullOptions, PullProgress, RunningModel};
+use super::options::OllamaOptions;
 use super::wire::{
     EmbedRequest, EmbedResponse, ModelRequest, PsResponse, PullLine, PullRequest, TagsResponse,
     VersionResponse, reported_error,
@@ -21,6 +20,7 @@ use super::wire::{
 use crate::codec::NdjsonDecoder;
 use crate::embed::{EmbedOptions, Embedder, Embeddings};
 use crate::error::{Error, Result};
+use crate::json_body::{encode_json, encode_with_extra};
 use crate::transport::{BodyStream, Request, Timer, excerpt};
 
 impl OllamaProvider {
@@ -185,22 +185,57 @@ impl OllamaProvider {
 }
 
 /// Embeddings through Ollama's native `POST /api/embed`, which (unlike `/v1/embeddings`)
-/// honours [`EmbedOptions::truncate`] and [`EmbedOptions::keep_alive`].
+/// honours [`EmbedOptions::truncate`] and the `keep_alive` of an [`OllamaOptions`]
+/// extension (its other settings do not apply to embeddings and are refused).
 /// [`Embeddings::input_tokens`] is the server's `prompt_eval_count`.
-#[async_trait]
-impl Embedder for OllamaProvider {
-    async fn embed(
+impl OllamaProvider {
+    /// Embeds each input (any slice of strings: `&["hello"]`, `&[String]`, `&Vec<String>`);
+    /// the vectors come back in input order. See [`Embedder`].
+    pub async fn embed<S: AsRef<str>>(
         &self,
         model: &str,
-        inputs: &[String],
+        inputs: &[S],
+        options: &EmbedOptions,
+    ) -> Result<Embeddings> {
+        crate::embed::embed_any(self, model, inputs, options).await
+    }
+}
+
+#[async_trait]
+impl Embedder for OllamaProvider {
+    async fn embed_strs(
+        &self,
+        model: &str,
+        inputs: &[&str],
         options: &EmbedOptions,
     ) -> Result<Embeddings> {
         require_model(model)?;
-        if let Some(super::KeepAlive::Seconds(s)) = &options.keep_alive
-            && !s.is_finite()
+        options.validate()?;
+        let ollama = options.extension::<OllamaOptions>();
+        if let Some(o) = ollama {
+            o.validate()?;
+            let only_keep_alive = OllamaOptions {
+                keep_alive: o.keep_alive.clone(),
+                ..OllamaOptions::default()
+            };
+            if *o != only_keep_alive {
+                return Err(Error::unsupported(
+                    "ollama",
+                    "OllamaOptions other than keep_alive on embeddings",
+                    "Ollama's /api/embed takes only keep_alive of these settings: leave the \
+                     others unset",
+                ));
+            }
+        }
+        if let Some(name) = options
+            .extensions
+            .type_names()
+            .find(|n| *n != std::any::type_name::<OllamaOptions>())
         {
-            return Err(Error::config(
-                "keep_alive must be a finite number of seconds",
+            return Err(Error::unsupported(
+                "ollama",
+                format!("{name} (an EmbedOptions extension)"),
+                "Ollama reads only OllamaOptions",
             ));
         }
         let req = EmbedRequest {
@@ -208,7 +243,7 @@ impl Embedder for OllamaProvider {
             input: inputs,
             dimensions: options.dimensions,
             truncate: options.truncate,
-            keep_alive: options.keep_alive.as_ref(),
+            keep_alive: ollama.and_then(|o| o.keep_alive.as_ref()),
         };
         let body = encode_with_extra(&req, &options.extra)?;
         let timer = Timer::start();
@@ -239,7 +274,7 @@ impl Embedder for OllamaProvider {
 /// `embeddings` is not "0 vectors": say what it is (an OpenAI-style `{"data": [...]}` list
 /// comes from a server that is not Ollama but maps the path to its `/v1/embeddings`).
 fn embed_count_error(body: &[u8], got: usize, inputs: usize) -> Error {
-    let answer: Option<Value> = serde_json::from_slice(body).ok();
+    let answer: Option<serde_json::Value> = serde_json::from_slice(body).ok();
     let has = |key: &str| answer.as_ref().and_then(|v| v.get(key)).is_some();
     if has("embeddings") {
         return Error::decode(format!(
@@ -264,7 +299,10 @@ fn embed_count_error(body: &[u8], got: usize, inputs: usize) -> Error {
 
 pub(super) fn require_model(model: &str) -> Result<()> {
     if model.trim().is_empty() {
-        return Err(Error::config("no model given: name the model to use"));
+        return Err(Error::config_for(
+            "model",
+            "no model given: name the model to use",
+        ));
     }
     Ok(())
 }
@@ -276,37 +314,6 @@ fn pull_body(model: &str, options: &PullOptions, stream: Option<bool>) -> Result
         insecure: options.insecure,
         stream,
     })
-}
-
-pub(super) fn encode_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(encode_error)
-}
-
-/// Encodes `value` with `extra` keys merged in at the top level (they win over typed fields
-/// of the same name).
-pub(super) fn encode_with_extra<T: Serialize>(
-    value: &T,
-    extra: &Map<String, Value>,
-) -> Result<Vec<u8>> {
-    if extra.is_empty() {
-        return encode_json(value);
-    }
-    // Through bytes rather than `to_value`, which would widen an f32 such as 0.05 to
-    // 0.05000000074505806.
-    let mut v: Value = serde_json::from_slice(&encode_json(value)?).map_err(encode_error)?;
-    if let Value::Object(map) = &mut v {
-        for (k, x) in extra {
-            map.insert(k.clone(), x.clone());
-        }
-    }
-    encode_json(&v)
-}
-
-fn encode_error(e: serde_json::Error) -> Error {
-    Error::Config {
-        message: "the request could not be encoded as JSON".into(),
-        source: Some(Box::new(e)),
-    }
 }
 
 fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {

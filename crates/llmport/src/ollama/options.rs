@@ -3,25 +3,43 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Settings only Ollama understands. Ollama's OpenAI-compatible `/v1` API ignores every one
-/// of them, so when any is set, [`OllamaProvider`](crate::OllamaProvider) sends the chat to
-/// Ollama's native `/api/chat` instead, which honours them, and returns the same
-/// [`GenResponse`](crate::GenResponse) shape.
+use crate::error::Error;
+use crate::options::check_range;
+
+/// Settings only Ollama understands, carried in [`Options`](crate::Options) (and
+/// [`EmbedOptions`](crate::EmbedOptions)) as an extension:
+///
+/// ```
+/// use llmport::Options;
+/// use llmport::ollama::OllamaOptions;
+/// let options = Options::builder()
+///     .temperature(0.2)
+///     .extension(OllamaOptions::builder().num_ctx(8192).build())
+///     .build();
+/// assert_eq!(options.extension::<OllamaOptions>().unwrap().num_ctx, Some(8192));
+/// ```
+///
+/// Ollama's OpenAI-compatible `/v1` API ignores every one of them, so only its native
+/// `/api/chat` honours them. Which endpoint a chat uses is the provider's
+/// [`OllamaChatApi`](super::OllamaChatApi): with the default (`Auto`), setting any of
+/// these sends the chat to `/api/chat`; with `OpenAiCompatible` they are refused.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OllamaOptions {
     /// How long the model stays loaded after the request.
     pub keep_alive: Option<KeepAlive>,
-    /// The context window size in tokens (`options.num_ctx`).
+    /// The context window size in tokens (`options.num_ctx`), at least 1.
     pub num_ctx: Option<u32>,
-    /// The most tokens to generate (`options.num_predict`; -1 = no limit). Overrides
+    /// The most tokens to generate (`options.num_predict`; -1 = no limit, -2 = until the
+    /// context is full; 0 is refused, Ollama would read it as no limit). Overrides
     /// `max_tokens` when both are set.
     pub num_predict: Option<i32>,
-    /// Penalty for repeated tokens (`options.repeat_penalty`).
+    /// Penalty for repeated tokens (`options.repeat_penalty`), at least 0.
     pub repeat_penalty: Option<f32>,
-    /// Sample only from the `top_k` most likely tokens (`options.top_k`).
+    /// Sample only from the `top_k` most likely tokens (`options.top_k`), at least 1.
     pub top_k: Option<u32>,
-    /// Minimum probability relative to the most likely token (`options.min_p`).
+    /// Minimum probability relative to the most likely token (`options.min_p`), in
+    /// \[0, 1\].
     pub min_p: Option<f32>,
     /// Whether (or how hard) a thinking model thinks.
     pub think: Option<Think>,
@@ -30,70 +48,127 @@ pub struct OllamaOptions {
 }
 
 impl OllamaOptions {
-    /// No Ollama-only setting.
+    /// No setting made.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Whether any setting is made (and so the native API is needed).
+    /// A builder.
+    pub fn builder() -> OllamaOptionsBuilder {
+        OllamaOptionsBuilder::default()
+    }
+
+    /// Whether any setting is made.
     pub fn is_set(&self) -> bool {
         self != &Self::default()
     }
 
-    /// Sets `keep_alive`.
-    #[must_use]
-    pub fn with_keep_alive(mut self, k: KeepAlive) -> Self {
-        self.keep_alive = Some(k);
+    /// Checks every value against its documented range (see the fields), before anything
+    /// is sent; the error is an [`Error::Config`] naming the option.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.num_ctx == Some(0) {
+            return Err(Error::config_for(
+                "OllamaOptions::num_ctx",
+                "must be at least 1 (the context size in tokens)",
+            ));
+        }
+        if self.top_k == Some(0) {
+            return Err(Error::config_for(
+                "OllamaOptions::top_k",
+                "must be at least 1",
+            ));
+        }
+        if let Some(n) = self.num_predict
+            && (n == 0 || n < -2)
+        {
+            return Err(Error::config_for(
+                "OllamaOptions::num_predict",
+                format!(
+                    "{n} is out of range: use a number of tokens ≥ 1, -1 (no limit) or -2 \
+                     (until the context is full)"
+                ),
+            ));
+        }
+        check_range("OllamaOptions::min_p", self.min_p, 0.0, 1.0, true)?;
+        check_range(
+            "OllamaOptions::repeat_penalty",
+            self.repeat_penalty,
+            0.0,
+            f32::MAX,
+            true,
+        )?;
+        if let Some(KeepAlive::Seconds(s)) = &self.keep_alive
+            && !s.is_finite()
+        {
+            return Err(Error::config_for(
+                "OllamaOptions::keep_alive",
+                "must be a finite number of seconds",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Builds [`OllamaOptions`]; setters never fail, [`OllamaOptions::validate`] checks the
+/// ranges (the provider calls it before sending).
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct OllamaOptionsBuilder {
+    opts: OllamaOptions,
+}
+
+impl OllamaOptionsBuilder {
+    /// How long the model stays loaded after the request.
+    pub fn keep_alive(mut self, k: KeepAlive) -> Self {
+        self.opts.keep_alive = Some(k);
         self
     }
 
-    /// Sets `num_ctx`.
-    #[must_use]
-    pub fn with_num_ctx(mut self, n: u32) -> Self {
-        self.num_ctx = Some(n);
+    /// The context window size in tokens.
+    pub fn num_ctx(mut self, n: u32) -> Self {
+        self.opts.num_ctx = Some(n);
         self
     }
 
-    /// Sets `num_predict`.
-    #[must_use]
-    pub fn with_num_predict(mut self, n: i32) -> Self {
-        self.num_predict = Some(n);
+    /// The most tokens to generate (-1 = no limit).
+    pub fn num_predict(mut self, n: i32) -> Self {
+        self.opts.num_predict = Some(n);
         self
     }
 
-    /// Sets `repeat_penalty`.
-    #[must_use]
-    pub fn with_repeat_penalty(mut self, p: f32) -> Self {
-        self.repeat_penalty = Some(p);
+    /// Penalty for repeated tokens.
+    pub fn repeat_penalty(mut self, p: f32) -> Self {
+        self.opts.repeat_penalty = Some(p);
         self
     }
 
-    /// Sets `top_k`.
-    #[must_use]
-    pub fn with_top_k(mut self, k: u32) -> Self {
-        self.top_k = Some(k);
+    /// Sample only from the `k` most likely tokens.
+    pub fn top_k(mut self, k: u32) -> Self {
+        self.opts.top_k = Some(k);
         self
     }
 
-    /// Sets `min_p`.
-    #[must_use]
-    pub fn with_min_p(mut self, p: f32) -> Self {
-        self.min_p = Some(p);
+    /// Minimum probability relative to the most likely token.
+    pub fn min_p(mut self, p: f32) -> Self {
+        self.opts.min_p = Some(p);
         self
     }
 
-    /// Sets `think`.
-    #[must_use]
-    pub fn with_think(mut self, t: Think) -> Self {
-        self.think = Some(t);
+    /// Whether (or how hard) a thinking model thinks.
+    pub fn think(mut self, t: Think) -> Self {
+        self.opts.think = Some(t);
         self
     }
 
-    /// Sets `format` (`"json"` or a JSON Schema).
-    #[must_use]
-    pub fn with_format(mut self, f: Value) -> Self {
-        self.format = Some(f);
+    /// The answer's format (`"json"` or a JSON Schema).
+    pub fn format(mut self, f: Value) -> Self {
+        self.opts.format = Some(f);
         self
+    }
+
+    /// The options.
+    pub fn build(self) -> OllamaOptions {
+        self.opts
     }
 }
 

@@ -21,10 +21,12 @@ use std::borrow::Cow;
 
 use serde_json::{Value, json};
 
+use super::options::OllamaOptions;
 use crate::error::{Error, Result};
+use crate::media::normalize_mime;
 use crate::message::{Message, Part};
-use crate::openai::request::{encode_tool_choice, normalize_mime};
 use crate::options::Options;
+use crate::tool_schema::encode_tool_choice;
 
 /// A `/v1/chat/completions` request key that Ollama accepts and ignores.
 #[derive(Debug)]
@@ -151,7 +153,8 @@ pub(crate) const IGNORED_ON_V1: &[IgnoredOption] = &[
         field: None,
         harmless: never,
         fact: "Ollama's /v1 API does not read the native `options` map",
-        instead: "set Options::ollama (OllamaOptions), which uses Ollama's native chat API",
+        instead: "set an OllamaOptions extension (Options::builder().extension(…)), which the \
+                  native chat API honours",
     },
     IgnoredOption {
         key: "num_ctx",
@@ -198,6 +201,32 @@ pub(crate) const IGNORED_ON_V1: &[IgnoredOption] = &[
 /// warning, and the options without them are returned.
 pub(crate) fn check_v1_options(options: &Options, lenient: bool) -> Result<Cow<'_, Options>> {
     let mut kept = Cow::Borrowed(options);
+    // Provider-specific settings: /v1 reads none of them. Unset OllamaOptions are harmless.
+    for name in options.extensions.type_names() {
+        let unset = options
+            .extension::<OllamaOptions>()
+            .is_some_and(|o| !o.is_set() && name == std::any::type_name::<OllamaOptions>());
+        if !unset {
+            let option = format!("{name} (an Options extension)");
+            let reason = "Ollama's /v1 API reads none of these settings; build the provider \
+                          with `.chat_api(OllamaChatApi::Native)` (or the default `Auto`) to use \
+                          the native /api/chat, which honours OllamaOptions";
+            if !lenient {
+                return Err(Error::unsupported(
+                    "ollama",
+                    option,
+                    format!(
+                        "{reason}. (To drop such options with a warning instead, build the \
+                         provider with `.lenient(true)`.)"
+                    ),
+                ));
+            }
+            tracing::warn!(option = %option, "dropped: {reason}");
+        }
+    }
+    if !options.extensions.is_empty() {
+        kept.to_mut().extensions = Default::default();
+    }
     for entry in IGNORED_ON_V1 {
         // Extra keys override typed fields on the wire, so check what would be sent.
         let (value, from_extra) = match options.extra.get(entry.key) {
@@ -282,6 +311,10 @@ pub(crate) fn check_images(messages: &[Message]) -> Result<()> {
                         ));
                     };
                     check_image_type(mime, mime)?;
+                } else if uri.starts_with("file:") {
+                    // The bytes decide what is sent, not the declared type.
+                    let mime = crate::media::sniff_file_uri(uri, mime_type)?;
+                    check_image_type(mime, mime)?;
                 } else {
                     check_image_type(mime_type, &normalize_mime(mime_type))?;
                 }
@@ -299,7 +332,7 @@ pub(crate) fn check_images(messages: &[Message]) -> Result<()> {
 }
 
 /// `mime` is the type as it will be sent; `given` as the caller wrote it.
-fn check_image_type(given: &str, mime: &str) -> Result<()> {
+pub(crate) fn check_image_type(given: &str, mime: &str) -> Result<()> {
     if mime.is_empty() || OLLAMA_IMAGE_TYPES.contains(&mime) {
         return Ok(());
     }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::models::{LocalModel, RunningModel};
 use super::options::{KeepAlive, Think};
-use crate::openai::WireTool;
+use crate::tool_schema::WireTool;
 
 // ---------------------------------------------------------------------------------------
 // Requests
@@ -39,7 +39,7 @@ pub(crate) struct PullRequest<'a> {
 #[derive(Debug, Serialize)]
 pub(crate) struct EmbedRequest<'a> {
     pub model: &'a str,
-    pub input: &'a [String],
+    pub input: &'a [&'a str],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -6,11 +6,24 @@ use base64::engine::general_purpose::STANDARD;
 use tracing::Instrument;
 
 use super::OpenAiProvider;
-use super::request::encode_with_extra;
 use super::wire::{EmbeddingList, EmbeddingsRequest, WireVector};
 use crate::embed::{EmbedOptions, Embedder, Embeddings};
 use crate::error::{Error, Result};
+use crate::json_body::encode_with_extra;
 use crate::transport::{Request, Timer, excerpt};
+
+impl OpenAiProvider {
+    /// Embeds each input (any slice of strings: `&["hello"]`, `&[String]`, `&Vec<String>`);
+    /// the vectors come back in input order. See [`Embedder`].
+    pub async fn embed<S: AsRef<str>>(
+        &self,
+        model: &str,
+        inputs: &[S],
+        options: &EmbedOptions,
+    ) -> Result<Embeddings> {
+        crate::embed::embed_any(self, model, inputs, options).await
+    }
+}
 
 #[async_trait]
 impl Embedder for OpenAiProvider {
@@ -18,30 +31,37 @@ impl Embedder for OpenAiProvider {
     ///
     /// Sends `dimensions` and `encoding_format` only when set; decodes vectors whether the
     /// server sends them as numbers or base64 (little-endian `f32`). No inputs means no
-    /// vectors, without a request. `truncate` and `keep_alive` are not part of this API
-    /// (Ollama's `/v1/embeddings` ignores them) and are refused.
-    async fn embed(
+    /// vectors, without a request. `truncate` and provider-specific extensions are not
+    /// part of this API (Ollama's `/v1/embeddings` ignores them) and are refused.
+    async fn embed_strs(
         &self,
         model: &str,
-        inputs: &[String],
+        inputs: &[&str],
         options: &EmbedOptions,
     ) -> Result<Embeddings> {
         let provider = self.inner.name;
-        for (set, name) in [
-            (options.truncate.is_some(), "EmbedOptions::truncate"),
-            (options.keep_alive.is_some(), "EmbedOptions::keep_alive"),
-        ] {
-            if set {
-                return Err(Error::unsupported(
-                    provider,
-                    name,
-                    "the OpenAI embeddings API has no such setting (Ollama's /v1/embeddings \
-                     ignores it): use Ollama's native embeddings API for it",
-                ));
-            }
+        if options.truncate.is_some() {
+            return Err(Error::unsupported(
+                provider,
+                "EmbedOptions::truncate",
+                "the OpenAI embeddings API has no such setting (Ollama's /v1/embeddings \
+                 ignores it): use Ollama's native embeddings API for it",
+            ));
         }
+        if let Some(name) = options.extensions.type_names().next() {
+            return Err(Error::unsupported(
+                provider,
+                format!("{name} (an EmbedOptions extension)"),
+                "the OpenAI embeddings API reads no provider-specific settings: use the \
+                 provider they belong to (e.g. OllamaProvider for Ollama's)",
+            ));
+        }
+        options.validate()?;
         if model.is_empty() {
-            return Err(Error::config("no model given: name the model to use"));
+            return Err(Error::config_for(
+                "model",
+                "no model given: name the model to use",
+            ));
         }
         if inputs.is_empty() {
             return Ok(Embeddings::default());
@@ -70,7 +90,7 @@ impl Embedder for OpenAiProvider {
     }
 }
 
-fn request_body(model: &str, inputs: &[String], options: &EmbedOptions) -> Result<Vec<u8>> {
+fn request_body(model: &str, inputs: &[&str], options: &EmbedOptions) -> Result<Vec<u8>> {
     let req = EmbeddingsRequest {
         model,
         input: inputs,

@@ -18,9 +18,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
 pub use self::models::ModelEntry;
-pub(crate) use self::request::{encode_tool, is_text_mime, part_kind, read_file_uri};
 pub(crate) use self::stream::{ChatStream, StreamLimits};
-pub(crate) use self::wire::WireTool;
 use crate::auth::Auth;
 use crate::env::{self, Vars};
 use crate::error::{Error, Result};
@@ -29,6 +27,7 @@ use crate::options::Options;
 use crate::provider::Provider;
 use crate::response::GenResponse;
 use crate::stream::ResponseStream;
+use crate::telemetry::{chat_span, record_usage, trace_input, trace_output};
 use crate::transport::{ClientOptions, HttpClient, Request, RetryConfig, Timer};
 
 /// The default base URL: OpenAI's API.
@@ -66,6 +65,13 @@ struct Inner {
 }
 
 impl OpenAiProvider {
+    /// A provider for the server at `base_url` (up to and including `/v1`, e.g.
+    /// `http://localhost:8080/v1`), without credentials and with default settings; use
+    /// [`builder`](Self::builder) for more.
+    pub fn new(base_url: impl Into<String>) -> Result<Self> {
+        Self::builder().base_url(base_url).build()
+    }
+
     /// A builder.
     pub fn builder() -> OpenAiProviderBuilder {
         OpenAiProviderBuilder::default()
@@ -158,47 +164,6 @@ impl Provider for OpenAiProvider {
     }
 }
 
-/// A span with OpenTelemetry GenAI attribute names. No message content, no secrets.
-pub(crate) fn chat_span(
-    system: &str,
-    model: &str,
-    options: &Options,
-    stream: bool,
-) -> tracing::Span {
-    tracing::info_span!(
-        "gen_ai.chat",
-        gen_ai.system = system,
-        gen_ai.operation.name = "chat",
-        gen_ai.request.model = model,
-        gen_ai.request.max_tokens = options.max_tokens,
-        gen_ai.request.temperature = options.temperature,
-        gen_ai.request.top_p = options.top_p,
-        gen_ai.request.stream = stream,
-        gen_ai.usage.input_tokens = tracing::field::Empty,
-        gen_ai.usage.output_tokens = tracing::field::Empty,
-    )
-}
-
-/// The conversation, as the opt-in `gen_ai.input.messages` attribute (JSON).
-fn trace_input(messages: &[Message]) {
-    let json = serde_json::to_string(messages).unwrap_or_default();
-    tracing::info!(gen_ai.input.messages = %json, "gen_ai.input");
-}
-
-/// The answer, as the opt-in `gen_ai.output.messages` attribute (JSON).
-fn trace_output(response: &GenResponse) {
-    let json = serde_json::to_string(&response.candidates).unwrap_or_default();
-    tracing::info!(gen_ai.output.messages = %json, "gen_ai.output");
-}
-
-pub(crate) fn record_usage(r: &GenResponse) {
-    if let Some(u) = r.meta.usage {
-        let span = tracing::Span::current();
-        span.record("gen_ai.usage.input_tokens", u.input_tokens);
-        span.record("gen_ai.usage.output_tokens", u.output_tokens);
-    }
-}
-
 /// Builds an [`OpenAiProvider`]. Setters never fail; [`OpenAiProviderBuilder::build`] checks
 /// everything and reports the first problem.
 #[derive(Debug, Clone)]
@@ -215,8 +180,8 @@ pub struct OpenAiProviderBuilder {
     retry: RetryConfig,
     limits: StreamLimits,
     trace_content: bool,
-    /// The first configuration error found by a setter, reported by `build()`.
-    config_error: Option<String>,
+    /// The first configuration error found by a setter, reported by `build()` as it is.
+    config_error: Option<FirstError>,
 }
 
 impl Default for OpenAiProviderBuilder {
@@ -287,10 +252,7 @@ impl OpenAiProviderBuilder {
     /// Keeps the first configuration error for `build()`.
     fn fail(&mut self, e: Error) {
         if self.config_error.is_none() {
-            self.config_error = Some(match e {
-                Error::Config { message, .. } => message,
-                other => other.to_string(),
-            });
+            self.config_error = Some(FirstError(e));
         }
     }
 
@@ -375,8 +337,8 @@ impl OpenAiProviderBuilder {
 
     /// Builds the provider.
     pub fn build(self) -> Result<OpenAiProvider> {
-        if let Some(message) = self.config_error {
-            return Err(Error::config(message));
+        if let Some(FirstError(e)) = self.config_error {
+            return Err(e);
         }
         let headers = build_headers(&self.headers)?;
         let http = HttpClient::new(
@@ -405,16 +367,45 @@ impl OpenAiProviderBuilder {
     }
 }
 
+/// A builder's first error, kept whole (variant, setting and source) for `build()`.
+///
+/// `Error` is not `Clone` (its source is a boxed error); a cloned builder gets a copy with
+/// the same variant, setting and message and the source's text as its source.
+#[derive(Debug)]
+struct FirstError(Error);
+
+impl Clone for FirstError {
+    fn clone(&self) -> Self {
+        let source = std::error::Error::source(&self.0)
+            .map(|s| -> crate::error::BoxError { s.to_string().into() });
+        FirstError(match &self.0 {
+            Error::Config {
+                setting, message, ..
+            } => Error::Config {
+                setting: setting.clone(),
+                message: message.clone(),
+                source,
+            },
+            other => Error::Config {
+                setting: None,
+                message: other.to_string(),
+                source,
+            },
+        })
+    }
+}
+
 /// Validates extra headers.
 pub(crate) fn build_headers(pairs: &[(String, String)]) -> Result<HeaderMap> {
     let mut map = HeaderMap::new();
     for (name, value) in pairs {
         let n = HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| Error::config(format!("invalid header name {name:?}")))?;
+            .map_err(|_| Error::config_for("header", format!("invalid header name {name:?}")))?;
         let v = HeaderValue::from_str(value.trim()).map_err(|_| {
-            Error::config(format!(
-                "the value of header {name} has characters not allowed in HTTP headers"
-            ))
+            Error::config_for(
+                "header",
+                format!("the value of header {name} has characters not allowed in HTTP headers"),
+            )
         })?;
         map.append(n, v);
     }

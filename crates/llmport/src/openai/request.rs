@@ -3,17 +3,18 @@
 
 use std::borrow::Cow;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::wire::{
-    ChatRequest, ImageUrl, StreamOptions, WireContent, WireFunctionCall, WireFunctionDecl,
-    WireMessage, WirePart, WireTool, WireToolCall,
+    ChatRequest, ImageUrl, StreamOptions, WireContent, WireFunctionCall, WireMessage, WirePart,
+    WireToolCall,
 };
 use crate::error::{Error, Result};
+use crate::json_body::encode_with_extra;
+use crate::media::{data_uri, is_text_mime, normalize_mime, read_image_uri};
 use crate::message::{Message, Part, Role};
-use crate::options::{Options, ResponseFormat, Tool, ToolChoice};
+use crate::options::{Options, ResponseFormat};
+use crate::tool_schema::{encode_tool, encode_tool_choice};
 
 /// Encodes a chat request as JSON bytes.
 pub(crate) fn chat_request_body(
@@ -24,7 +25,20 @@ pub(crate) fn chat_request_body(
     stream: bool,
 ) -> Result<Vec<u8>> {
     if model.is_empty() {
-        return Err(Error::config("no model given: name the model to use"));
+        return Err(Error::config_for(
+            "model",
+            "no model given: name the model to use",
+        ));
+    }
+    options.validate()?;
+    // Settings meant for another provider would be dropped here without a word.
+    if let Some(name) = options.extensions.type_names().next() {
+        return Err(Error::unsupported(
+            provider,
+            format!("{name} (an Options extension)"),
+            "the Chat Completions API reads no provider-specific settings: send them through \
+             the provider they belong to (e.g. OllamaProvider for OllamaOptions)",
+        ));
     }
     let mut wire = Vec::with_capacity(messages.len() + 1);
     if let Some(system) = &options.system {
@@ -64,54 +78,7 @@ pub(crate) fn chat_request_body(
         response_format: options.response_format.as_ref().map(encode_response_format),
         reasoning_effort: options.reasoning_effort.map(|e| e.as_str()),
     };
-    check_numbers(options)?;
     encode_with_extra(&req, &options.extra)
-}
-
-/// A request body as JSON, with the caller's extra keys merged in: they override typed
-/// fields of the same name.
-pub(crate) fn encode_with_extra<T: serde::Serialize>(
-    req: &T,
-    extra: &serde_json::Map<String, Value>,
-) -> Result<Vec<u8>> {
-    if extra.is_empty() {
-        // serde_json::to_vec starts at 128 bytes; a typical request is larger, so start
-        // where most end instead of growing twice.
-        let mut out = Vec::with_capacity(512);
-        serde_json::to_writer(&mut out, req).map_err(encode_error)?;
-        return Ok(out);
-    }
-    let mut value = serde_json::to_value(req).map_err(encode_error)?;
-    if let Value::Object(map) = &mut value {
-        for (k, v) in extra {
-            map.insert(k.clone(), v.clone());
-        }
-    }
-    serde_json::to_vec(&value).map_err(encode_error)
-}
-
-fn encode_error(e: serde_json::Error) -> Error {
-    Error::Config {
-        message: "the request could not be encoded as JSON".into(),
-        source: Some(Box::new(e)),
-    }
-}
-
-/// JSON has no NaN or infinity: refuse them up front with the option's name.
-fn check_numbers(o: &Options) -> Result<()> {
-    for (name, v) in [
-        ("temperature", o.temperature),
-        ("top_p", o.top_p),
-        ("frequency_penalty", o.frequency_penalty),
-        ("presence_penalty", o.presence_penalty),
-    ] {
-        if let Some(v) = v
-            && !v.is_finite()
-        {
-            return Err(Error::config(format!("{name} must be a finite number")));
-        }
-    }
-    Ok(())
 }
 
 fn encode_message<'a>(
@@ -136,7 +103,7 @@ fn encode_message<'a>(
                 other => {
                     return Err(Error::unsupported(
                         provider,
-                        format!("a {} part in a tool message", part_kind(other)),
+                        format!("a {} part in a tool message", other.kind()),
                         "tool messages carry tool results or text",
                     ));
                 }
@@ -257,39 +224,6 @@ fn encode_message<'a>(
     Ok(())
 }
 
-pub(crate) fn part_kind(p: &Part) -> &'static str {
-    match p {
-        Part::Text { .. } => "text",
-        Part::File { .. } => "file",
-        Part::Binary { .. } => "binary",
-        Part::ToolCall(_) => "tool call",
-        Part::ToolResult(_) => "tool result",
-        Part::Reasoning { .. } => "reasoning",
-    }
-}
-
-/// MIME types that are sent as text.
-pub(crate) fn is_text_mime(mime: &str) -> bool {
-    let base = mime.split(';').next().unwrap_or("").trim();
-    base.starts_with("text/") || base == "application/json" || base.ends_with("+json")
-}
-
-/// A MIME type as it is sent: trimmed and lower-case (MIME types are case-insensitive, but
-/// Ollama matches `data:image/png;base64,` byte for byte).
-pub(crate) fn normalize_mime(mime: &str) -> String {
-    mime.trim().to_ascii_lowercase()
-}
-
-/// `data:<mime>;base64,<standard padded base64>` — the only image form every
-/// OpenAI-compatible server (Ollama included) accepts.
-pub(crate) fn data_uri(mime: &str, data: &[u8]) -> String {
-    let prefix = format!("data:{};base64,", normalize_mime(mime));
-    let mut s = String::with_capacity(prefix.len() + data.len().div_ceil(3) * 4);
-    s.push_str(&prefix);
-    STANDARD.encode_string(data, &mut s);
-    s
-}
-
 /// A file part as an `image_url`: `data:` URIs as they are, `file://` read and inlined,
 /// `http(s)://` passed as a URL for the server to fetch.
 fn file_url(provider: &'static str, uri: &str, mime: &str) -> Result<String> {
@@ -297,49 +231,14 @@ fn file_url(provider: &'static str, uri: &str, mime: &str) -> Result<String> {
         return Ok(uri.to_owned());
     }
     if uri.starts_with("file:") {
-        return Ok(data_uri(mime, &read_file_uri(uri)?));
+        let (bytes, mime) = read_image_uri(uri, mime)?;
+        return Ok(data_uri(mime, &bytes));
     }
     Err(Error::unsupported(
         provider,
         format!("the file URI {uri:?}"),
         "use an http(s)://, file:// or data: URI",
     ))
-}
-
-/// The bytes of the local file a `file://` URI names.
-pub(crate) fn read_file_uri(uri: &str) -> Result<Vec<u8>> {
-    let url = url::Url::parse(uri)
-        .map_err(|e| Error::config(format!("invalid file URI {uri:?}: {e}")))?;
-    let path = url
-        .to_file_path()
-        .map_err(|()| Error::config(format!("the file URI {uri:?} is not a local path")))?;
-    std::fs::read(&path).map_err(|e| Error::Config {
-        message: format!("cannot read {}", path.display()),
-        source: Some(Box::new(e)),
-    })
-}
-
-/// A tool declaration as Chat Completions (and Ollama's native chat) take it.
-pub(crate) fn encode_tool(t: &Tool) -> WireTool<'_> {
-    match t {
-        Tool::Function(f) => WireTool {
-            kind: "function",
-            function: WireFunctionDecl {
-                name: &f.name,
-                description: f.description.as_deref(),
-                parameters: &f.parameters,
-            },
-        },
-    }
-}
-
-pub(crate) fn encode_tool_choice(c: &ToolChoice) -> Value {
-    match c {
-        ToolChoice::Auto => json!("auto"),
-        ToolChoice::None => json!("none"),
-        ToolChoice::Required => json!("required"),
-        ToolChoice::Function(name) => json!({"type": "function", "function": {"name": name}}),
-    }
 }
 
 fn encode_response_format(f: &ResponseFormat) -> Value {

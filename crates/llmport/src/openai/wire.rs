@@ -13,6 +13,8 @@ use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::tool_schema::WireTool;
+
 // ---------------------------------------------------------------------------------------
 // Requests
 // ---------------------------------------------------------------------------------------
@@ -103,21 +105,6 @@ pub(crate) struct WireToolCall<'a> {
 pub(crate) struct WireFunctionCall {
     pub name: String,
     pub arguments: String,
-}
-
-#[derive(Debug, Serialize)]
-pub(crate) struct WireTool<'a> {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub function: WireFunctionDecl<'a>,
-}
-
-#[derive(Debug, Serialize)]
-pub(crate) struct WireFunctionDecl<'a> {
-    pub name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<&'a str>,
-    pub parameters: &'a Value,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -495,7 +482,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 #[derive(Debug, Serialize)]
 pub(crate) struct EmbeddingsRequest<'a> {
     pub model: &'a str,
-    pub input: &'a [String],
+    pub input: &'a [&'a str],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dimensions: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -122,6 +122,7 @@ impl HttpClient {
         provider: &'static str,
     ) -> Result<Self> {
         let parsed = url::Url::parse(base_url).map_err(|e| Error::Config {
+            setting: None,
             message: format!("invalid base URL {}", redact_url(base_url)),
             source: Some(Box::new(e)),
         })?;
@@ -168,6 +169,7 @@ impl HttpClient {
     pub(crate) fn with_base_url(&self, base_url: &str) -> Result<HttpClient> {
         let inner = &*self.inner;
         let base = url::Url::parse(base_url).map_err(|e| Error::Config {
+            setting: None,
             message: format!("invalid base URL {}", redact_url(base_url)),
             source: Some(Box::new(e)),
         })?;

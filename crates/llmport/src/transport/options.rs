@@ -285,6 +285,7 @@ impl ClientOptions {
         }
         if let Some(p) = &self.proxy {
             let proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| crate::Error::Config {
+                setting: None,
                 message: format!("invalid proxy URL {}", crate::transport::redact_url(p)),
                 source: Some(Box::new(e)),
             })?;
@@ -303,6 +304,7 @@ impl ClientOptions {
             };
             let certs =
                 reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| crate::Error::Config {
+                    setting: None,
                     message: format!("{what} is not valid PEM"),
                     source: Some(Box::new(e)),
                 })?;
@@ -345,6 +347,7 @@ impl ClientOptions {
             pem.push(b'\n');
             pem.extend_from_slice(id.key_pem.expose_secret().as_bytes());
             let identity = reqwest::Identity::from_pem(&pem).map_err(|e| crate::Error::Config {
+                setting: None,
                 message: "the client certificate or key is not valid PEM".into(),
                 source: Some(Box::new(e)),
             })?;
@@ -354,6 +357,7 @@ impl ClientOptions {
             b = b.danger_accept_invalid_certs(true);
         }
         b.build().map_err(|e| crate::Error::Config {
+            setting: None,
             message: "could not build the HTTP client".into(),
             source: Some(Box::new(e)),
         })
@@ -363,6 +367,7 @@ impl ClientOptions {
 /// Reads a certificate or key file, naming it in the error.
 fn read_file(path: &Path, what: &str) -> crate::Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| crate::Error::Config {
+        setting: None,
         message: format!("cannot read the {what} file {}", path.display()),
         source: Some(Box::new(e)),
     })

@@ -415,3 +415,169 @@ async fn provider_is_usable_as_dyn() {
         assert_eq!(r.text(), "Hello there, how are you?");
     }
 }
+
+/// The body text as sent, for asserting exact number spellings.
+fn sent_text(server: &TestServer) -> String {
+    let body = server.last_request().expect("a request").body;
+    String::from_utf8(body.to_vec()).expect("UTF-8")
+}
+
+/// Issue 12: with any `extra` key, the `/v1` body went through `serde_json::to_value`, which
+/// widened an f32 0.05 to 0.05000000074505806. Values inexact in f32 keep their shortest
+/// spelling with and without extras.
+#[tokio::test]
+async fn f32_options_keep_their_exact_spelling_with_extra_keys() {
+    let server = TestServer::start([transcript("openai_chat_plain")]).await;
+    let p = openai(&server.v1_url());
+    for extra in [false, true] {
+        let mut b = Options::builder()
+            .temperature(0.05)
+            .top_p(0.1)
+            .presence_penalty(0.7);
+        if extra {
+            b = b.extra("user", "u-1");
+        }
+        p.generate("llama3.2", &[Message::user("hi")], &b.build())
+            .await
+            .unwrap();
+        let text = sent_text(&server);
+        for want in [
+            r#""temperature":0.05,"#,
+            r#""top_p":0.1,"#,
+            r#""presence_penalty":0.7"#,
+        ] {
+            assert!(text.contains(want), "extra={extra}: {want} not in {text}");
+        }
+        assert!(!text.contains("0000000"), "extra={extra}: {text}");
+        let sent = server.last_request().unwrap().json().unwrap();
+        assert_eq!(sent["temperature"].as_f64(), Some(0.05));
+    }
+}
+
+/// Issue 13 #11: values outside their documented range are an `Error::Config` naming the
+/// option, from the call, before anything is sent.
+#[tokio::test]
+async fn out_of_range_options_are_refused_before_sending() {
+    let server = TestServer::start([transcript("openai_chat_plain")]).await;
+    let cases = [
+        (Options::builder().stop([""]).build(), "Options::stop"),
+        (Options::builder().stop(["ok", ""]).build(), "Options::stop"),
+        (
+            Options::builder().max_tokens(0).build(),
+            "Options::max_tokens",
+        ),
+        (
+            Options::builder().temperature(-1.0).build(),
+            "Options::temperature",
+        ),
+        (
+            Options::builder().temperature(2.5).build(),
+            "Options::temperature",
+        ),
+        (
+            Options::builder().temperature(f32::NAN).build(),
+            "Options::temperature",
+        ),
+        (Options::builder().top_p(7.0).build(), "Options::top_p"),
+        (Options::builder().top_p(0.0).build(), "Options::top_p"),
+        (
+            Options::builder().frequency_penalty(-2.5).build(),
+            "Options::frequency_penalty",
+        ),
+        (
+            Options::builder().presence_penalty(3.0).build(),
+            "Options::presence_penalty",
+        ),
+        (
+            Options::builder().candidate_count(0).build(),
+            "Options::candidate_count",
+        ),
+    ];
+    let providers: [Box<dyn Provider>; 2] = [
+        Box::new(ollama(&server.url())),
+        Box::new(openai(&server.v1_url())),
+    ];
+    for p in &providers {
+        for (opts, setting) in &cases {
+            for stream in [false, true] {
+                let e = if stream {
+                    match p
+                        .generate_stream("llama3.2", &[Message::user("hi")], opts)
+                        .await
+                    {
+                        Ok(_) => panic!("{}: not refused", p.name()),
+                        Err(e) => e,
+                    }
+                } else {
+                    p.generate("llama3.2", &[Message::user("hi")], opts)
+                        .await
+                        .unwrap_err()
+                };
+                assert!(matches!(e, Error::Config { .. }), "{e:?}");
+                assert_eq!(e.setting(), Some(*setting), "{}: {e}", p.name());
+                assert!(e.to_string().contains(setting), "{e}");
+            }
+        }
+    }
+    assert!(server.requests().is_empty(), "nothing is sent");
+    // The edges of each range pass.
+    let ok = Options::builder()
+        .max_tokens(1)
+        .temperature(0.0)
+        .top_p(1.0)
+        .frequency_penalty(-2.0)
+        .presence_penalty(2.0)
+        .stop("END")
+        .build();
+    openai(&server.v1_url())
+        .generate("llama3.2", &[Message::user("hi")], &ok)
+        .await
+        .unwrap();
+    assert_eq!(
+        server.last_request().unwrap().json().unwrap()["stop"],
+        json!(["END"])
+    );
+}
+
+/// Issue 13 #21: the papercuts a new user met.
+#[tokio::test]
+async fn one_stop_string_and_openai_provider_new() {
+    let server = TestServer::start([transcript("openai_chat_plain")]).await;
+    let p = llmport::OpenAiProvider::new(server.v1_url()).unwrap();
+    assert_eq!(p.base_url(), server.v1_url().trim_end_matches('/'));
+    let one = String::from("END");
+    for opts in [
+        Options::builder().stop("END").build(),
+        Options::builder().stop(&one).build(),
+        Options::builder().stop(one.clone()).build(),
+        Options::builder().stop(vec![one.clone()]).build(),
+        Options::builder().stop([one.as_str()].as_slice()).build(),
+    ] {
+        assert_eq!(opts.stop, ["END"]);
+    }
+    let e = llmport::OpenAiProvider::new("not a url").unwrap_err();
+    assert!(matches!(e, Error::Config { .. }), "{e:?}");
+}
+
+/// Provider-specific settings given to a provider that does not read them are refused, not
+/// silently dropped.
+#[tokio::test]
+async fn openai_refuses_settings_meant_for_another_provider() {
+    let server = TestServer::start([transcript("openai_chat_plain")]).await;
+    let opts = Options::builder()
+        .extension(
+            llmport::ollama::OllamaOptions::builder()
+                .num_ctx(8192)
+                .build(),
+        )
+        .build();
+    let e = openai(&server.v1_url())
+        .generate("llama3.2", &[Message::user("hi")], &opts)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Unsupported { option, .. } if option.contains("OllamaOptions")),
+        "{e:?}"
+    );
+    assert!(server.requests().is_empty());
+}

@@ -18,10 +18,11 @@ fn inputs(texts: &[&str]) -> Vec<String> {
 async fn float_transcript_replays_exactly() {
     let fx = fixture_json("openai_embeddings_float");
     let server = TestServer::start([transcript("openai_embeddings_float")]).await;
-    let mut options = EmbedOptions::new()
-        .with_dimensions(4)
-        .with_encoding(EmbedEncoding::Float);
-    options.extra.insert("user".into(), json!("ignored"));
+    let options = EmbedOptions::builder()
+        .dimensions(4)
+        .encoding(EmbedEncoding::Float)
+        .extra("user", json!("ignored"))
+        .build();
     // Through `dyn Embedder`.
     let embedder: Arc<dyn Embedder> = Arc::new(openai(&server.v1_url()));
     let e = embedder
@@ -76,7 +77,9 @@ async fn base64_vectors_are_decoded_as_little_endian_f32() {
         .embed(
             "nomic-embed-text",
             &inputs(&["x"]),
-            &EmbedOptions::new().with_encoding(EmbedEncoding::Base64),
+            &EmbedOptions::builder()
+                .encoding(EmbedEncoding::Base64)
+                .build(),
         )
         .await
         .unwrap();
@@ -170,7 +173,7 @@ async fn settings_this_api_lacks_are_refused_and_no_input_sends_nothing() {
         .embed(
             "m",
             &inputs(&["a"]),
-            &EmbedOptions::new().with_truncate(false),
+            &EmbedOptions::builder().truncate(false).build(),
         )
         .await
         .unwrap_err();
@@ -178,8 +181,46 @@ async fn settings_this_api_lacks_are_refused_and_no_input_sends_nothing() {
         matches!(&e, Error::Unsupported { option, .. } if option == "EmbedOptions::truncate"),
         "{e:?}"
     );
-    let none = p.embed("m", &[], &EmbedOptions::new()).await.unwrap();
+    let none = p
+        .embed("m", &[] as &[&str], &EmbedOptions::new())
+        .await
+        .unwrap();
     assert!(none.vectors.is_empty());
     assert_eq!(none.dimension(), 0);
     assert!(server.requests().is_empty());
+}
+
+/// Issue 13 #21: `embed` takes any slice of strings — `&["hello"]`, `&[String]`, a
+/// `&Vec<String>` — on a provider and through `dyn Embedder`, and sends the same body.
+#[tokio::test]
+async fn embed_takes_str_slices_and_string_vectors() {
+    let server = TestServer::builder()
+        .route(
+            "POST",
+            "/v1/embeddings",
+            Reply::json(
+                200,
+                &json!({"data": [{"embedding": [0.5, 0.25], "index": 0}]}),
+            ),
+        )
+        .start()
+        .await;
+    let p = openai(&server.v1_url());
+    let owned: Vec<String> = vec!["hello".to_owned()];
+    let options = EmbedOptions::default();
+    p.embed("m", &["hello"], &options).await.unwrap();
+    p.embed("m", owned.as_slice(), &options).await.unwrap();
+    p.embed("m", &owned, &options).await.unwrap();
+    let shared: Arc<dyn Embedder> = Arc::new(p);
+    let e = shared.embed("m", &owned, &options).await.unwrap();
+    assert_eq!(e.vectors, [vec![0.5, 0.25]]);
+    let bodies: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.json().unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 4);
+    for b in &bodies {
+        assert_eq!(b["input"], json!(["hello"]));
+    }
 }

@@ -10,12 +10,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use futures::StreamExt;
-use llmport::ollama::{KeepAlive, PullOptions, Think, ThinkLevel};
+use llmport::ollama::{KeepAlive, OllamaChatApi, OllamaOptions, PullOptions, Think, ThinkLevel};
 use llmport::testing::{Reply, TestServer};
 use llmport::{
-    Auth, EmbedOptions, Embedder, Error, FinishReason, GenResponse, Message, OllamaOptions,
-    OllamaProvider, Options, Part, Provider, ReasoningEffort, ResponseFormat, RetryConfig, Role,
-    Tool, ToolCall, ToolChoice,
+    Auth, EmbedOptions, Embedder, Error, FinishReason, GenResponse, Message, OllamaProvider,
+    Options, Part, Provider, ReasoningEffort, ResponseFormat, RetryConfig, Role, Tool, ToolCall,
+    ToolChoice,
 };
 use serde_json::{Value, json};
 use support::*;
@@ -23,7 +23,7 @@ use support::*;
 /// Options that route a chat to the native API (and change nothing else).
 fn native_opts() -> Options {
     Options::builder()
-        .ollama(OllamaOptions::new().with_num_ctx(4096))
+        .extension(OllamaOptions::builder().num_ctx(4096).build())
         .build()
 }
 
@@ -266,7 +266,7 @@ async fn pull_sends_insecure_when_asked() {
     let server = TestServer::start([transcript("native_pull_progress")]).await;
     let p = ollama(&server.url());
     let pull = p
-        .pull_with("llama3.2", &PullOptions::new().with_insecure(true))
+        .pull_with("llama3.2", &PullOptions::builder().insecure(true).build())
         .await
         .unwrap();
     assert_eq!(pull.count().await, 14);
@@ -453,12 +453,16 @@ async fn native_root_health_pings() {
 async fn native_embed_sends_every_option_and_returns_the_vectors() {
     let server = TestServer::start([transcript("native_embed")]).await;
     let fx = fixture_json("native_embed");
-    let mut opts = EmbedOptions::new()
-        .with_dimensions(4)
-        .with_truncate(true)
-        .with_keep_alive(KeepAlive::Duration("5m".into()));
-    opts.extra
-        .insert("options".into(), json!({"num_ctx": 2048}));
+    let opts = EmbedOptions::builder()
+        .dimensions(4)
+        .truncate(true)
+        .extension(
+            OllamaOptions::builder()
+                .keep_alive(KeepAlive::Duration("5m".into()))
+                .build(),
+        )
+        .extra("options", json!({"num_ctx": 2048}))
+        .build();
     let p = ollama(&server.url());
     let inputs = ["hello world".to_owned(), "goodbye".to_owned()];
     let e = p.embed("nomic-embed-text", &inputs, &opts).await.unwrap();
@@ -497,7 +501,7 @@ async fn embed_errors_are_typed() {
         .await;
     let p = ollama(&server.url());
     let e = p
-        .embed("nomic", &["x".into()], &EmbedOptions::new())
+        .embed("nomic", &["x"], &EmbedOptions::new())
         .await
         .unwrap_err();
     let Error::Api(api) = &e else { panic!("{e:?}") };
@@ -516,7 +520,7 @@ async fn embed_errors_are_typed() {
         .start()
         .await;
     let e = ollama(&server.url())
-        .embed("m", &["a".into(), "b".into()], &EmbedOptions::new())
+        .embed("m", &["a", "b"], &EmbedOptions::new())
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Decode { .. }), "{e:?}");
@@ -531,11 +535,12 @@ async fn native_chat_stream_sends_the_options_and_maps_the_chunks() {
     let opts = Options::builder()
         .temperature(0.7)
         .seed(42)
-        .ollama(
-            OllamaOptions::new()
-                .with_num_ctx(8192)
-                .with_num_predict(256)
-                .with_keep_alive(KeepAlive::Duration("10m".into())),
+        .extension(
+            OllamaOptions::builder()
+                .num_ctx(8192)
+                .num_predict(256)
+                .keep_alive(KeepAlive::Duration("10m".into()))
+                .build(),
         )
         .build();
     let (items, err) = collect(&p, &[Message::user("Why is the sky blue?")], &opts).await;
@@ -721,7 +726,7 @@ async fn native_chat_stream_tool_calls_arrive_whole_on_the_last_chunk() {
     );
     let opts = Options::builder()
         .tool(tool)
-        .ollama(OllamaOptions::new().with_num_ctx(4096))
+        .extension(OllamaOptions::builder().num_ctx(4096).build())
         .build();
     let p = ollama(&server.url());
     let (items, err) = collect(&p, &[Message::user("Weather in Tokyo?")], &opts).await;
@@ -862,7 +867,7 @@ async fn native_chat_format_schema_nonstream() {
     let schema = fx["request"]["body"]["format"].clone();
     let opts = Options::builder()
         .temperature(0.0)
-        .ollama(OllamaOptions::new().with_format(schema))
+        .extension(OllamaOptions::builder().format(schema).build())
         .build();
     let r = ollama(&server.url())
         .generate(
@@ -979,7 +984,7 @@ async fn an_endpoint_the_server_lacks_gets_a_native_hint() {
     // An old Ollama (or another server) without /api/embed: gin's text 404.
     let server = TestServer::builder().start().await;
     let e = ollama(&server.url())
-        .embed("m", &["x".into()], &EmbedOptions::new())
+        .embed("m", &["x"], &EmbedOptions::new())
         .await
         .unwrap_err();
     let Error::Api(api) = &e else { panic!("{e:?}") };
@@ -1022,7 +1027,7 @@ async fn keep_alive_is_a_number_of_seconds_or_a_duration_string() {
         (KeepAlive::parse("5m").unwrap(), json!("5m")),
     ] {
         let opts = Options::builder()
-            .ollama(OllamaOptions::new().with_keep_alive(k.clone()))
+            .extension(OllamaOptions::builder().keep_alive(k.clone()).build())
             .build();
         let sent = sent_body(&[Message::user("q")], &opts).await;
         assert_eq!(sent["keep_alive"], want, "{k:?}");
@@ -1032,7 +1037,11 @@ async fn keep_alive_is_a_number_of_seconds_or_a_duration_string() {
         );
     }
     let opts = Options::builder()
-        .ollama(OllamaOptions::new().with_keep_alive(KeepAlive::Seconds(f64::NAN)))
+        .extension(
+            OllamaOptions::builder()
+                .keep_alive(KeepAlive::Seconds(f64::NAN))
+                .build(),
+        )
         .build();
     let server = chat_server(ndjson(&[done_line(json!({}))])).await;
     let e = ollama(&server.url())
@@ -1048,7 +1057,9 @@ async fn images_go_as_raw_base64_without_a_data_prefix() {
     let png = vec![0x89u8, b'P', b'N', b'G', 0, 1, 2, 255];
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("cat.jpg");
-    std::fs::write(&file, b"jpeg bytes").unwrap();
+    // A real JPEG starts with its magic bytes: the type is sniffed from them.
+    let jpeg = b"\xff\xd8\xff\xe0jpeg bytes";
+    std::fs::write(&file, jpeg).unwrap();
     let file_uri = url::Url::from_file_path(&file).unwrap().to_string();
     let msg = Message::text(Role::User, "What is in these pictures?")
         .add_binary("a.png", png.clone(), "image/png")
@@ -1061,7 +1072,7 @@ async fn images_go_as_raw_base64_without_a_data_prefix() {
         json!([{
             "role": "user",
             "content": "What is in these pictures?\na note",
-            "images": [STANDARD.encode(&png), "AAEC", STANDARD.encode(b"jpeg bytes")]
+            "images": [STANDARD.encode(&png), "AAEC", STANDARD.encode(jpeg)]
         }])
     );
     for image in sent["messages"][0]["images"].as_array().unwrap() {
@@ -1097,12 +1108,13 @@ async fn every_option_lands_in_the_native_request() {
         .response_format(ResponseFormat::Json)
         .reasoning_effort(ReasoningEffort::None)
         .extra("truncate", false)
-        .ollama(
-            OllamaOptions::new()
-                .with_num_ctx(8192)
-                .with_repeat_penalty(1.1)
-                .with_top_k(20)
-                .with_min_p(0.05),
+        .extension(
+            OllamaOptions::builder()
+                .num_ctx(8192)
+                .repeat_penalty(1.1)
+                .top_k(20)
+                .min_p(0.05)
+                .build(),
         )
         .build();
     let sent = sent_body(&[Message::user("hi")], &opts).await;
@@ -1145,11 +1157,12 @@ async fn ollama_options_win_over_their_generic_counterparts() {
             schema: json!({"type": "array"}),
             strict: true,
         })
-        .ollama(
-            OllamaOptions::new()
-                .with_num_predict(-1)
-                .with_think(Think::Level(ThinkLevel::High))
-                .with_format(schema.clone()),
+        .extension(
+            OllamaOptions::builder()
+                .num_predict(-1)
+                .think(Think::Level(ThinkLevel::High))
+                .format(schema.clone())
+                .build(),
         )
         .build();
     let sent = sent_body(&[Message::user("hi")], &opts).await;
@@ -1165,14 +1178,14 @@ async fn ollama_options_win_over_their_generic_counterparts() {
             schema: json!({"type": "array"}),
             strict: true,
         })
-        .ollama(OllamaOptions::new().with_think(Think::Enabled(true)))
+        .extension(OllamaOptions::builder().think(Think::Enabled(true)).build())
         .build();
     let sent = sent_body(&[Message::user("hi")], &opts).await;
     assert_eq!(sent["think"], true);
     assert_eq!(sent["format"], json!({"type": "array"}));
     let opts = Options::builder()
         .reasoning_effort(ReasoningEffort::Max)
-        .ollama(OllamaOptions::new().with_top_k(1))
+        .extension(OllamaOptions::builder().top_k(1).build())
         .build();
     assert_eq!(
         sent_body(&[Message::user("hi")], &opts).await["think"],
@@ -1228,7 +1241,7 @@ async fn tool_choice_none_offers_no_tools_and_forced_choices_are_refused() {
     let opts = Options::builder()
         .tool(tool.clone())
         .tool_choice(ToolChoice::None)
-        .ollama(OllamaOptions::new().with_num_ctx(1))
+        .extension(OllamaOptions::builder().num_ctx(1).build())
         .build();
     let sent = sent_body(&[Message::user("q")], &opts).await;
     assert!(sent.get("tools").is_none(), "{sent}");
@@ -1239,11 +1252,11 @@ async fn tool_choice_none_offers_no_tools_and_forced_choices_are_refused() {
         Options::builder()
             .tool(tool.clone())
             .tool_choice(ToolChoice::Required)
-            .ollama(OllamaOptions::new().with_num_ctx(1))
+            .extension(OllamaOptions::builder().num_ctx(1).build())
             .build(),
         Options::builder()
             .candidate_count(2)
-            .ollama(OllamaOptions::new().with_num_ctx(1))
+            .extension(OllamaOptions::builder().num_ctx(1).build())
             .build(),
     ] {
         let e = p
@@ -1325,4 +1338,201 @@ async fn a_dyn_provider_routes_ollama_options_natively() {
         .await
         .unwrap();
     assert_eq!(r.text(), "Rayleigh scattering favors blue light.");
+}
+
+// ---------------------------------------------------------------------------------------
+// Which chat API: OllamaChatApi
+// ---------------------------------------------------------------------------------------
+
+fn with_api(root: &str, api: OllamaChatApi) -> OllamaProvider {
+    OllamaProvider::builder()
+        .host(root)
+        .retry(RetryConfig::none())
+        .chat_api(api)
+        .build()
+        .expect("provider builds")
+}
+
+/// A server with both chat endpoints, each answering "hi" in its own format.
+async fn both_chats() -> TestServer {
+    TestServer::builder()
+        .route(
+            "POST",
+            "/api/chat",
+            // One line: a whole answer (stream: false) and a one-chunk stream alike.
+            ndjson(&[done_line(
+                json!({"message": {"role": "assistant", "content": "hi"}}),
+            )]),
+        )
+        .route(
+            "POST",
+            "/v1/chat/completions",
+            Reply::json(
+                200,
+                &json!({"id": "c", "object": "chat.completion", "model": "m",
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant", "content": "hi"}}]}),
+            ),
+        )
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn the_chat_api_is_chosen_explicitly_or_by_the_ollama_options() {
+    let server = both_chats().await;
+    let msgs = [Message::user("hello")];
+    let plain = Options::default();
+    let with_ctx = native_opts();
+    let cases = [
+        // Auto (the default): native exactly when an OllamaOptions setting is made.
+        (OllamaChatApi::Auto, &plain, "/v1/chat/completions"),
+        (OllamaChatApi::Auto, &with_ctx, "/api/chat"),
+        // Native: always /api/chat.
+        (OllamaChatApi::Native, &plain, "/api/chat"),
+        (OllamaChatApi::Native, &with_ctx, "/api/chat"),
+        // OpenAiCompatible: always /v1.
+        (
+            OllamaChatApi::OpenAiCompatible,
+            &plain,
+            "/v1/chat/completions",
+        ),
+    ];
+    for (api, opts, path) in cases {
+        let p = with_api(&server.url(), api);
+        assert_eq!(p.chat_api(), api);
+        let r = p.generate("m", &msgs, opts).await.unwrap();
+        assert_eq!(r.text(), "hi");
+        assert_eq!(
+            server.last_request().unwrap().path,
+            path,
+            "{api:?} generate"
+        );
+        let r = p
+            .generate_stream("m", &msgs, opts)
+            .await
+            .unwrap()
+            .collect_response()
+            .await;
+        // The /v1 route answers JSON, not a stream: only the path matters here.
+        let _ = r;
+        assert_eq!(server.last_request().unwrap().path, path, "{api:?} stream");
+    }
+    assert_eq!(
+        OllamaProvider::new().unwrap().chat_api(),
+        OllamaChatApi::Auto
+    );
+    // An unset OllamaOptions extension does not move the chat.
+    let p = with_api(&server.url(), OllamaChatApi::Auto);
+    let empty = Options::builder().extension(OllamaOptions::new()).build();
+    p.generate("m", &msgs, &empty).await.unwrap();
+    assert_eq!(server.last_request().unwrap().path, "/v1/chat/completions");
+
+    // OpenAiCompatible refuses Ollama-only settings /v1 would ignore, before sending…
+    let n = server.requests().len();
+    let p = with_api(&server.url(), OllamaChatApi::OpenAiCompatible);
+    let e = p.generate("m", &msgs, &with_ctx).await.unwrap_err();
+    let Error::Unsupported { option, reason, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(option.contains("OllamaOptions"), "{option}");
+    assert!(reason.contains("OllamaChatApi::Native"), "{reason}");
+    assert_eq!(server.requests().len(), n);
+    // …and drops them with a warning in lenient mode.
+    let p = OllamaProvider::builder()
+        .host(server.url())
+        .chat_api(OllamaChatApi::OpenAiCompatible)
+        .lenient(true)
+        .build()
+        .unwrap();
+    p.generate("m", &msgs, &with_ctx).await.unwrap();
+    let last = server.last_request().unwrap();
+    assert_eq!(last.path, "/v1/chat/completions");
+    let sent = last.json().unwrap();
+    assert!(
+        sent.get("options").is_none() && sent.get("num_ctx").is_none(),
+        "{sent}"
+    );
+}
+
+/// Issue 12: the native body with `extra` keys kept f32 values exact; the test pins it with
+/// values inexact in f32, as for /v1 (tests/chat.rs).
+#[tokio::test]
+async fn native_f32_options_keep_their_exact_spelling_with_extra_keys() {
+    for extra in [false, true] {
+        let server = chat_server(ndjson(&[done_line(json!({}))])).await;
+        let mut b = Options::builder()
+            .temperature(0.05)
+            .top_p(0.1)
+            .extension(OllamaOptions::builder().num_ctx(4096).min_p(0.7).build());
+        if extra {
+            b = b.extra("keep_alive", "5m");
+        }
+        ollama(&server.url())
+            .generate("m", &[Message::user("hi")], &b.build())
+            .await
+            .unwrap();
+        let text = String::from_utf8(server.last_request().unwrap().body.to_vec()).unwrap();
+        for want in [
+            r#""temperature":0.05,"#,
+            r#""top_p":0.1,"#,
+            r#""min_p":0.7"#,
+        ] {
+            assert!(text.contains(want), "extra={extra}: {want} not in {text}");
+        }
+        assert!(!text.contains("0000000"), "extra={extra}: {text}");
+    }
+}
+
+/// Issue 13 #11: Ollama-only options with a documented range are checked before sending.
+#[tokio::test]
+async fn out_of_range_ollama_options_are_refused_before_sending() {
+    let server = chat_server(ndjson(&[done_line(json!({}))])).await;
+    let p = ollama(&server.url());
+    let cases = [
+        (
+            OllamaOptions::builder().num_ctx(0).build(),
+            "OllamaOptions::num_ctx",
+        ),
+        (
+            OllamaOptions::builder().top_k(0).build(),
+            "OllamaOptions::top_k",
+        ),
+        (
+            OllamaOptions::builder().min_p(1.5).build(),
+            "OllamaOptions::min_p",
+        ),
+        (
+            OllamaOptions::builder().num_predict(0).build(),
+            "OllamaOptions::num_predict",
+        ),
+        (
+            OllamaOptions::builder().num_predict(-3).build(),
+            "OllamaOptions::num_predict",
+        ),
+        (
+            OllamaOptions::builder().repeat_penalty(-1.0).build(),
+            "OllamaOptions::repeat_penalty",
+        ),
+        (
+            OllamaOptions::builder()
+                .keep_alive(KeepAlive::Seconds(f64::INFINITY))
+                .build(),
+            "OllamaOptions::keep_alive",
+        ),
+    ];
+    for (o, setting) in cases {
+        let opts = Options::builder().extension(o).build();
+        let e = p
+            .generate("m", &[Message::user("hi")], &opts)
+            .await
+            .unwrap_err();
+        assert_eq!(e.setting(), Some(setting), "{e:?}");
+    }
+    let e = p
+        .embed("m", &["x"], &EmbedOptions::builder().dimensions(0).build())
+        .await
+        .unwrap_err();
+    assert_eq!(e.setting(), Some("EmbedOptions::dimensions"), "{e:?}");
+    assert!(server.requests().is_empty(), "nothing is sent");
 }

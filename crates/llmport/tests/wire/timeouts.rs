@@ -191,13 +191,15 @@ async fn the_total_timeout_never_cuts_off_a_stream_that_keeps_producing() {
 
 #[test]
 fn timeouts_from_environment_variables() {
-    let o = ClientOptions::new()
-        .with_vars([
+    let o = llmport::env::client_options(
+        ClientOptions::new(),
+        [
             ("LLMPORT_CONNECT_TIMEOUT", "300ms"),
             ("LLMPORT_FIRST_BYTE_TIMEOUT", "2m"),
             ("LLMPORT_IDLE_TIMEOUT", "45"),
-        ])
-        .unwrap();
+        ],
+    )
+    .unwrap();
     assert_eq!(o.connect_timeout, Some(Duration::from_millis(300)));
     assert_eq!(o.first_byte_timeout, Some(Duration::from_secs(120)));
     assert_eq!(o.idle_timeout, Some(Duration::from_secs(45)));

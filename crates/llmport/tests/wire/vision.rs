@@ -193,3 +193,69 @@ async fn png_jpeg_and_webp_pass_and_mime_case_does_not_matter() {
         json!({"type": "image_url", "image_url": {"url": "data:image/png;base64,AQID"}})
     );
 }
+
+/// Issue 13 #16: a file's image type comes from its bytes, not from its name or the type
+/// the caller claims.
+#[tokio::test]
+async fn a_file_image_type_is_sniffed_from_its_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start([transcript("openai_chat_image_input")]).await;
+
+    // A text file named .png is not sent as image/png, by either provider.
+    let text = dir.path().join("notes.png");
+    std::fs::write(&text, "just some text, not a picture").unwrap();
+    let uri = url::Url::from_file_path(&text).unwrap().to_string();
+    for p in [
+        Box::new(ollama(&server.url())) as Box<dyn Provider>,
+        Box::new(openai(&server.v1_url())),
+    ] {
+        let msg = Message::user("?").add_file(&uri, "image/png");
+        let e = p
+            .generate("m", &[msg], &Options::default())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Config { .. }) && e.to_string().contains("notes.png"),
+            "{}: {e:?}",
+            p.name()
+        );
+    }
+    assert!(server.requests().is_empty());
+
+    // A GIF named .png: refused for Ollama up front (it cannot decode GIF), on /v1 and on
+    // the native chat alike.
+    let gif = dir.path().join("anim.png");
+    std::fs::write(&gif, b"GIF89a\x01\x00\x01\x00\x80\x00\x00").unwrap();
+    let uri = url::Url::from_file_path(&gif).unwrap().to_string();
+    let msg = || Message::user("?").add_file(&uri, "image/png");
+    let e = ollama(&server.url())
+        .generate("m", &[msg()], &Options::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Unsupported { option, .. } if option == "an image of type image/gif"),
+        "{e:?}"
+    );
+    let native = llmport::OllamaProvider::builder()
+        .host(server.url())
+        .chat_api(llmport::ollama::OllamaChatApi::Native)
+        .build()
+        .unwrap();
+    let e = native
+        .generate("m", &[msg()], &Options::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
+    assert!(server.requests().is_empty());
+
+    // OpenAI takes GIF: it goes out as what it is.
+    openai(&server.v1_url())
+        .generate("m", &[msg()], &Options::default())
+        .await
+        .unwrap();
+    assert!(
+        sent_image_url(&server).starts_with("data:image/gif;base64,R0lGODlh"),
+        "{}",
+        sent_image_url(&server)
+    );
+}
