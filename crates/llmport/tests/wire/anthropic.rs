@@ -767,3 +767,34 @@ async fn the_api_key_never_shows_in_debug_and_the_version_header_can_be_replaced
     );
     assert_eq!(req.header("x-api-key"), Some("sk-ant-secret-123"));
 }
+
+/// A stream request answered with one JSON document: an error envelope is the server's
+/// error, a whole `message` is a one-chunk stream.
+#[tokio::test]
+async fn a_json_answer_to_a_stream_request_is_an_error_or_a_whole_message() {
+    let envelope = json!({"type": "error", "error": {"type": "invalid_request_error",
+        "message": "max_tokens is required and must be positive"}});
+    let whole = fixture_json("anthropic_messages_nonstream")["response"]["body"].clone();
+    let server = TestServer::builder()
+        .route("POST", MESSAGES, Reply::json(200, &envelope))
+        .route("POST", MESSAGES, Reply::json(200, &whole))
+        .start()
+        .await;
+    let p = provider(&server);
+    let e = p
+        .generate_stream("m", &[Message::user("x")], &Options::default())
+        .await
+        .unwrap_err();
+    let Error::Api(api) = &e else { panic!("{e:?}") };
+    assert_eq!(api.kind.as_deref(), Some("invalid_request_error"));
+    assert!(e.to_string().contains("max_tokens is required"), "{e}");
+    let r = p
+        .generate_stream("m", &[Message::user("x")], &Options::default())
+        .await
+        .unwrap()
+        .collect_response()
+        .await
+        .unwrap();
+    assert!(r.text().starts_with("Hello! I'm doing well"));
+    assert_eq!(r.finish_reason(), Some(&FinishReason::Stop));
+}
