@@ -5,6 +5,21 @@
 //! see [`error::exit`] for the table (also printed at the end of `llmport --help`). It never
 //! panics on bad input and never prints a backtrace.
 
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap,
+        clippy::string_slice
+    )
+)]
+#![warn(unreachable_pub)]
+
 mod commands;
 mod error;
 mod format;
