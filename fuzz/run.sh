@@ -14,7 +14,7 @@ set -euo pipefail
 FUZZ=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$FUZZ/.." && pwd)
 HOST=$(rustc -vV | sed -n 's/^host: //p')
-TARGETS=(sse ndjson chat_stream tool_calls)
+TARGETS=(sse ndjson chat_stream tool_calls headers)
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"

@@ -12,7 +12,7 @@ use crate::sanitize;
 /// | status | meaning |
 /// |---|---|
 /// | 0 | success |
-/// | 1 | the server answered with an error, or its answer could not be read (or any other failure) |
+/// | 1 | the server answered with an error, or its answer could not be read (or any other failure), including an answer that is not valid HTTP (`Error::Decode`: a server that answered is never "cannot be reached") |
 /// | 2 | usage or configuration error: a bad or out-of-range flag (clap's own status), no prompt, an unreadable `--image`, an invalid `--host` |
 /// | 3 | the server cannot be reached |
 /// | 4 | authentication failed |
@@ -191,7 +191,8 @@ mod tests {
             (
                 llmport::Error::Connect {
                     url: "http://x".into(),
-                    provider: "ollama",
+                    server: "Ollama",
+                    hint: "is `ollama serve` running?",
                     source: None,
                 },
                 exit::CONNECT,

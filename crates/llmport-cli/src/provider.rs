@@ -1,7 +1,7 @@
 //! Builds the [`OllamaProvider`] every command talks to, from the global flags and the
 //! environment.
 
-use llmport::{ClientOptions, OllamaProvider, RetryConfig};
+use llmport::{ClientOptions, OllamaProvider, RetryConfig, RetryEvent};
 
 use crate::error::CliError;
 use crate::{GlobalArgs, Limit};
@@ -33,33 +33,61 @@ pub(crate) fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
         || global.client_cert.is_some()
     {
         // Replaces the options `from_vars` built, so start from the same variables.
-        let mut o = llmport::env::client_options(ClientOptions::new(), vars.iter().cloned())?;
+        let mut o = llmport::env::client_options(ClientOptions::default(), vars.iter().cloned())?
+            .to_builder();
         if let Some(Limit(d)) = global.connect_timeout {
-            o = o.with_connect_timeout(d);
+            o = o.connect_timeout(d);
         }
         if let Some(Limit(d)) = global.first_token_timeout {
-            o = o.with_first_byte_timeout(d);
+            o = o.first_byte_timeout(d);
         }
         if let Some(Limit(d)) = global.idle_timeout {
-            o = o.with_idle_timeout(d);
+            o = o.idle_timeout(d);
         }
         if let Some(ca) = &global.ca_cert {
-            o = o.with_ca_cert_file(ca);
+            o = o.ca_cert_file(ca);
         }
         if let (Some(cert), Some(key)) = (&global.client_cert, &global.client_key) {
-            o = o.with_client_identity_files(cert, key);
+            o = o.client_identity_files(cert, key);
         }
-        builder = builder.client_options(o);
+        builder = builder.client_options(o.build());
     }
+    // Always rebuilt from the same variables, so that a wait for a retry a user would notice
+    // (a second or more: a server's `Retry-After`, a long backoff) is announced; the short
+    // backoffs stay quiet, so that an error is still one line.
+    let mut retry = llmport::env::retry_config(RetryConfig::default(), vars.iter().cloned())?
+        .to_builder()
+        .on_retry(|e| {
+            if e.wait >= std::time::Duration::from_secs(1) {
+                eprintln!("{}", retry_notice(e));
+            }
+        });
     if let Some(n) = global.retries {
-        let retry = llmport::env::retry_config(RetryConfig::default(), vars.iter().cloned())?
-            .with_max_retries(n);
-        builder = builder.retry(retry);
+        retry = retry.max_retries(n);
     }
+    builder = builder.retry(retry.build());
     for (name, value) in &global.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
     Ok(builder.build()?)
+}
+
+/// What the CLI says on stderr before it waits for a retry: why, how long, and whose wait.
+fn retry_notice(e: &RetryEvent<'_>) -> String {
+    let whose = if e.server_asked {
+        "as the server asked"
+    } else {
+        "backing off"
+    };
+    let wait = e.wait.as_secs_f64();
+    let text = format!(
+        "llmport: {}; retrying ({} of {}) in {wait:.1} s, {whose}",
+        e.error, e.retry, e.max_retries
+    );
+    // The error may quote the server: no terminal control characters from it.
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The process environment, skipping variables that are not valid UTF-8

@@ -76,8 +76,11 @@ pub async fn stream_items<P: llmport::Provider + ?Sized>(
 /// `n` retries with waits of a few milliseconds: any longer wait can only come from the
 /// server's `Retry-After`.
 pub fn fast_retries(n: u32) -> RetryConfig {
-    RetryConfig::default().with_max_retries(n).with_backoff(
-        std::time::Duration::from_millis(1),
-        std::time::Duration::from_millis(5),
-    )
+    RetryConfig::builder()
+        .max_retries(n)
+        .backoff(
+            std::time::Duration::from_millis(1),
+            std::time::Duration::from_millis(5),
+        )
+        .build()
 }

@@ -334,7 +334,7 @@ pub(crate) fn client_options_from(mut o: ClientOptions, vars: &Vars) -> Result<C
         vars.get("LLMPORT_CLIENT_CERT"),
         vars.get("LLMPORT_CLIENT_KEY"),
     ) {
-        (Some(cert), Some(key)) => o = o.with_client_identity_files(cert, key),
+        (Some(cert), Some(key)) => o = o.to_builder().client_identity_files(cert, key).build(),
         (Some(_), None) => {
             return Err(Error::config_for(
                 "LLMPORT_CLIENT_KEY",
@@ -488,7 +488,7 @@ mod tests {
     #[test]
     fn client_options_and_retries_from_variables() {
         let o = client_options(
-            ClientOptions::new(),
+            ClientOptions::default(),
             [
                 ("LLMPORT_CONNECT_TIMEOUT", "2s"),
                 ("LLMPORT_FIRST_BYTE_TIMEOUT", "10m"),
@@ -508,16 +508,22 @@ mod tests {
         assert_eq!(o.proxy.as_deref(), Some("http://proxy:3128"));
         assert_eq!(o.ca_cert_files, [PathBuf::from("/etc/ca.pem")]);
         assert_eq!(o.client_key_file, Some(PathBuf::from("/k.pem")));
-        let untouched = client_options(ClientOptions::new(), [("X", "y")]).unwrap();
+        let untouched = client_options(ClientOptions::default(), [("X", "y")]).unwrap();
         assert_eq!(
             untouched.connect_timeout,
-            ClientOptions::new().connect_timeout
+            ClientOptions::default().connect_timeout
         );
-        let e =
-            client_options(ClientOptions::new(), [("LLMPORT_IDLE_TIMEOUT", "soon")]).unwrap_err();
+        let e = client_options(ClientOptions::default(), [("LLMPORT_IDLE_TIMEOUT", "soon")])
+            .unwrap_err();
         assert!(e.to_string().contains("LLMPORT_IDLE_TIMEOUT"), "{e}");
         assert_eq!(e.setting(), Some("LLMPORT_IDLE_TIMEOUT"));
-        assert!(client_options(ClientOptions::new(), [("LLMPORT_CLIENT_CERT", "/c.pem")]).is_err());
+        assert!(
+            client_options(
+                ClientOptions::default(),
+                [("LLMPORT_CLIENT_CERT", "/c.pem")]
+            )
+            .is_err()
+        );
         let r = retry_config(RetryConfig::default(), [("LLMPORT_RETRIES", "0")]).unwrap();
         assert_eq!(r.max_retries, 0);
         let e = retry_config(RetryConfig::default(), [("LLMPORT_RETRIES", "many")]).unwrap_err();

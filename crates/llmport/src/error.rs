@@ -32,12 +32,17 @@ pub enum Error {
     },
 
     /// The server could not be reached (connection refused, DNS failure, TLS handshake failure).
-    #[error("{}", connect_message(.url, .provider, .source.as_deref()))]
+    ///
+    /// A server that answered, even with a malformed answer, is never this: that is an
+    /// [`Error::Decode`].
+    #[error("{}", connect_message(.url, .server, .hint, .source.as_deref()))]
     Connect {
         /// The URL that could not be reached (without credentials).
         url: String,
-        /// The provider's name, used to word the hint (e.g. `ollama`).
-        provider: &'static str,
+        /// What was to be reached, as the provider words it (`Ollama`, `the server`).
+        server: &'static str,
+        /// What to check, as the provider words it (`is \`ollama serve\` running?`).
+        hint: &'static str,
         /// The underlying cause.
         #[source]
         source: Option<BoxError>,
@@ -116,7 +121,8 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 fn connect_message(
     url: &str,
-    provider: &str,
+    server: &str,
+    hint: &str,
     source: Option<&(dyn std::error::Error + Send + Sync + 'static)>,
 ) -> String {
     // rustls words a refused server certificate "invalid peer certificate: <reason>".
@@ -125,17 +131,13 @@ fn connect_message(
         if e.to_string().contains("invalid peer certificate") {
             return format!(
                 "TLS connection to {url} failed: the server's certificate is not trusted ({e}) — \
-                 if it comes from a private CA, add the CA with ClientOptions::with_ca_cert_file \
+                 if it comes from a private CA, add the CA with ClientOptionsBuilder::ca_cert_file \
                  (LLMPORT_CA_CERT)"
             );
         }
         cause = e.source();
     }
-    if provider == "ollama" {
-        format!("cannot reach Ollama at {url} — is `ollama serve` running?")
-    } else {
-        format!("cannot reach the server at {url} — is it running and is the URL right?")
-    }
+    format!("cannot reach {server} at {url} — {hint}")
 }
 
 fn fmt_duration(d: Duration) -> String {
@@ -190,6 +192,10 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
     /// A hint for the user on what to do next, e.g. "run `ollama pull llama3.2`".
     pub hint: Option<String>,
+    /// Whether the same request may succeed later, as the provider judges this answer
+    /// (see [`Error::is_retryable`]). [`ApiError::new`] sets the common rule: 408, 409, 429,
+    /// 500, 502, 503 and 504.
+    pub retryable: bool,
 }
 
 impl ApiError {
@@ -203,6 +209,7 @@ impl ApiError {
             param: None,
             retry_after: None,
             hint: None,
+            retryable: is_retryable_status(status),
         }
     }
 }
@@ -313,14 +320,15 @@ impl Error {
     }
 
     /// Whether trying the same call again later may succeed: connection failures, timeouts
-    /// before the first byte, and HTTP 408, 409, 429, 500, 502, 503 and 504.
+    /// before the first byte, and the HTTP answers the provider judged retryable
+    /// ([`ApiError::retryable`]; by default 408, 409, 429, 500, 502, 503 and 504).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Connect { .. } => true,
             Error::Timeout { kind, .. } => {
                 matches!(kind, TimeoutKind::Connect | TimeoutKind::FirstByte)
             }
-            Error::Api(api) => is_retryable_status(api.status),
+            Error::Api(api) => api.retryable,
             _ => false,
         }
     }
@@ -380,16 +388,18 @@ fn text_around(text: &str, line: usize, column: usize) -> String {
     // The error's character offset: past `line - 1` newlines, then `column` characters.
     let mut at = 0;
     let mut lines_left = line.saturating_sub(1);
-    while lines_left > 0 && at < chars.len() {
-        if chars[at] == '\n' {
+    while lines_left > 0
+        && let Some(&c) = chars.get(at)
+    {
+        if c == '\n' {
             lines_left -= 1;
         }
         at += 1;
     }
-    let at = (at + column).min(chars.len());
+    let at = at.saturating_add(column).min(chars.len());
     let start = at.saturating_sub(RADIUS);
-    let end = (at + RADIUS).min(chars.len());
-    let window: String = chars[start..end].iter().collect();
+    let end = at.saturating_add(RADIUS).min(chars.len());
+    let window: String = chars.get(start..end).unwrap_or_default().iter().collect();
     format!(
         "{}{window}{}",
         if start > 0 { "…" } else { "" },
@@ -397,7 +407,21 @@ fn text_around(text: &str, line: usize, column: usize) -> String {
     )
 }
 
-/// The HTTP statuses that are worth retrying.
+/// The start of a body as text, whitespace collapsed, for error messages: at most 200
+/// characters, from at most the first 800 bytes.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    const MAX: usize = 200;
+    let text = String::from_utf8_lossy(body.get(..MAX * 4).unwrap_or(body));
+    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() > MAX {
+        let cut: String = collapsed.chars().take(MAX).collect();
+        format!("{cut}…")
+    } else {
+        collapsed
+    }
+}
+
+/// The HTTP statuses that are worth retrying, unless the provider knows better.
 pub(crate) fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429 | 500 | 502 | 503 | 504)
 }
@@ -410,7 +434,8 @@ mod tests {
     fn connect_error_reads_like_a_sentence() {
         let e = Error::Connect {
             url: "http://localhost:11434".into(),
-            provider: "ollama",
+            server: "Ollama",
+            hint: "is `ollama serve` running?",
             source: None,
         };
         assert_eq!(
@@ -464,6 +489,13 @@ mod tests {
         let e = serde_json::from_str::<u32>(" ").unwrap_err();
         let msg = Error::json_mismatch::<u32>("the answer", " ", e).to_string();
         assert!(msg.contains("the answer is empty"), "{msg}");
+    }
+
+    #[test]
+    fn excerpt_is_bounded() {
+        let long = "x".repeat(10_000);
+        assert_eq!(excerpt(long.as_bytes()).chars().count(), 201);
+        assert_eq!(excerpt(b" a \n b "), "a b");
     }
 
     #[test]

@@ -104,12 +104,13 @@
 //!     .host("https://ollama.internal.example:8443")
 //!     .auth(Auth::basic("ann", std::env::var("OLLAMA_PASSWORD").unwrap_or_default()))
 //!     .client_options(
-//!         ClientOptions::new()
-//!             .with_ca_cert_file("/etc/ssl/private-ca.pem")
-//!             .with_connect_timeout(Duration::from_secs(5))
-//!             .with_idle_timeout(Duration::from_secs(60)),
+//!         ClientOptions::builder()
+//!             .ca_cert_file("/etc/ssl/private-ca.pem")
+//!             .connect_timeout(Duration::from_secs(5))
+//!             .idle_timeout(Duration::from_secs(60))
+//!             .build(),
 //!     )
-//!     .retry(RetryConfig::default().with_max_retries(4))
+//!     .retry(RetryConfig::builder().max_retries(4).build())
 //!     .build()?;
 //! # Ok(()) }
 //! ```
@@ -181,6 +182,7 @@ pub mod ollama;
 pub mod openai;
 pub mod options;
 pub mod provider;
+mod redact;
 pub mod response;
 pub mod stream;
 mod telemetry;
@@ -214,7 +216,9 @@ pub use options::{FunctionDecl, Options, ReasoningEffort, ResponseFormat, Tool, 
 pub use provider::{Provider, ProviderExt};
 pub use response::{Candidate, FinishReason, GenResponse, ResponseMeta, Usage};
 pub use stream::{Accumulator, ResponseStream};
-pub use transport::{ClientOptions, RetryConfig};
+pub use transport::{
+    ClientOptions, ClientOptionsBuilder, RetryConfig, RetryConfigBuilder, RetryEvent,
+};
 
 /// The `schemars` this crate derives JSON Schemas with, for [`Tool::for_type`],
 /// [`ResponseFormat::for_type`] and [`ProviderExt::generate_json`]: derive

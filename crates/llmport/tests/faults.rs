@@ -29,10 +29,11 @@ const STOP: &str = r#"{"id":"c1","object":"chat.completion.chunk","model":"m","c
 const COMPLETION: &str = r#"{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Hello world"},"finish_reason":"stop"}]}"#;
 
 fn options() -> ClientOptions {
-    ClientOptions::new()
-        .with_connect_timeout(CONNECT)
-        .with_first_byte_timeout(FIRST_BYTE)
-        .with_idle_timeout(IDLE)
+    ClientOptions::builder()
+        .connect_timeout(CONNECT)
+        .first_byte_timeout(FIRST_BYTE)
+        .idle_timeout(IDLE)
+        .build()
 }
 
 fn builder(base: &str) -> llmport::openai::OpenAiProviderBuilder {
@@ -48,7 +49,9 @@ fn provider(base: &str) -> OpenAiProvider {
 
 /// Quick retries, so that retry cases stay fast.
 fn retrying() -> RetryConfig {
-    RetryConfig::default().with_backoff(Duration::from_millis(10), Duration::from_millis(50))
+    RetryConfig::builder()
+        .backoff(Duration::from_millis(10), Duration::from_millis(50))
+        .build()
 }
 
 fn user() -> [Message; 1] {
@@ -173,12 +176,15 @@ async fn close_before_the_status_line_is_connect() {
 }
 
 #[tokio::test]
-async fn garbage_instead_of_http_is_connect() {
+async fn garbage_instead_of_http_is_a_decode_error() {
+    // Something answered (an SSH server on that port): it is reachable, its answer is wrong.
     let server = FaultServer::start(replies(b"SSH-2.0-OpenSSH_9.6\r\n".to_vec())).await;
     let e = generate(&provider(&server.v1_url()), SLACK)
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::Connect { .. }), "{e:?}");
+    assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+    assert!(e.to_string().contains("invalid HTTP head"), "{e}");
+    assert!(!e.is_retryable());
 }
 
 #[tokio::test]
@@ -408,7 +414,12 @@ async fn a_line_larger_than_the_cap_is_limit_exceeded() {
     .await;
     let p = OpenAiProvider::builder()
         .base_url(server.v1_url())
-        .client_options(options().with_idle_timeout(Duration::from_secs(5)))
+        .client_options(
+            options()
+                .to_builder()
+                .idle_timeout(Duration::from_secs(5))
+                .build(),
+        )
         .retry(RetryConfig::none())
         .build()
         .unwrap();
@@ -660,6 +671,12 @@ async fn http_429_asking_for_too_long_a_wait_is_returned_at_once() {
     assert_eq!(e.status(), Some(429));
     assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
     assert_eq!(server.requests().len(), 1);
+    // The error says what the server asked for.
+    assert!(
+        e.to_string()
+            .contains("the server asked to wait an hour before trying again"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -770,7 +787,7 @@ const MAX_BODY: usize = 1024 * 1024;
 /// `LimitExceeded`.
 async fn expect_body_limit(server: &FaultServer) {
     let p = builder(&server.v1_url())
-        .client_options(options().with_max_body_size(MAX_BODY))
+        .client_options(options().to_builder().max_body_size(MAX_BODY).build())
         .build()
         .expect("provider builds");
     let e = generate(&p, SLACK)
@@ -866,7 +883,7 @@ async fn non_streaming_body_that_drips_is_a_total_timeout() {
     .await;
     let total = Duration::from_millis(600);
     let p = builder(&server.v1_url())
-        .client_options(options().with_total_timeout(total))
+        .client_options(options().to_builder().total_timeout(total).build())
         .build()
         .unwrap();
     let e = generate(&p, total + SLACK).await.unwrap_err();
@@ -1051,7 +1068,7 @@ async fn dropping_a_stream_mid_way_closes_the_connection_and_leaves_no_task() {
     .await;
     let before = alive_tasks();
     let p = builder(&server.v1_url())
-        .client_options(options().with_idle_timeout(None))
+        .client_options(options().to_builder().idle_timeout(None).build())
         .build()
         .unwrap();
     let mut s = within(SLACK, p.generate_stream("m", &user(), &Options::default()))
@@ -1085,7 +1102,7 @@ async fn dropping_a_generate_future_closes_the_connection_and_leaves_no_task() {
     let before = alive_tasks();
     // No first-byte limit: only the caller's own deadline ends the wait.
     let p = builder(&server.v1_url())
-        .client_options(options().with_first_byte_timeout(None))
+        .client_options(options().to_builder().first_byte_timeout(None).build())
         .build()
         .unwrap();
     let deadline = Duration::from_millis(200);
@@ -1110,5 +1127,373 @@ async fn dropping_a_generate_future_closes_the_connection_and_leaves_no_task() {
         tasks_settle_to(before, SLACK).await,
         before,
         "a task outlived the call"
+    );
+}
+
+// --- Issue 13: what a hostile or unusual server sends ----------------------------------------
+
+/// A `429` with one `Retry-After`-like header line.
+fn too_many_requests_with(header: &str) -> Vec<u8> {
+    response(
+        "429 Too Many Requests",
+        &["Content-Type: application/json", header],
+        br#"{"error":{"message":"rate limited","type":"rate_limit_error"}}"#,
+    )
+}
+
+#[tokio::test]
+async fn retry_after_numbers_too_large_for_a_duration_fail_at_once_without_a_panic() {
+    for header in [
+        "retry-after-ms: 1e300",
+        "retry-after-ms: 18446744073709551616000",
+        "retry-after-ms: inf",
+        "Retry-After: 18446744073709551616000",
+        "Retry-After: 99999999999999999999999999999999999999",
+        "Retry-After: Fri, 31 Dec 9999 23:59:59 GMT",
+    ] {
+        let server = FaultServer::start(replies(too_many_requests_with(header))).await;
+        let p = builder(&server.v1_url()).retry(retrying()).build().unwrap();
+        let e = generate(&p, SLACK).await.unwrap_err();
+        assert_eq!(e.status(), Some(429), "{header}: {e:?}");
+        assert!(
+            e.to_string().contains("the server asked to wait"),
+            "{header}: {e}"
+        );
+        assert_eq!(server.requests().len(), 1, "{header}: waited anyway");
+        let (_, e) = stream(&p, SLACK).await;
+        assert_eq!(e.and_then(|e| e.status()), Some(429), "{header}");
+    }
+}
+
+#[tokio::test]
+async fn retry_after_numbers_that_mean_nothing_are_ignored() {
+    for header in [
+        "retry-after-ms: -1",
+        "retry-after-ms: NaN",
+        "retry-after-ms: -inf",
+        "Retry-After: -5",
+        "Retry-After: soon",
+        "Retry-After: Sat, 99 Foo 2024 99:99:99 GMT",
+    ] {
+        let server = FaultServer::start(answers_in_turn(vec![
+            too_many_requests_with(header),
+            ok_completion(),
+        ]))
+        .await;
+        let p = builder(&server.v1_url()).retry(retrying()).build().unwrap();
+        let r = generate(&p, SLACK).await;
+        assert_eq!(
+            r.map(|r| r.text()).ok().as_deref(),
+            Some("Hello world"),
+            "{header}"
+        );
+        assert_eq!(server.requests().len(), 2, "{header}");
+    }
+}
+
+#[tokio::test]
+async fn every_wait_for_a_retry_is_told_to_the_observer() {
+    let server = FaultServer::start(answers_in_turn(vec![
+        response(
+            "503 Service Unavailable",
+            &["Content-Type: application/json", "Retry-After: 1"],
+            br#"{"error":"server busy"}"#,
+        ),
+        ok_completion(),
+    ]))
+    .await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let retry = RetryConfig::builder()
+        .on_retry(move |e| {
+            log.lock().unwrap().push((
+                e.retry,
+                e.max_retries,
+                e.wait,
+                e.server_asked,
+                e.error.status(),
+            ));
+        })
+        .build();
+    let p = builder(&server.v1_url()).retry(retry).build().unwrap();
+    let r = generate(&p, Duration::from_secs(1) + SLACK).await.unwrap();
+    assert_eq!(r.text(), "Hello world");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(1, 2, Duration::from_secs(1), true, Some(503))]
+    );
+}
+
+#[tokio::test]
+async fn framing_and_hop_by_hop_extra_headers_are_refused_before_sending() {
+    let server = FaultServer::start(replies(ok_completion())).await;
+    for (name, value) in [
+        ("Content-Length", "3"),
+        ("Transfer-Encoding", "gzip"),
+        ("Connection", "close"),
+        ("Host", "elsewhere.example"),
+        ("Upgrade", "h2c"),
+        ("TE", "trailers"),
+        ("Trailer", "x"),
+        ("Keep-Alive", "timeout=5"),
+        ("Proxy-Authorization", "Basic eA=="),
+    ] {
+        let e = builder(&server.v1_url())
+            .header(name, value)
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::Config { .. }), "{name}: {e:?}");
+        assert!(
+            e.to_string().contains(&name.to_ascii_lowercase()),
+            "{name}: {e}"
+        );
+        let e = OllamaProvider::builder()
+            .base_url(server.v1_url())
+            .header(name, value)
+            .build()
+            .unwrap_err();
+        assert!(matches!(e, Error::Config { .. }), "{name}: {e:?}");
+    }
+    // An ordinary extra header still goes out.
+    let p = builder(&server.v1_url())
+        .header("X-Request-Source", "ci")
+        .build()
+        .unwrap();
+    generate(&p, SLACK).await.unwrap();
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].header("x-request-source"), Some("ci"));
+}
+
+/// A gzip body of two members, as RFC 1952 §2.2 allows.
+fn two_members(text: &str) -> Vec<u8> {
+    let (a, b) = text.split_at(text.len() / 2);
+    let mut out = support::gzip(a.as_bytes());
+    out.extend(support::gzip(b.as_bytes()));
+    out
+}
+
+#[tokio::test]
+async fn every_gzip_member_is_decoded() {
+    let server = FaultServer::start(replies(response(
+        "200 OK",
+        &["Content-Type: application/json", "Content-Encoding: gzip"],
+        &two_members(COMPLETION),
+    )))
+    .await;
+    let r = generate(&provider(&server.v1_url()), SLACK).await.unwrap();
+    assert_eq!(r.text(), "Hello world");
+    // And a stream, its members cut into small chunks.
+    let sse: String = [HELLO, WORLD, STOP, "[DONE]"].map(sse_event).concat();
+    let mut bytes = sse_head(&["Content-Encoding: gzip"]);
+    for piece in two_members(&sse).chunks(5) {
+        bytes.extend(chunk(piece));
+    }
+    bytes.extend(b"0\r\n\r\n");
+    let server = FaultServer::start(replies(bytes)).await;
+    let (items, e) = stream(&provider(&server.v1_url()), SLACK).await;
+    assert!(e.is_none(), "{e:?}");
+    assert_eq!(text(&items), "Hello world");
+}
+
+/// A `200` whose head is not valid HTTP in the way `head` makes it.
+fn malformed_head(head: &str) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{head}");
+    out.push_str(&format!(
+        "Content-Length: {}\r\n\r\n{COMPLETION}",
+        COMPLETION.len()
+    ));
+    out.into_bytes()
+}
+
+#[tokio::test]
+async fn a_server_that_answered_with_a_malformed_head_is_not_unreachable() {
+    let many: String = (0..150).map(|i| format!("X-Filler-{i}: {i}\r\n")).collect();
+    for (what, head) in [
+        ("150 headers", many),
+        (
+            "an obs-fold line",
+            "X-Folded: first\r\n second\r\n".to_owned(),
+        ),
+        ("a header without a colon", "NoColonHere\r\n".to_owned()),
+    ] {
+        let server = FaultServer::start(replies(malformed_head(&head))).await;
+        let ollama = OllamaProvider::builder()
+            .base_url(server.v1_url())
+            .retry(RetryConfig::none())
+            .build()
+            .unwrap();
+        for e in [
+            generate(&ollama, SLACK).await.unwrap_err(),
+            ollama.list_models().await.unwrap_err(),
+            stream(&ollama, SLACK).await.1.unwrap(),
+        ] {
+            assert!(matches!(e, Error::Decode { .. }), "{what}: {e:?}");
+            let text = e.to_string();
+            assert!(!text.contains("cannot reach"), "{what}: {text}");
+            assert!(!text.contains("ollama serve"), "{what}: {text}");
+            assert!(text.contains("invalid HTTP head"), "{what}: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_empty_403_without_credentials_names_ollamas_host_and_origin_check() {
+    let server = FaultServer::start(replies(response("403 Forbidden", &[], b""))).await;
+    let ollama = OllamaProvider::builder()
+        .base_url(server.v1_url())
+        .retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    for e in [
+        generate(&ollama, SLACK).await.unwrap_err(),
+        ollama.list_models().await.unwrap_err(),
+    ] {
+        assert_eq!(e.status(), Some(403), "{e:?}");
+        let text = e.to_string();
+        assert!(!text.contains("refused the credentials"), "{text}");
+        assert!(text.contains("Host or Origin"), "{text}");
+        assert!(text.contains("OLLAMA_ORIGINS"), "{text}");
+    }
+    // With credentials configured, the same answer is a refusal of them.
+    let with_key = OllamaProvider::builder()
+        .base_url(server.v1_url())
+        .auth(Auth::bearer("k-123"))
+        .retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    let e = generate(&with_key, SLACK).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Auth {
+                status: Some(403),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("refused the credentials"), "{e}");
+    // A server that wants credentials and got none says so.
+    let server = FaultServer::start(replies(response("401 Unauthorized", &[], b""))).await;
+    let e = generate(&provider(&server.v1_url()), SLACK)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Auth {
+                status: Some(401),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let text = e.to_string();
+    assert!(text.contains("none were configured"), "{text}");
+    assert!(!text.contains("refused the credentials"), "{text}");
+}
+
+#[tokio::test]
+async fn a_native_endpoint_missing_on_an_openai_compatible_server_names_the_url() {
+    // llama.cpp's server answers an unknown route like this.
+    let server = FaultServer::start(replies(response(
+        "404 Not Found",
+        &["Content-Type: application/json; charset=utf-8"],
+        br#"{"error":{"code":404,"message":"File Not Found","type":"not_found_error"}}"#,
+    )))
+    .await;
+    let ollama = OllamaProvider::builder()
+        .host(server.url())
+        .retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    let tags = format!("{}/api/tags", server.url());
+    let e = ollama.list_models().await.unwrap_err();
+    let text = e.to_string();
+    assert_eq!(e.status(), Some(404), "{e:?}");
+    assert!(text.contains(&tags), "{text}");
+    assert!(text.contains("lacks Ollama's native /api"), "{text}");
+    assert!(!text.contains("ollama pull"), "{text}");
+    let e = ollama.show("m").await.unwrap_err();
+    assert!(e.to_string().contains("/api/show"), "{e}");
+    assert!(e.to_string().contains("lacks Ollama's native /api"), "{e}");
+    let e = ollama.running().await.unwrap_err();
+    assert!(e.to_string().contains("/api/ps"), "{e}");
+    // Ollama's own 404 for a missing model keeps its advice.
+    let server = FaultServer::start(replies(response(
+        "404 Not Found",
+        &["Content-Type: application/json; charset=utf-8"],
+        br#"{"error":"model 'm' not found"}"#,
+    )))
+    .await;
+    let ollama = OllamaProvider::builder()
+        .host(server.url())
+        .retry(RetryConfig::none())
+        .build()
+        .unwrap();
+    let e = ollama.show("m").await.unwrap_err();
+    assert!(e.to_string().contains("ollama pull m"), "{e}");
+    let e = ollama
+        .pull_without_progress("m", &Default::default())
+        .await
+        .unwrap_err();
+    assert!(!e.to_string().contains("ollama pull"), "{e}");
+}
+
+/// A stand-in proxy: answers every request (in absolute form when proxied) with a completion.
+async fn recording_proxy() -> FaultServer {
+    FaultServer::start(replies(ok_completion())).await
+}
+
+#[tokio::test]
+async fn an_environment_proxy_is_never_used_for_loopback() {
+    let proxy = recording_proxy().await;
+    let server = FaultServer::start(replies(ok_completion())).await;
+    let proxy_url = proxy.url().replace("http://", "http://user:pw@");
+    let env = [
+        ("HTTP_PROXY", proxy_url.as_str()),
+        ("ALL_PROXY", proxy_url.as_str()),
+    ];
+    let through_env = |base: &str| {
+        builder(base)
+            .client_options(options().to_builder().proxy_vars(env).build())
+            .build()
+            .unwrap()
+    };
+    // 127.0.0.1 and localhost: straight to the server, the proxy sees nothing.
+    for base in [
+        server.v1_url(),
+        server.v1_url().replace("127.0.0.1", "localhost"),
+    ] {
+        generate(&through_env(&base), SLACK).await.unwrap();
+    }
+    assert_eq!(server.requests().len(), 2);
+    assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
+    // Another host: through the proxy, with its credentials.
+    generate(&through_env("http://gpu-box.invalid:11434/v1"), SLACK)
+        .await
+        .unwrap();
+    let seen = proxy.requests();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].path,
+        "http://gpu-box.invalid:11434/v1/chat/completions"
+    );
+    assert_eq!(
+        seen[0].header("proxy-authorization"),
+        Some("Basic dXNlcjpwdw==")
+    );
+    // A configured proxy still applies to loopback.
+    let configured = builder(&server.v1_url())
+        .client_options(options().to_builder().proxy(proxy.url()).build())
+        .build()
+        .unwrap();
+    generate(&configured, SLACK).await.unwrap();
+    let seen = proxy.requests();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        seen[1].path,
+        format!("{}/chat/completions", server.v1_url())
     );
 }

@@ -281,10 +281,11 @@ async fn hold_streams(n: usize) -> Report {
     let provider = OpenAiProvider::builder()
         .base_url(server.v1_url())
         .client_options(
-            ClientOptions::new()
-                .with_connect_timeout(Duration::from_secs(30))
-                .with_first_byte_timeout(Duration::from_secs(60))
-                .with_idle_timeout(None),
+            ClientOptions::builder()
+                .connect_timeout(Duration::from_secs(30))
+                .first_byte_timeout(Duration::from_secs(60))
+                .idle_timeout(None)
+                .build(),
         )
         .retry(RetryConfig::none())
         .build()

@@ -171,3 +171,62 @@ async fn client_cert_needs_its_key() {
     assert_eq!(run.code, Some(2), "{run:?}");
     assert!(run.stderr.contains("--client-key"), "{run:?}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_for_a_retry_is_announced_on_stderr() {
+    let unavailable = Reply::json(503, &json!({"error": "server busy"})).header("Retry-After", "1");
+    let plain = fixture("openai_chat_plain").reply();
+    let server = TestServer::builder()
+        .route("POST", "/v1/chat/completions", unavailable)
+        .route("POST", "/v1/chat/completions", plain)
+        .start()
+        .await;
+    let run = llmport(
+        &["--host", &server.url(), "chat", "--no-stream", "hi"],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(server.requests().len(), 2);
+    let notice = run
+        .stderr
+        .lines()
+        .find(|l| l.contains("retrying"))
+        .unwrap_or_else(|| panic!("no retry notice: {run:?}"));
+    assert!(notice.contains("503"), "{notice}");
+    assert!(notice.contains("server busy"), "{notice}");
+    assert!(
+        notice.contains("retrying (1 of 2) in 1.0 s, as the server asked"),
+        "{notice}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_framing_header_flag_is_a_usage_error() {
+    let server = TestServer::start([fixture("openai_chat_plain")]).await;
+    for header in [
+        "Content-Length: 3",
+        "Transfer-Encoding: gzip",
+        "Connection: close",
+    ] {
+        let run = llmport(
+            &[
+                "--host",
+                &server.url(),
+                "--header",
+                header,
+                "chat",
+                "--no-stream",
+                "hi",
+            ],
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(run.code, Some(2), "{header}: {run:?}");
+        let name = header.split(':').next().unwrap().to_ascii_lowercase();
+        assert!(run.error_line().contains(&name), "{header}: {run:?}");
+    }
+    assert!(server.requests().is_empty());
+}

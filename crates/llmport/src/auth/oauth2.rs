@@ -9,8 +9,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tracing::Instrument;
 
+use crate::error::excerpt;
 use crate::error::{Error, Result};
-use crate::transport::{excerpt, from_reqwest, read_body, redact_url};
+use crate::redact::redact_url;
 
 /// The largest token-endpoint answer that is read.
 const MAX_TOKEN_BODY: usize = 64 * 1024;
@@ -302,17 +303,15 @@ impl ClientCredentials {
             })?;
             let status = response.status();
             tracing::Span::current().record("http.response.status_code", status.as_u16());
-            let body = read_body(
-                from_reqwest(response),
-                MAX_TOKEN_BODY,
-                Some(self.request_timeout),
-            )
-            .await
-            .map_err(|e| Error::Auth {
-                status: Some(status.as_u16()),
-                message: format!("could not read the answer of the OAuth2 token endpoint {url}"),
-                source: Some(Box::new(e)),
-            })?;
+            let body = read_token_body(response)
+                .await
+                .map_err(|source| Error::Auth {
+                    status: Some(status.as_u16()),
+                    message: format!(
+                        "could not read the answer of the OAuth2 token endpoint {url}"
+                    ),
+                    source: Some(source),
+                })?;
             if !status.is_success() {
                 return Err(Error::Auth {
                     status: Some(status.as_u16()),
@@ -372,7 +371,7 @@ impl ClientCredentials {
             _ => None,
         }
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| Duration::from_secs_f64(s.min(MAX_TOKEN_LIFETIME_S)));
+        .and_then(|s| Duration::try_from_secs_f64(s.min(MAX_TOKEN_LIFETIME_S)).ok());
         let refresh_at = lifetime.map(|life| {
             let margin = self.refresh_before.min(life / 2);
             sent_at + (life - margin)
@@ -431,6 +430,29 @@ impl ClientCredentials {
         text.replace(secret, "[redacted]")
             .replace(&encoded, "[redacted]")
     }
+}
+
+/// The token endpoint's answer, at most [`MAX_TOKEN_BODY`] bytes (the request's own timeout
+/// bounds the wait). Read here, not by the transport: the transport applies credentials, so
+/// credentials must not depend on it.
+async fn read_token_body(
+    mut response: reqwest::Response,
+) -> Result<Vec<u8>, crate::error::BoxError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Box::new(e.without_url()))?
+    {
+        if body.len() + chunk.len() > MAX_TOKEN_BODY {
+            return Err(Box::new(Error::LimitExceeded {
+                what: "OAuth2 token answer",
+                limit: MAX_TOKEN_BODY,
+            }));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The server's `error` and `error_description` (RFC 6749 §5.2), or an excerpt of the body.

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::OllamaProvider;
-use super::native::{LineHandler, NdjsonStream, endpoint_error, require_model};
+use super::native::{LineHandler, NdjsonStream, require_model};
 use super::options::{OllamaOptions, Think, ThinkLevel};
 use super::wire::{
     ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall,
@@ -48,11 +48,7 @@ impl OllamaProvider {
             let body = chat_request_body(model, messages, options, false)?;
             let timer = Timer::start();
             let req = Request::post_json("api/chat", body, Some(model));
-            let bytes = self
-                .native
-                .send_for_body(&req)
-                .await
-                .map_err(|e| endpoint_error(e, "api/chat"))?;
+            let bytes = self.native.send_for_body(&req).await?;
             let response = decode_whole_answer(&bytes, timer)?;
             record_usage(&response);
             Ok(response)
@@ -73,11 +69,7 @@ impl OllamaProvider {
             let body = chat_request_body(model, messages, options, true)?;
             let timer = Timer::start();
             let req = Request::post_json("api/chat", body, Some(model));
-            let body = self
-                .native
-                .send_for_stream(&req)
-                .await
-                .map_err(|e| endpoint_error(e, "api/chat"))?;
+            let body = self.native.send_for_stream(&req).await?;
             Ok(ResponseStream::new(NdjsonStream::new(
                 body,
                 self.openai.stream_limits().max_line,

@@ -2,6 +2,7 @@
 //! `/api/*` API for model management, embeddings and Ollama-only chat options.
 
 mod chat;
+mod error;
 mod host;
 mod models;
 mod native;
@@ -219,6 +220,7 @@ impl Default for OllamaProviderBuilder {
             chat_api: OllamaChatApi::Auto,
             inner: OpenAiProvider::builder()
                 .provider_name("ollama")
+                .error_mapping(std::sync::Arc::new(error::OllamaErrors))
                 .description("Ollama (OpenAI-compatible API)"),
         }
     }

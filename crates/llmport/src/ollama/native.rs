@@ -51,11 +51,7 @@ impl OllamaProvider {
         require_model(model)?;
         let body = encode_json(&ModelRequest { model })?;
         let req = Request::post_json("api/show", body, Some(model));
-        let bytes = self
-            .native
-            .send_for_body(&req)
-            .await
-            .map_err(|e| endpoint_error(e, "api/show"))?;
+        let bytes = self.native.send_for_body(&req).await?;
         decode_json(&bytes, "api/show")
     }
 
@@ -90,11 +86,7 @@ impl OllamaProvider {
     pub async fn pull_with(&self, model: &str, options: &PullOptions) -> Result<PullStream> {
         let body = pull_body(model, options, None)?;
         let req = Request::post_json("api/pull", body, Some(model));
-        let body = self
-            .native
-            .send_for_stream(&req)
-            .await
-            .map_err(|e| without_pull_hint(endpoint_error(e, "api/pull")))?;
+        let body = self.native.send_for_stream(&req).await?;
         Ok(PullStream {
             inner: NdjsonStream::new(
                 body,
@@ -111,11 +103,7 @@ impl OllamaProvider {
     pub async fn pull_without_progress(&self, model: &str, options: &PullOptions) -> Result<()> {
         let body = pull_body(model, options, Some(false))?;
         let req = Request::post_json("api/pull", body, Some(model));
-        let bytes = self
-            .native
-            .send_for_body(&req)
-            .await
-            .map_err(|e| without_pull_hint(endpoint_error(e, "api/pull")))?;
+        let bytes = self.native.send_for_body(&req).await?;
         let line: PullLine = decode_json(&bytes, "api/pull")?;
         if let Some(err) = reported_error(line.error.as_ref()) {
             return Err(Error::stream(format!("the pull failed: {err}")));
@@ -136,17 +124,7 @@ impl OllamaProvider {
         let body = encode_json(&ModelRequest { model })?;
         let req = Request::delete_json("api/delete", body, Some(model));
         // Success is a 200 with an empty body: nothing to decode.
-        self.native.send_for_body(&req).await.map_err(|e| {
-            match endpoint_error(e, "api/delete") {
-                Error::Api(mut api) if api.status == 404 && api.message.contains("not found") => {
-                    api.hint = Some(
-                        "nothing to delete: list the installed models with `ollama list`".into(),
-                    );
-                    Error::Api(api)
-                }
-                other => other,
-            }
-        })?;
+        self.native.send_for_body(&req).await?;
         Ok(())
     }
 
@@ -167,19 +145,12 @@ impl OllamaProvider {
 
     /// Checks that the server answers (`GET /`, where Ollama says "Ollama is running").
     pub async fn ping(&self) -> Result<()> {
-        self.native
-            .send_for_body(&Request::get(""))
-            .await
-            .map_err(|e| endpoint_error(e, ""))?;
+        self.native.send_for_body(&Request::get("")).await?;
         Ok(())
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let bytes = self
-            .native
-            .send_for_body(&Request::get(path))
-            .await
-            .map_err(|e| endpoint_error(e, path))?;
+        let bytes = self.native.send_for_body(&Request::get(path)).await?;
         decode_json(&bytes, path)
     }
 }
@@ -248,11 +219,7 @@ impl Embedder for OllamaProvider {
         let body = encode_with_extra(&req, &options.extra)?;
         let timer = Timer::start();
         let req = Request::post_json("api/embed", body, Some(model));
-        let bytes = self
-            .native
-            .send_for_body(&req)
-            .await
-            .map_err(|e| endpoint_error(e, "api/embed"))?;
+        let bytes = self.native.send_for_body(&req).await?;
         let answer: EmbedResponse = decode_json(&bytes, "api/embed")?;
         if answer.embeddings.len() != inputs.len() {
             return Err(embed_count_error(
@@ -324,36 +291,6 @@ fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
         ),
         source: Some(Box::new(e)),
     })
-}
-
-/// Words an error of a native endpoint: an unknown route means the server is not Ollama or
-/// too old for this endpoint (not a wrong `/v1` base URL, as the generic hint says).
-pub(super) fn endpoint_error(e: Error, path: &str) -> Error {
-    match e {
-        Error::Api(mut api) if api.status == 404 && api.message == "404 page not found" => {
-            api.hint = Some(format!(
-                "the server has no /{path} endpoint: is it Ollama, and recent enough? Check the host"
-            ));
-            Error::Api(api)
-        }
-        other => other,
-    }
-}
-
-/// "Pull it first" is no advice for a failed pull.
-fn without_pull_hint(e: Error) -> Error {
-    match e {
-        Error::Api(mut api)
-            if api
-                .hint
-                .as_deref()
-                .is_some_and(|h| h.contains("ollama pull")) =>
-        {
-            api.hint = None;
-            Error::Api(api)
-        }
-        other => other,
-    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #[cfg(feature = "test-util")]
 pub(crate) mod bench;
 mod embed;
+pub(crate) mod error;
 mod models;
 pub(crate) mod request;
 mod response;
@@ -28,7 +29,7 @@ use crate::provider::Provider;
 use crate::response::GenResponse;
 use crate::stream::ResponseStream;
 use crate::telemetry::{chat_span, record_usage, trace_input, trace_output};
-use crate::transport::{ClientOptions, HttpClient, Request, RetryConfig, Timer};
+use crate::transport::{ClientOptions, ErrorMapping, HttpClient, Request, RetryConfig, Timer};
 
 /// The default base URL: OpenAI's API.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -180,6 +181,8 @@ pub struct OpenAiProviderBuilder {
     retry: RetryConfig,
     limits: StreamLimits,
     trace_content: bool,
+    /// How error answers become errors (the Ollama provider gives its own).
+    errors: Arc<dyn ErrorMapping>,
     /// The first configuration error found by a setter, reported by `build()` as it is.
     config_error: Option<FirstError>,
 }
@@ -198,6 +201,7 @@ impl Default for OpenAiProviderBuilder {
             retry: RetryConfig::default(),
             limits: StreamLimits::default(),
             trace_content: false,
+            errors: Arc::new(error::OpenAiErrors),
             config_error: None,
         }
     }
@@ -335,6 +339,12 @@ impl OpenAiProviderBuilder {
         self
     }
 
+    /// How error answers become errors (the Ollama provider sets its own).
+    pub(crate) fn error_mapping(mut self, errors: Arc<dyn ErrorMapping>) -> Self {
+        self.errors = errors;
+        self
+    }
+
     /// Builds the provider.
     pub fn build(self) -> Result<OpenAiProvider> {
         if let Some(FirstError(e)) = self.config_error {
@@ -347,7 +357,7 @@ impl OpenAiProviderBuilder {
             self.auth,
             self.retry,
             self.client,
-            self.name,
+            self.errors,
         )?;
         Ok(OpenAiProvider {
             inner: Arc::new(Inner {

@@ -1,17 +1,28 @@
 //! The HTTP layer: [`ClientOptions`], [`RetryConfig`], and the client every provider shares.
 //!
-//! This is the only module that configures or calls an HTTP client: reqwest, or, for a plain
-//! `http://` server with no proxy in between (Ollama on `localhost`), hyper's pooled client
-//! directly (`direct.rs`: reqwest's own layers cost ~40% of a small request). It applies
-//! credentials and extra headers on every attempt, retries what is safe to retry, enforces the
-//! phase timeouts, and turns HTTP failures into typed [`Error`]s.
+//! Two layers. Below, a `Service` (`service.rs`) sends ONE request and hands back its answer:
+//! reqwest, or, for a plain `http://` server with no proxy in between (Ollama on
+//! `localhost`), hyper's pooled client directly (`direct.rs`: reqwest's own layers cost ~40%
+//! of a small request). Above, written once for both, `HttpClient` applies the policy: the
+//! headers every request carries and the refusal of framing headers (`headers.rs`), the proxy
+//! decision (`proxy.rs`), same-origin redirects (`redirect.rs`), gzip (`decompress.rs`), the
+//! connect and first-byte timeouts, retries with `Retry-After` (`retry.rs`), credentials
+//! (with the OAuth2 refresh after a 401), and the `http.request` tracing spans. What an error
+//! answer means is the provider's: it gives the client its `ErrorMapping` (`mapping.rs`).
 
 mod body;
+mod decompress;
 mod direct;
+mod headers;
+mod mapping;
 mod options;
 mod prefetch;
+mod proxy;
+mod redirect;
 mod retry;
+mod service;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -21,11 +32,14 @@ use tracing::Instrument;
 
 pub use self::body::BodyStream;
 pub(crate) use self::body::{Response, from_reqwest, read_body};
-use self::direct::{DirectClient, SendError};
-pub use self::options::{ClientIdentity, ClientOptions};
-pub use self::retry::RetryConfig;
+pub(crate) use self::mapping::{ErrorAnswer, ErrorMapping, Unreachable};
+pub use self::options::{ClientIdentity, ClientOptions, ClientOptionsBuilder};
+pub use self::retry::{RetryConfig, RetryConfigBuilder, RetryEvent, RetryObserver};
+use self::service::{Outgoing, SendError, Service};
 use crate::auth::{AppliedAuth, Auth};
-use crate::error::{ApiError, Error, Result, TimeoutKind};
+pub(crate) use crate::error::excerpt;
+use crate::error::{Error, Result, TimeoutKind};
+use crate::redact::redact_url;
 
 /// The largest error body that is read to build an error message.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -38,22 +52,25 @@ pub(crate) struct HttpClient {
 }
 
 struct ClientInner {
+    /// What sends one request (reqwest, or the direct path).
+    service: Service,
+    /// The reqwest client, also for the OAuth2 token endpoint.
     client: reqwest::Client,
     base_url: String,
     /// `base_url`, parsed once: see [`HttpClient::url`].
     base: url::Url,
     /// The extra headers as given (shown by name in `Debug`).
     headers: HeaderMap,
-    /// What every request carries: the extra headers and static credentials, built once
-    /// (see [`Auth::static_header`]).
+    /// The extra headers and static credentials (see [`Auth::static_header`]).
     fixed_headers: HeaderMap,
-    /// The direct path to a plain-HTTP server with no proxy (see [`direct`]); `None` when
-    /// requests go through reqwest.
-    direct: Option<DirectClient>,
+    /// What every request carries: the defaults and `fixed_headers`, built once.
+    request_headers: HeaderMap,
+    /// Whether requests carry credentials (words a 401 or 403).
+    credentials_sent: bool,
     auth: Auth,
     retry: RetryConfig,
     options: ClientOptions,
-    provider: &'static str,
+    errors: Arc<dyn ErrorMapping>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -66,6 +83,7 @@ impl std::fmt::Debug for HttpClient {
             .field("auth", &self.inner.auth)
             .field("retry", &self.inner.retry)
             .field("options", &self.inner.options)
+            .field("errors", &self.inner.errors)
             .finish()
     }
 }
@@ -113,84 +131,88 @@ impl<'a> Request<'a> {
 }
 
 impl HttpClient {
+    /// A client for `base_url`. `headers` are extra headers for every request (framing and
+    /// hop-by-hop headers are refused: see `headers.rs`); `errors` is the provider's mapping
+    /// of error answers.
     pub(crate) fn new(
         base_url: &str,
         headers: HeaderMap,
         auth: Auth,
         retry: RetryConfig,
         options: ClientOptions,
-        provider: &'static str,
+        errors: Arc<dyn ErrorMapping>,
     ) -> Result<Self> {
-        let parsed = url::Url::parse(base_url).map_err(|e| Error::Config {
-            setting: None,
-            message: format!("invalid base URL {}", redact_url(base_url)),
-            source: Some(Box::new(e)),
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::config(format!(
-                "invalid base URL {}: the scheme must be http or https",
-                redact_url(base_url)
-            )));
-        }
+        let parsed = parse_base(base_url)?;
         if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(Error::config(format!(
                 "the base URL {} carries credentials; pass them with `Auth::basic` instead",
                 redact_url(base_url)
             )));
         }
+        self::headers::check_extra(&headers)?;
         auth.validate()?;
         let mut fixed_headers = headers.clone();
         if let Some((name, value)) = auth.static_header()? {
             // Credentials win over an extra header of the same name.
             fixed_headers.insert(name, value);
         }
-        let client = options.build_client()?;
-        let direct = DirectClient::for_base(&parsed, &options, &fixed_headers);
+        let request_headers = self::headers::defaults(&options.user_agent, &fixed_headers)?;
+        let route = proxy::Route::for_base(&parsed, &options, &proxy::environment(&options));
+        let client = options.build_client(&route, proxy::is_loopback(&parsed))?;
+        let service = service_for(&parsed, &route, &client, &options);
+        let credentials_sent =
+            !matches!(auth, Auth::None) || headers.contains_key(http::header::AUTHORIZATION);
         Ok(HttpClient {
             inner: Arc::new(ClientInner {
+                service,
                 client,
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 base: parsed,
                 headers,
                 fixed_headers,
-                direct,
+                request_headers,
+                credentials_sent,
                 auth,
                 retry,
                 options,
-                provider,
+                errors,
             }),
         })
     }
 
     /// The same client bound to another base URL: it shares the connection pool, credentials,
-    /// headers, retries and timeouts. `base_url` must be a valid http(s) URL (it is derived
-    /// from one already checked, e.g. Ollama's root from its `/v1` URL); an unparsable one is
-    /// a [`Error::Config`].
+    /// headers, retries, timeouts and error mapping. `base_url` must be a valid http(s) URL
+    /// (it is derived from one already checked, e.g. Ollama's root from its `/v1` URL); an
+    /// unparsable one is a [`Error::Config`].
     pub(crate) fn with_base_url(&self, base_url: &str) -> Result<HttpClient> {
         let inner = &*self.inner;
-        let base = url::Url::parse(base_url).map_err(|e| Error::Config {
-            setting: None,
-            message: format!("invalid base URL {}", redact_url(base_url)),
-            source: Some(Box::new(e)),
-        })?;
-        // The same origin shares the direct path's pool too.
-        let direct = if base.origin() == inner.base.origin() {
-            inner.direct.clone()
+        let base = parse_base(base_url)?;
+        // The same origin shares the pools; another one gets its own proxy decision.
+        let (service, client) = if base.origin() == inner.base.origin() {
+            (inner.service.clone(), inner.client.clone())
         } else {
-            DirectClient::for_base(&base, &inner.options, &inner.fixed_headers)
+            let route =
+                proxy::Route::for_base(&base, &inner.options, &proxy::environment(&inner.options));
+            let client = inner
+                .options
+                .build_client(&route, proxy::is_loopback(&base))?;
+            let service = service_for(&base, &route, &client, &inner.options);
+            (service, client)
         };
         Ok(HttpClient {
             inner: Arc::new(ClientInner {
-                client: inner.client.clone(),
+                service,
+                client,
                 base_url: base_url.trim_end_matches('/').to_owned(),
                 base,
                 headers: inner.headers.clone(),
                 fixed_headers: inner.fixed_headers.clone(),
-                direct,
+                request_headers: inner.request_headers.clone(),
+                credentials_sent: inner.credentials_sent,
                 auth: inner.auth.clone(),
                 retry: inner.retry.clone(),
                 options: inner.options.clone(),
-                provider: inner.provider,
+                errors: inner.errors.clone(),
             }),
         })
     }
@@ -248,13 +270,7 @@ impl HttpClient {
             // Credentials that can be renewed get one more chance after a 401 (only when the
             // request reached the server: a failing token endpoint is final).
             if !auth_retried
-                && matches!(
-                    err,
-                    Error::Auth {
-                        status: Some(401),
-                        ..
-                    }
-                )
+                && err.status() == Some(401)
                 && let Some(applied) = &applied
                 && inner.auth.rejected(applied).await
             {
@@ -268,19 +284,31 @@ impl HttpClient {
             if retries >= inner.retry.max_retries || !err.is_retryable() {
                 return Err(err);
             }
-            let wait = match err.retry_after() {
-                Some(d) if d > inner.retry.max_retry_after => return Err(err),
+            let server_asked = err.retry_after();
+            let wait = match server_asked {
+                Some(d) if d > inner.retry.max_retry_after => {
+                    return Err(asked_too_long(err, d, inner.retry.max_retry_after));
+                }
                 Some(d) => d,
                 None => inner.retry.backoff(retries),
             };
+            retries += 1;
             tracing::info!(
-                retry = retries + 1,
-                wait_ms = wait.as_millis() as u64,
+                retry = retries,
+                wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                 error = %err,
                 "retrying request"
             );
+            if let Some(observer) = &inner.retry.on_retry {
+                observer(&RetryEvent {
+                    retry: retries,
+                    max_retries: inner.retry.max_retries,
+                    wait,
+                    server_asked: server_asked.is_some(),
+                    error: &err,
+                });
+            }
             tokio::time::sleep(wait).await;
-            retries += 1;
         }
     }
 
@@ -323,60 +351,67 @@ impl HttpClient {
         credentials: &HeaderMap,
     ) -> Result<Response> {
         let inner = &*self.inner;
-        let resp = match &inner.direct {
-            Some(direct) if url.scheme() == "http" => {
-                let send = direct.send(&req.method, url, credentials, req.body.as_ref());
-                match within(
-                    inner.options.first_byte_timeout,
-                    TimeoutKind::FirstByte,
-                    send,
-                )
-                .await?
-                {
-                    Ok(resp) => resp,
-                    Err(SendError::ConnectTimeout(after)) => {
-                        return Err(Error::Timeout {
-                            kind: TimeoutKind::Connect,
-                            after,
-                        });
-                    }
-                    Err(SendError::Failed(e)) => return Err(self.connect_error(e)),
-                }
+        let sent = within(
+            inner.options.first_byte_timeout,
+            TimeoutKind::FirstByte,
+            self.send_following_redirects(req, url, credentials),
+        )
+        .await?;
+        let (resp, final_url) = match sent {
+            Ok(sent) => sent,
+            Err(SendError::ConnectTimeout(after)) => {
+                return Err(Error::Timeout {
+                    kind: TimeoutKind::Connect,
+                    after,
+                });
             }
-            _ => {
-                // reqwest takes the URL by value; a clone of a parsed Url is one string copy,
-                // where a &str would be parsed again on every attempt.
-                let mut builder = inner.client.request(req.method.clone(), url.clone());
-                if !inner.fixed_headers.is_empty() {
-                    builder = builder.headers(inner.fixed_headers.clone());
-                }
-                if !credentials.is_empty() {
-                    builder = builder.headers(credentials.clone());
-                }
-                if let Some(body) = &req.body {
-                    builder = builder
-                        .header(http::header::CONTENT_TYPE, "application/json")
-                        .body(body.clone());
-                }
-                let send = builder.send();
-                let resp = within(
-                    inner.options.first_byte_timeout,
-                    TimeoutKind::FirstByte,
-                    send,
-                )
-                .await?
-                .map_err(|e| self.map_send_error(e))?;
-                from_reqwest(resp)
-            }
+            Err(SendError::Failed(e)) => return Err(self.send_error(e)),
         };
         let status = resp.status();
         tracing::Span::current().record("http.response.status_code", status.as_u16());
         if status.is_success() {
-            return Ok(resp);
+            return Ok(decompress::decoded(resp));
         }
         // Boxed: the error path's state (reading a bounded error body under a deadline)
         // stays out of every request's future.
-        Err(Box::pin(self.error_from_response(resp, req.model)).await)
+        Err(Box::pin(self.error_from_response(decompress::decoded(resp), req, &final_url)).await)
+    }
+
+    /// Sends the request through the service, following redirects within the same origin
+    /// (at most [`redirect::MAX_REDIRECTS`]); a redirect elsewhere, or one too many, is
+    /// returned as the answer. Also returns the URL that answered.
+    async fn send_following_redirects<'u>(
+        &self,
+        req: &Request<'_>,
+        url: &'u url::Url,
+        credentials: &HeaderMap,
+    ) -> std::result::Result<(Response, Cow<'u, url::Url>), SendError> {
+        let inner = &*self.inner;
+        let mut method = Cow::Borrowed(&req.method);
+        let mut body = req.body.as_ref();
+        let mut url = Cow::Borrowed(url);
+        let mut hops = 0;
+        loop {
+            let resp = inner
+                .service
+                .send(Outgoing {
+                    method: &method,
+                    url: &url,
+                    headers: &inner.request_headers,
+                    credentials,
+                    body,
+                })
+                .await?;
+            let Some(next) = redirect::next_hop(resp.status(), resp.headers(), &url, hops) else {
+                return Ok((resp, url));
+            };
+            if redirect::becomes_get(resp.status(), &method) {
+                method = Cow::Owned(Method::GET);
+                body = None;
+            }
+            hops += 1;
+            url = Cow::Owned(next);
+        }
     }
 
     /// Sends a request and reads the whole (bounded) body, under the total deadline if set.
@@ -424,67 +459,147 @@ impl HttpClient {
         .unwrap_or_default()
     }
 
-    fn map_send_error(&self, e: reqwest::Error) -> Error {
-        let connect_limit = self.inner.options.connect_timeout;
-        if e.is_timeout()
-            && let Some(after) = connect_limit
-        {
-            return Error::Timeout {
-                kind: TimeoutKind::Connect,
-                after,
+    /// No answer arrived: the server could not be reached, the connection broke before the
+    /// answer's head, or the head was not valid HTTP.
+    fn send_error(&self, source: crate::error::BoxError) -> Error {
+        if let Some(problem) = malformed_answer(&*source) {
+            // The server answered: it is not "unreachable", its answer is wrong.
+            return Error::Decode {
+                message: format!(
+                    "the server at {} answered with an invalid HTTP head ({problem}): is it \
+                     an HTTP server, or is a proxy in between mangling the answer?",
+                    origin(&self.inner.base_url)
+                ),
+                source: Some(source),
             };
         }
-        self.connect_error(Box::new(e.without_url()))
-    }
-
-    /// The server could not be reached, or the connection broke before the answer's head.
-    fn connect_error(&self, source: crate::error::BoxError) -> Error {
+        let Unreachable { server, hint } = self.inner.errors.unreachable();
         Error::Connect {
             url: origin(&self.inner.base_url),
-            provider: self.inner.provider,
+            server,
+            hint,
             source: Some(source),
         }
     }
 
-    async fn error_from_response(&self, resp: Response, model: Option<&str>) -> Error {
+    async fn error_from_response(
+        &self,
+        resp: Response,
+        req: &Request<'_>,
+        url: &url::Url,
+    ) -> Error {
         let status = resp.status().as_u16();
         let retry_after = retry::parse_retry_after(resp.headers(), SystemTime::now());
         let content_type = content_type(&resp);
-        let location = resp
-            .headers()
-            .get(http::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(redact_url);
-        let body = self.read_error_body(resp).await;
-        let mut api = parse_error_body(status, &content_type, &body);
-        api.retry_after = retry_after;
-        if status == 401 || status == 403 {
-            return Error::Auth {
-                status: Some(status),
-                message: if api.message.is_empty() {
-                    "the server refused the credentials".into()
-                } else {
-                    api.message
-                },
-                source: None,
-            };
-        }
-        api.hint = error_hint(self.inner.provider, &api, model);
         if (300..400).contains(&status) {
-            // Only a redirect that was not followed ends up here (see `ClientOptions`).
-            api.message = format!(
-                "redirected to {}",
-                location.as_deref().unwrap_or("an address it did not give")
+            // Only a redirect that was not followed ends up here (see `redirect.rs`).
+            let location = resp
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(redact_url);
+            let mut api = crate::ApiError::new(
+                status,
+                format!(
+                    "redirected to {}",
+                    location.as_deref().unwrap_or("an address it did not give")
+                ),
             );
+            api.retry_after = retry_after;
             api.hint = Some(format!(
                 "llmport follows at most {} redirects, and only within the same scheme, host \
                  and port, so that credentials and prompts never reach a server you did not \
                  configure: if you trust the new address, make it the base URL",
-                options::MAX_REDIRECTS
+                redirect::MAX_REDIRECTS
             ));
+            return Error::from(api);
         }
-        Error::from(api)
+        let body = self.read_error_body(resp).await;
+        self.inner.errors.status_error(&ErrorAnswer {
+            status,
+            content_type: &content_type,
+            body: &body,
+            url,
+            path: req.path,
+            model: req.model,
+            credentials_sent: self.inner.credentials_sent,
+            retry_after,
+        })
     }
+}
+
+/// The error of a call that fails at once because the server asked for a longer wait than
+/// [`RetryConfig::max_retry_after`]: it says how long the server asked for.
+fn asked_too_long(err: Error, asked: std::time::Duration, limit: std::time::Duration) -> Error {
+    let Error::Api(mut api) = err else {
+        return err;
+    };
+    let note = format!(
+        "the server asked to wait {} before trying again, longer than the {} this client \
+         waits (RetryConfig::max_retry_after): try again later",
+        retry::describe_wait(asked),
+        retry::describe_wait(limit)
+    );
+    api.hint = Some(match api.hint.take() {
+        Some(hint) => format!("{hint}; {note}"),
+        None => note,
+    });
+    Error::Api(api)
+}
+
+/// What was wrong with an answer's head, when a send failed because the server's answer was
+/// not valid HTTP (too many or too long headers, an obs-fold line, a bad status line), as
+/// hyper reports it anywhere in the error's chain.
+fn malformed_answer(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cause {
+        if let Some(h) = err.downcast_ref::<hyper::Error>()
+            && (h.is_parse() || h.is_parse_status())
+        {
+            let what = if h.to_string().contains("too large") {
+                format!("{h}: more headers, or longer ones, than an HTTP client accepts")
+            } else {
+                h.to_string()
+            };
+            return Some(what);
+        }
+        cause = err.source();
+    }
+    None
+}
+
+/// The service that sends requests to `base` on `route`: the direct path for plain HTTP
+/// with no proxy, else reqwest.
+fn service_for(
+    base: &url::Url,
+    route: &proxy::Route,
+    client: &reqwest::Client,
+    options: &ClientOptions,
+) -> Service {
+    if base.scheme() == "http" && *route == proxy::Route::Direct {
+        Service::Direct(Box::new(direct::DirectClient::new(options)))
+    } else {
+        Service::Reqwest {
+            client: client.clone(),
+            connect_timeout: options.connect_timeout,
+        }
+    }
+}
+
+/// A base URL, checked: it parses, and its scheme is http or https.
+fn parse_base(base_url: &str) -> Result<url::Url> {
+    let parsed = url::Url::parse(base_url).map_err(|e| Error::Config {
+        setting: None,
+        message: format!("invalid base URL {}", redact_url(base_url)),
+        source: Some(Box::new(e)),
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::config(format!(
+            "invalid base URL {}: the scheme must be http or https",
+            redact_url(base_url)
+        )));
+    }
+    Ok(parsed)
 }
 
 /// `work` under a time limit, if one is set; running out is a [`Error::Timeout`] of `kind`.
@@ -510,86 +625,12 @@ fn content_type(resp: &Response) -> String {
         .to_owned()
 }
 
-/// An error while reading a body after the status line arrived.
+/// An error while reading a body after the status line arrived (reqwest's own
+/// decompression is off: a corrupt gzip body is [`decompress`]'s to report).
 pub(crate) fn body_error(e: reqwest::Error) -> Error {
-    if is_corrupt_encoding(&e) {
-        return Error::Decode {
-            message: "the answer's compressed body is corrupt".into(),
-            source: Some(Box::new(e.without_url())),
-        };
-    }
     Error::Stream {
         message: "the connection broke while the answer was being received".into(),
         source: Some(Box::new(e.without_url())),
-    }
-}
-
-/// Whether a body error means the bytes arrived but their content encoding (gzip, …) is
-/// corrupt. reqwest reports every body error through its decompressor as a "decode" error,
-/// broken connections included; the decompressor's own failures are I/O errors of kind
-/// `InvalidData`.
-fn is_corrupt_encoding(e: &reqwest::Error) -> bool {
-    let mut source = std::error::Error::source(e);
-    while let Some(err) = source {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            return io.kind() == std::io::ErrorKind::InvalidData;
-        }
-        source = err.source();
-    }
-    false
-}
-
-/// Decodes an error body: OpenAI's `{"error":{"message","type","code","param"}}`, Ollama's
-/// native `{"error":"…"}`, FastAPI's `{"detail":…}`, or plain text / HTML.
-pub(crate) fn parse_error_body(status: u16, content_type: &str, body: &[u8]) -> ApiError {
-    let mut api = ApiError::new(status, String::new());
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
-        let str_of = |v: &serde_json::Value| match v {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Null => None,
-            other => Some(other.to_string()),
-        };
-        match v.get("error") {
-            Some(serde_json::Value::Object(e)) => {
-                api.message = e.get("message").and_then(str_of).unwrap_or_default();
-                api.kind = e.get("type").and_then(str_of);
-                api.code = e.get("code").and_then(str_of);
-                api.param = e.get("param").and_then(str_of);
-            }
-            Some(serde_json::Value::String(s)) => api.message = s.clone(),
-            _ => {
-                if let Some(m) = v
-                    .get("detail")
-                    .or_else(|| v.get("message"))
-                    .and_then(str_of)
-                {
-                    api.message = m;
-                } else {
-                    api.message = excerpt(body);
-                }
-            }
-        }
-        return api;
-    }
-    let text = excerpt(body);
-    api.message = if content_type.starts_with("text/html") || text.starts_with('<') {
-        format!("an HTML page instead of an API answer (a proxy in between?): {text}")
-    } else {
-        text
-    };
-    api
-}
-
-/// The start of a body as text, whitespace collapsed, for error messages.
-pub(crate) fn excerpt(body: &[u8]) -> String {
-    const MAX: usize = 200;
-    let text = String::from_utf8_lossy(&body[..body.len().min(MAX * 4)]);
-    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if collapsed.chars().count() > MAX {
-        let cut: String = collapsed.chars().take(MAX).collect();
-        format!("{cut}…")
-    } else {
-        collapsed
     }
 }
 
@@ -608,32 +649,9 @@ fn error_type(e: &Error) -> &'static str {
         Error::Connect { .. } => "connect",
         Error::Auth { .. } => "auth",
         Error::Api(_) => "http_status",
+        Error::Decode { .. } => "malformed_response",
         _ => "other",
     }
-}
-
-fn error_hint(provider: &str, api: &ApiError, model: Option<&str>) -> Option<String> {
-    let msg = api.message.as_str();
-    if api.status == 400
-        && (msg.contains("No required SSL certificate") || msg.contains("SSL certificate error"))
-    {
-        return Some(
-            "the server requires a valid client certificate (mutual TLS): set one with \
-             ClientOptions::with_client_identity_files"
-                .into(),
-        );
-    }
-    if api.status == 404 && msg == "404 page not found" {
-        return Some(
-            "the server has no such endpoint: check the base URL (Ollama's OpenAI-compatible API is under /v1)"
-                .into(),
-        );
-    }
-    if provider == "ollama" && api.status == 404 && msg.contains("not found") {
-        let model = model.unwrap_or("<model>");
-        return Some(format!("pull it first with `ollama pull {model}`"));
-    }
-    None
 }
 
 /// `scheme://host:port` of a URL: what a connection failure is about.
@@ -648,37 +666,6 @@ fn origin(url: &str) -> String {
             (origin, _) => origin.ascii_serialization(),
         },
         Err(_) => redact_url(url),
-    }
-}
-
-/// A URL with any user name and password removed, for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            if !u.username().is_empty() || u.password().is_some() {
-                let _ = u.set_username("");
-                let _ = u.set_password(None);
-            }
-            let s = u.to_string();
-            // Url adds a trailing slash to bare hosts; keep the caller's form.
-            if !url.ends_with('/') && s.ends_with('/') && u.path() == "/" {
-                s.trim_end_matches('/').to_owned()
-            } else {
-                s
-            }
-        }
-        Err(_) => mask_userinfo(url),
-    }
-}
-
-/// For strings that do not parse as URLs: hide anything that looks like `user:pass@`.
-fn mask_userinfo(s: &str) -> String {
-    let start = s.find("://").map_or(0, |i| i + 3);
-    let rest = &s[start..];
-    let end = rest.find('/').unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => format!("{}***@{}", &s[..start], &rest[at + 1..]),
-        None => s.to_owned(),
     }
 }
 
@@ -704,65 +691,37 @@ impl Timer {
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_openai_native_fastapi_and_html_errors() {
-        let e = parse_error_body(
-            404,
-            "application/json",
-            br#"{"error":{"message":"model 'x' not found","type":"not_found_error","param":null,"code":null}}"#,
-        );
-        assert_eq!(e.message, "model 'x' not found");
-        assert_eq!(e.kind.as_deref(), Some("not_found_error"));
-        assert_eq!(e.code, None);
-        let e = parse_error_body(
-            404,
-            "application/json",
-            br#"{"error":"model 'x' not found"}"#,
-        );
-        assert_eq!(e.message, "model 'x' not found");
-        let e = parse_error_body(401, "application/json", br#"{"detail":"Invalid API key"}"#);
-        assert_eq!(e.message, "Invalid API key");
-        let e = parse_error_body(
-            502,
-            "text/html",
-            b"<html>\n<head><title>502 Bad Gateway</title></head></html>",
-        );
-        assert!(e.message.starts_with("an HTML page"), "{}", e.message);
-        assert!(e.message.contains("502 Bad Gateway"));
-        let e = parse_error_body(404, "text/plain", b"404 page not found");
-        assert_eq!(e.message, "404 page not found");
+    /// A mapping that only keeps the status: the transport's tests need no provider.
+    #[derive(Debug)]
+    struct StatusOnly;
+
+    impl ErrorMapping for StatusOnly {
+        fn status_error(&self, answer: &ErrorAnswer<'_>) -> Error {
+            crate::ApiError::new(answer.status, "").into()
+        }
+
+        fn unreachable(&self) -> Unreachable {
+            Unreachable {
+                server: "the server",
+                hint: "is it running?",
+            }
+        }
     }
 
-    #[test]
-    fn redacts_credentials() {
-        assert_eq!(
-            redact_url("http://user:secret@example.com:8080/v1"),
-            "http://example.com:8080/v1"
-        );
-        assert_eq!(
-            redact_url("http://localhost:11434"),
-            "http://localhost:11434"
-        );
-        assert_eq!(redact_url("not a url"), "not a url");
-        assert_eq!(
-            redact_url("http://user:secret@exa mple.com/v1"),
-            "http://***@exa mple.com/v1"
-        );
+    fn client(base: &str, options: ClientOptions) -> Result<HttpClient> {
+        HttpClient::new(
+            base,
+            HeaderMap::new(),
+            Auth::None,
+            RetryConfig::none(),
+            options,
+            Arc::new(StatusOnly),
+        )
     }
 
     #[test]
     fn request_urls_join_the_base_path_and_the_endpoint() {
-        let client = |base: &str| {
-            HttpClient::new(
-                base,
-                HeaderMap::new(),
-                Auth::None,
-                RetryConfig::none(),
-                ClientOptions::default(),
-                "test",
-            )
-            .unwrap()
-        };
+        let client = |base: &str| client(base, ClientOptions::default()).unwrap();
         let c = client("http://127.0.0.1:8080/v1");
         assert_eq!(
             c.url("chat/completions").as_str(),
@@ -788,9 +747,49 @@ mod tests {
     }
 
     #[test]
-    fn excerpt_is_bounded() {
-        let long = "x".repeat(10_000);
-        let e = excerpt(long.as_bytes());
-        assert_eq!(e.chars().count(), 201);
+    fn only_plain_http_with_no_proxy_goes_direct() {
+        let direct = |base: &str, options: ClientOptions| {
+            matches!(
+                client(base, options).unwrap().inner.service,
+                Service::Direct(_)
+            )
+        };
+        let none = || ClientOptions::builder().proxy_vars(Vec::<(String, String)>::new());
+        assert!(direct("http://localhost:11434/v1", none().build()));
+        assert!(direct("http://10.1.2.3:8080/", none().build()));
+        assert!(!direct("https://api.example.com/v1", none().build()));
+        assert!(!direct(
+            "http://localhost:11434/v1",
+            none().proxy("http://proxy.internal:3128").build()
+        ));
+        let env =
+            || ClientOptions::builder().proxy_vars([("HTTP_PROXY", "http://proxy.internal:3128")]);
+        assert!(!direct("http://gpu-box:11434/v1", env().build()));
+        // The environment's proxy is never used for loopback.
+        assert!(direct("http://127.0.0.1:11434/v1", env().build()));
+        // `no_proxy` ignores the environment.
+        assert!(direct(
+            "http://gpu-box:11434/v1",
+            env().no_proxy(true).build()
+        ));
+    }
+
+    #[test]
+    fn framing_headers_are_refused_when_the_client_is_built() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from_static("3"),
+        );
+        let e = HttpClient::new(
+            "http://127.0.0.1:1/v1",
+            h,
+            Auth::None,
+            RetryConfig::none(),
+            ClientOptions::default(),
+            Arc::new(StatusOnly),
+        )
+        .unwrap_err();
+        assert!(matches!(e, Error::Config { .. }), "{e:?}");
     }
 }

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::proxy::Route;
+use crate::redact::redact_url;
+
 /// HTTP client settings shared by every provider. This is the only place the underlying HTTP
 /// client (reqwest) is configured.
 ///
@@ -19,7 +22,8 @@ use secrecy::SecretString;
 /// | `idle_timeout` | 120 s | longest silence between two chunks of a response body, streamed or not |
 /// | `total_timeout` | none | a deadline for a whole non-streaming call; never applied to streams |
 /// | `max_body_size` | 64 MiB | largest non-streaming body read into memory |
-/// | `proxy` | none | an HTTP(S) proxy for all requests; when unset, `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` apply |
+/// | `proxy` | none | an HTTP(S) proxy for all requests; when unset, `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` apply, never to `localhost` or loopback addresses |
+/// | proxy variables | the process environment | read from given pairs instead with [`ClientOptionsBuilder::proxy_vars`] |
 /// | `ca_certs_pem`, `ca_cert_files` | none | extra root CAs, trusted besides the built-in (Mozilla) roots |
 /// | `client_identity_pem`, `client_cert_file` + `client_key_file` | none | a client certificate for mutual TLS |
 /// | `danger_accept_invalid_certs` | false | accept any server certificate (tests only) |
@@ -33,6 +37,17 @@ use secrecy::SecretString;
 /// redirect to another server is not followed (the 3xx answer becomes an
 /// [`Error::Api`](crate::Error::Api) saying where it pointed), so that neither credentials nor
 /// prompts reach a server that was not configured.
+///
+/// Built with [`ClientOptions::builder`]:
+///
+/// ```
+/// use std::time::Duration;
+/// let options = llmport::ClientOptions::builder()
+///     .connect_timeout(Duration::from_secs(3))
+///     .ca_cert_file("/etc/ssl/private-ca.pem")
+///     .build();
+/// # let _ = options;
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientOptions {
@@ -77,6 +92,9 @@ pub struct ClientOptions {
     /// and 64 requests in flight, the benchmark harness's batch opened 144 connections for
     /// 20,000 requests instead of 64, and paid for it in CPU.
     pub pool_max_idle_per_host: usize,
+    /// The proxy variables to read instead of the process environment
+    /// ([`ClientOptionsBuilder::proxy_vars`]).
+    pub(crate) proxy_vars: Option<Vec<(String, String)>>,
 }
 
 /// A client certificate with its private key, in PEM.
@@ -117,11 +135,15 @@ impl fmt::Debug for ClientOptions {
             .field("idle_timeout", &self.idle_timeout)
             .field("total_timeout", &self.total_timeout)
             .field("max_body_size", &self.max_body_size)
-            .field(
-                "proxy",
-                &self.proxy.as_deref().map(crate::transport::redact_url),
-            )
+            .field("proxy", &self.proxy.as_deref().map(redact_url))
             .field("no_proxy", &self.no_proxy)
+            .field(
+                "proxy_vars",
+                &self
+                    .proxy_vars
+                    .as_ref()
+                    .map(|v| v.iter().map(|(k, _)| k).collect::<Vec<_>>()),
+            )
             .field("ca_certs_pem", &self.ca_certs_pem.len())
             .field("ca_cert_files", &self.ca_cert_files)
             .field("client_identity_pem", &self.client_identity_pem)
@@ -155,140 +177,206 @@ impl Default for ClientOptions {
             danger_accept_invalid_certs: false,
             user_agent: concat!("llmport/", env!("CARGO_PKG_VERSION")).to_owned(),
             pool_max_idle_per_host: usize::MAX,
+            proxy_vars: None,
         }
     }
 }
 
 impl ClientOptions {
-    /// The defaults (see the table above).
-    pub fn new() -> Self {
-        Self::default()
+    /// A builder starting from the defaults (see the table above).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let options = llmport::ClientOptions::builder()
+    ///     .connect_timeout(Duration::from_secs(3))
+    ///     .idle_timeout(None)
+    ///     .build();
+    /// assert_eq!(options.connect_timeout, Some(Duration::from_secs(3)));
+    /// ```
+    pub fn builder() -> ClientOptionsBuilder {
+        ClientOptionsBuilder::default()
     }
 
-    /// Sets the connect timeout (`None`: no limit).
-    #[must_use]
-    pub fn with_connect_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
-        self.connect_timeout = d.into();
+    /// A builder starting from these options.
+    pub fn to_builder(&self) -> ClientOptionsBuilder {
+        ClientOptionsBuilder {
+            options: self.clone(),
+        }
+    }
+}
+
+/// Builds [`ClientOptions`]; every setting starts at its default. Nothing is checked here:
+/// certificate files, the proxy URL and the rest are checked when the provider is built.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct ClientOptionsBuilder {
+    options: ClientOptions,
+}
+
+impl ClientOptionsBuilder {
+    /// The connect timeout (`None`: no limit).
+    pub fn connect_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
+        self.options.connect_timeout = d.into();
         self
     }
 
-    /// Sets the first-byte timeout (`None`: no limit).
-    #[must_use]
-    pub fn with_first_byte_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
-        self.first_byte_timeout = d.into();
+    /// The first-byte timeout (`None`: no limit).
+    pub fn first_byte_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
+        self.options.first_byte_timeout = d.into();
         self
     }
 
-    /// Sets the idle timeout between stream chunks (`None`: no limit).
-    #[must_use]
-    pub fn with_idle_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
-        self.idle_timeout = d.into();
+    /// The idle timeout between body chunks (`None`: no limit).
+    pub fn idle_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
+        self.options.idle_timeout = d.into();
         self
     }
 
-    /// Sets a total deadline for non-streaming calls (`None`: no limit).
-    #[must_use]
-    pub fn with_total_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
-        self.total_timeout = d.into();
+    /// A total deadline for non-streaming calls (`None`: no limit).
+    pub fn total_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
+        self.options.total_timeout = d.into();
         self
     }
 
-    /// Sets the largest non-streaming body read into memory.
-    #[must_use]
-    pub fn with_max_body_size(mut self, bytes: usize) -> Self {
-        self.max_body_size = bytes;
+    /// The largest non-streaming body read into memory.
+    pub fn max_body_size(mut self, bytes: usize) -> Self {
+        self.options.max_body_size = bytes;
         self
     }
 
-    /// Sends every request through this HTTP(S) proxy.
-    #[must_use]
-    pub fn with_proxy(mut self, url: impl Into<String>) -> Self {
-        self.proxy = Some(url.into());
-        self
-    }
-
-    /// Trusts an extra root CA certificate (PEM).
-    #[must_use]
-    pub fn with_ca_cert_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.ca_certs_pem.push(pem.into());
+    /// Sends every request through this HTTP(S) proxy, loopback included.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.options.proxy = Some(url.into());
         self
     }
 
     /// Ignores the proxy environment variables (`HTTP_PROXY`, …).
-    #[must_use]
-    pub fn with_no_proxy(mut self, yes: bool) -> Self {
-        self.no_proxy = yes;
+    pub fn no_proxy(mut self, yes: bool) -> Self {
+        self.options.no_proxy = yes;
+        self
+    }
+
+    /// Reads the proxy variables (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY`, in
+    /// either case) from these pairs instead of the process environment, so that a program
+    /// (or a test) can decide them without touching the environment.
+    pub fn proxy_vars<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        self.options.proxy_vars = Some(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+        self
+    }
+
+    /// Trusts an extra root CA certificate (PEM).
+    pub fn ca_cert_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.options.ca_certs_pem.push(pem.into());
         self
     }
 
     /// Trusts the extra root CA certificates in this PEM file (read when the provider is
     /// built).
-    #[must_use]
-    pub fn with_ca_cert_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ca_cert_files.push(path.into());
+    pub fn ca_cert_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.options.ca_cert_files.push(path.into());
         self
     }
 
     /// Presents the client certificate and key in these PEM files (mutual TLS; read when the
     /// provider is built).
-    #[must_use]
-    pub fn with_client_identity_files(
+    pub fn client_identity_files(
         mut self,
         cert: impl Into<PathBuf>,
         key: impl Into<PathBuf>,
     ) -> Self {
-        self.client_cert_file = Some(cert.into());
-        self.client_key_file = Some(key.into());
-        self
-    }
-
-    /// Sets how many idle connections are kept per host.
-    #[must_use]
-    pub fn with_pool_max_idle_per_host(mut self, n: usize) -> Self {
-        self.pool_max_idle_per_host = n;
+        self.options.client_cert_file = Some(cert.into());
+        self.options.client_key_file = Some(key.into());
         self
     }
 
     /// Presents this client certificate (mutual TLS).
-    #[must_use]
-    pub fn with_client_identity(mut self, identity: ClientIdentity) -> Self {
-        self.client_identity_pem = Some(identity);
+    pub fn client_identity(mut self, identity: ClientIdentity) -> Self {
+        self.options.client_identity_pem = Some(identity);
+        self
+    }
+
+    /// How many idle connections are kept per host.
+    pub fn pool_max_idle_per_host(mut self, n: usize) -> Self {
+        self.options.pool_max_idle_per_host = n;
         self
     }
 
     /// Accepts any server certificate. Dangerous: only for testing.
-    #[must_use]
-    pub fn with_danger_accept_invalid_certs(mut self, yes: bool) -> Self {
-        self.danger_accept_invalid_certs = yes;
+    pub fn danger_accept_invalid_certs(mut self, yes: bool) -> Self {
+        self.options.danger_accept_invalid_certs = yes;
         self
     }
 
-    /// Sets the `User-Agent` header.
-    #[must_use]
-    pub fn with_user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = ua.into();
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.options.user_agent = ua.into();
         self
     }
 
-    /// Builds the reqwest client.
-    pub(crate) fn build_client(&self) -> crate::Result<reqwest::Client> {
+    /// The options.
+    pub fn build(self) -> ClientOptions {
+        self.options
+    }
+}
+
+impl ClientOptions {
+    /// Builds the reqwest client for requests on `route` (see [`super::proxy`]);
+    /// `for_loopback` when they go to this machine.
+    ///
+    /// It only sends: redirects, decompression and the default headers are the transport's
+    /// (written once, above both HTTP paths), so reqwest's own redirect policy is `none` and
+    /// its gzip decoding is off.
+    pub(crate) fn build_client(
+        &self,
+        route: &Route,
+        for_loopback: bool,
+    ) -> crate::Result<reqwest::Client> {
         let mut b = reqwest::Client::builder()
-            .user_agent(self.user_agent.clone())
             .pool_max_idle_per_host(self.pool_max_idle_per_host)
-            .redirect(reqwest::redirect::Policy::custom(same_origin_redirect))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_gzip()
             .tcp_nodelay(true);
         if let Some(d) = self.connect_timeout {
             b = b.connect_timeout(d);
         }
-        if self.no_proxy {
-            b = b.no_proxy();
-        }
-        if let Some(p) = &self.proxy {
-            let proxy = reqwest::Proxy::all(p.as_str()).map_err(|e| crate::Error::Config {
-                setting: None,
-                message: format!("invalid proxy URL {}", crate::transport::redact_url(p)),
+        let (proxy, auth) = match route {
+            Route::Direct => {
+                // reqwest reads the environment's proxies per URL, which only matters for
+                // another host (an OAuth2 token endpoint): keep that unless the environment
+                // is off, given as variables, or the requests are for this machine.
+                if self.no_proxy || self.proxy_vars.is_some() || for_loopback {
+                    b = b.no_proxy();
+                }
+                (None, None)
+            }
+            Route::Configured => (self.proxy.as_deref(), None),
+            // From the process environment: reqwest reads it the same way (hyper-util's
+            // matcher), per URL, so that another host (an OAuth2 token endpoint) gets its own
+            // decision.
+            Route::Environment { .. } if self.proxy_vars.is_none() => (None, None),
+            Route::Environment { url, auth } => {
+                b = b.no_proxy();
+                (Some(url.as_str()), auth.as_ref())
+            }
+        };
+        if let Some(p) = proxy {
+            let mut proxy = reqwest::Proxy::all(p).map_err(|e| crate::Error::Config {
+                setting: Some("ClientOptions::proxy".into()),
+                message: format!("invalid proxy URL {}", redact_url(p)),
                 source: Some(Box::new(e)),
             })?;
+            if let Some(auth) = auth {
+                proxy = proxy.custom_http_auth(auth.clone());
+            }
             b = b.proxy(proxy);
         }
         let ca_files = self
@@ -371,26 +459,4 @@ fn read_file(path: &Path, what: &str) -> crate::Result<Vec<u8>> {
         message: format!("cannot read the {what} file {}", path.display()),
         source: Some(Box::new(e)),
     })
-}
-
-/// The most redirects followed for one request.
-pub(crate) const MAX_REDIRECTS: usize = 10;
-
-/// Follows a redirect only within the same scheme, host and port, at most
-/// [`MAX_REDIRECTS`] times. A redirect elsewhere is not followed (the 3xx answer becomes an
-/// error): reqwest would drop `Authorization` on the way, but not an API key in a header of
-/// the gateway's choosing, nor the prompt in the body, and neither should reach a server the
-/// caller did not configure.
-fn same_origin_redirect(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirect::Action {
-    let next = attempt.url();
-    let same_origin = attempt.previous().last().is_some_and(|prev| {
-        prev.scheme() == next.scheme()
-            && prev.host_str() == next.host_str()
-            && prev.port_or_known_default() == next.port_or_known_default()
-    });
-    if same_origin && attempt.previous().len() <= MAX_REDIRECTS {
-        attempt.follow()
-    } else {
-        attempt.stop()
-    }
 }

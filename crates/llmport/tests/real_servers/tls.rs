@@ -56,9 +56,19 @@ fn chain(e: &Error) -> String {
 async fn https_with_the_private_ca_added_as_pem_or_file_or_variable() {
     let Some(s) = setup().await else { return };
     let url = s.nginx.https_v1_url();
-    let by_pem = provider(&url, ClientOptions::new().with_ca_cert_pem(s.pki.ca_pem())).unwrap();
+    let by_pem = provider(
+        &url,
+        ClientOptions::builder().ca_cert_pem(s.pki.ca_pem()).build(),
+    )
+    .unwrap();
     assert_eq!(chat(&by_pem).await.unwrap(), PLAIN_ANSWER);
-    let by_file = provider(&url, ClientOptions::new().with_ca_cert_file(&s.pki.ca_cert)).unwrap();
+    let by_file = provider(
+        &url,
+        ClientOptions::builder()
+            .ca_cert_file(&s.pki.ca_cert)
+            .build(),
+    )
+    .unwrap();
     chat(&by_file).await.unwrap();
     let by_env = llmport::OllamaProvider::builder()
         .from_vars([
@@ -75,7 +85,7 @@ async fn https_with_the_private_ca_added_as_pem_or_file_or_variable() {
 async fn https_without_the_ca_is_refused_unless_invalid_certs_are_accepted() {
     let Some(s) = setup().await else { return };
     let url = s.nginx.https_v1_url();
-    let e = chat(&provider(&url, ClientOptions::new()).unwrap())
+    let e = chat(&provider(&url, ClientOptions::default()).unwrap())
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Connect { .. }), "{e:?}");
@@ -83,14 +93,16 @@ async fn https_without_the_ca_is_refused_unless_invalid_certs_are_accepted() {
     assert!(text.contains("UnknownIssuer"), "{text}");
     assert!(
         e.to_string().contains("certificate is not trusted")
-            && e.to_string().contains("with_ca_cert_file"),
+            && e.to_string().contains("ClientOptionsBuilder::ca_cert_file"),
         "the message says what to do: {e}"
     );
     assert!(s.server.requests().is_empty());
 
     let anything = provider(
         &url,
-        ClientOptions::new().with_danger_accept_invalid_certs(true),
+        ClientOptions::builder()
+            .danger_accept_invalid_certs(true)
+            .build(),
     )
     .unwrap();
     chat(&anything).await.unwrap();
@@ -100,9 +112,10 @@ async fn https_without_the_ca_is_refused_unless_invalid_certs_are_accepted() {
 #[tokio::test]
 async fn mutual_tls_with_the_client_certificate_passes_and_nginx_sees_its_subject() {
     let Some(s) = setup().await else { return };
-    let options = ClientOptions::new()
-        .with_ca_cert_file(&s.pki.ca_cert)
-        .with_client_identity_files(&s.pki.client_cert, &s.pki.client_key);
+    let options = ClientOptions::builder()
+        .ca_cert_file(&s.pki.ca_cert)
+        .client_identity_files(&s.pki.client_cert, &s.pki.client_key)
+        .build();
     let p = provider(&s.nginx.mtls_v1_url(), options).unwrap();
     assert_eq!(chat(&p).await.unwrap(), PLAIN_ANSWER);
     let subject = s
@@ -133,7 +146,13 @@ async fn mutual_tls_with_the_client_certificate_passes_and_nginx_sees_its_subjec
 async fn mutual_tls_without_a_trusted_client_certificate_is_refused_with_a_hint() {
     let Some(s) = setup().await else { return };
     let url = s.nginx.mtls_v1_url();
-    let none = provider(&url, ClientOptions::new().with_ca_cert_file(&s.pki.ca_cert)).unwrap();
+    let none = provider(
+        &url,
+        ClientOptions::builder()
+            .ca_cert_file(&s.pki.ca_cert)
+            .build(),
+    )
+    .unwrap();
     let e = chat(&none).await.unwrap_err();
     assert_eq!(e.status(), Some(400), "{e:?}");
     let text = e.to_string();
@@ -142,9 +161,10 @@ async fn mutual_tls_without_a_trusted_client_certificate_is_refused_with_a_hint(
 
     let rogue = provider(
         &url,
-        ClientOptions::new()
-            .with_ca_cert_file(&s.pki.ca_cert)
-            .with_client_identity_files(&s.pki.rogue_client_cert, &s.pki.rogue_client_key),
+        ClientOptions::builder()
+            .ca_cert_file(&s.pki.ca_cert)
+            .client_identity_files(&s.pki.rogue_client_cert, &s.pki.rogue_client_key)
+            .build(),
     )
     .unwrap();
     let e = chat(&rogue).await.unwrap_err();
@@ -159,7 +179,7 @@ async fn bad_certificate_files_are_config_errors_naming_the_file() {
     let missing = std::path::Path::new("/nonexistent/llmport-ca.pem");
     let e = provider(
         "https://127.0.0.1:9/v1",
-        ClientOptions::new().with_ca_cert_file(missing),
+        ClientOptions::builder().ca_cert_file(missing).build(),
     )
     .unwrap_err();
     assert!(matches!(e, Error::Config { .. }), "{e:?}");
@@ -167,7 +187,9 @@ async fn bad_certificate_files_are_config_errors_naming_the_file() {
 
     let e = provider(
         "https://127.0.0.1:9/v1",
-        ClientOptions::new().with_ca_cert_file(&pki.client_key),
+        ClientOptions::builder()
+            .ca_cert_file(&pki.client_key)
+            .build(),
     )
     .unwrap_err();
     assert!(matches!(e, Error::Config { .. }), "{e:?}");
@@ -175,7 +197,9 @@ async fn bad_certificate_files_are_config_errors_naming_the_file() {
     // A key that does not belong to the certificate.
     let e = provider(
         "https://127.0.0.1:9/v1",
-        ClientOptions::new().with_client_identity_files(&pki.client_cert, &pki.rogue_client_key),
+        ClientOptions::builder()
+            .client_identity_files(&pki.client_cert, &pki.rogue_client_key)
+            .build(),
     );
     // rustls only notices the mismatch in the handshake on some versions: either a config
     // error now or a refused connection later is fine, a silent success is not.
@@ -195,7 +219,7 @@ async fn bad_certificate_files_are_config_errors_naming_the_file() {
 /// nginx as a forward proxy to `server`, and a provider configured to use it.
 fn through_proxy(server: &TestServer) -> Option<(Nginx, OpenAiProvider)> {
     let nginx = Nginx::start(server.addr(), &Gateway::default())?;
-    let options = ClientOptions::new().with_proxy(nginx.proxy_url());
+    let options = ClientOptions::builder().proxy(nginx.proxy_url()).build();
     let p = provider(&server.v1_url(), options).expect("provider builds");
     Some((nginx, p))
 }

@@ -133,7 +133,10 @@ async fn a_retry_after_beyond_the_cap_returns_the_error_at_once() {
     let server = then_ok(Reply::empty(503).header("Retry-After", "120")).await;
     let p = provider(
         &server.v1_url(),
-        retrying(3).with_max_retry_after(Duration::from_secs(10)),
+        retrying(3)
+            .to_builder()
+            .max_retry_after(Duration::from_secs(10))
+            .build(),
     );
     let started = Instant::now();
     let e = chat(&p).await.unwrap_err();
@@ -204,7 +207,11 @@ async fn a_stream_is_never_retried_after_its_first_byte() {
     let p = OpenAiProvider::builder()
         .base_url(server.v1_url())
         .retry(retrying(5))
-        .client_options(ClientOptions::new().with_idle_timeout(Duration::from_millis(300)))
+        .client_options(
+            ClientOptions::builder()
+                .idle_timeout(Duration::from_millis(300))
+                .build(),
+        )
         .build()
         .unwrap();
     let items = stream_items(&p).await;

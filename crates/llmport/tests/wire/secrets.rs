@@ -180,11 +180,15 @@ async fn no_secret_in_debug_display_errors_or_traces() {
         let builder = OllamaProvider::builder()
             .base_url(server.v1_url())
             .auth(auth.clone())
-            .client_options(ClientOptions::new().with_client_identity(ClientIdentity {
-                cert_pem: b"not a real certificate".to_vec(),
-                key_pem: secrets.private_key.clone().into(),
-            }))
-            .retry(RetryConfig::default().with_max_retries(2));
+            .client_options(
+                ClientOptions::builder()
+                    .client_identity(ClientIdentity {
+                        cert_pem: b"not a real certificate".to_vec(),
+                        key_pem: secrets.private_key.clone().into(),
+                    })
+                    .build(),
+            )
+            .retry(RetryConfig::builder().max_retries(2).build());
         texts.push((format!("Debug of builder {i}"), format!("{builder:?}")));
         // The identity is not a real certificate: building fails, with a config error.
         let e = builder.clone().build().unwrap_err();
@@ -193,7 +197,7 @@ async fn no_secret_in_debug_display_errors_or_traces() {
         let p = OpenAiProvider::builder()
             .base_url(server.v1_url())
             .auth(auth)
-            .retry(RetryConfig::default().with_max_retries(2))
+            .retry(RetryConfig::builder().max_retries(2).build())
             .build()
             .unwrap();
         texts.push((format!("Debug of provider {i}"), format!("{p:?}")));

@@ -122,7 +122,11 @@ async fn a_silent_server_ends_the_stream_with_an_idle_timeout() {
     let p = llmport::OpenAiProvider::builder()
         .base_url(server.v1_url())
         .retry(llmport::RetryConfig::none())
-        .client_options(llmport::ClientOptions::new().with_idle_timeout(Duration::from_millis(200)))
+        .client_options(
+            llmport::ClientOptions::builder()
+                .idle_timeout(Duration::from_millis(200))
+                .build(),
+        )
         .build()
         .expect("provider builds");
     let mut s = p

@@ -80,7 +80,7 @@ async fn connect_timeout() {
     let limit = Duration::from_millis(300);
     let p = provider(
         &format!("http://127.0.0.1:{port}/v1"),
-        ClientOptions::new().with_connect_timeout(limit),
+        ClientOptions::builder().connect_timeout(limit).build(),
     );
     let started = Instant::now();
     let e = chat(&p).await.unwrap_err();
@@ -104,7 +104,7 @@ async fn first_byte_timeout() {
     let limit = Duration::from_millis(200);
     let p = provider(
         &server.v1_url(),
-        ClientOptions::new().with_first_byte_timeout(limit),
+        ClientOptions::builder().first_byte_timeout(limit).build(),
     );
     let started = Instant::now();
     let e = chat(&p).await.unwrap_err();
@@ -119,11 +119,12 @@ async fn first_byte_timeout() {
     // Before the first byte nothing reached the caller: it is retried.
     let p = OpenAiProvider::builder()
         .base_url(server.v1_url())
-        .client_options(ClientOptions::new().with_first_byte_timeout(limit))
+        .client_options(ClientOptions::builder().first_byte_timeout(limit).build())
         .retry(
-            RetryConfig::default()
-                .with_max_retries(1)
-                .with_backoff(Duration::from_millis(1), Duration::from_millis(1)),
+            RetryConfig::builder()
+                .max_retries(1)
+                .backoff(Duration::from_millis(1), Duration::from_millis(1))
+                .build(),
         )
         .build()
         .unwrap();
@@ -137,7 +138,7 @@ async fn idle_timeout_between_stream_chunks() {
     let limit = Duration::from_millis(250);
     let p = provider(
         &server.v1_url(),
-        ClientOptions::new().with_idle_timeout(limit),
+        ClientOptions::builder().idle_timeout(limit).build(),
     );
     let started = Instant::now();
     let items = stream_items(&p).await;
@@ -161,7 +162,7 @@ async fn total_timeout_of_a_non_streaming_call() {
     let limit = Duration::from_millis(300);
     let p = provider(
         &server.v1_url(),
-        ClientOptions::new().with_total_timeout(limit),
+        ClientOptions::builder().total_timeout(limit).build(),
     );
     let e = chat(&p).await.unwrap_err();
     assert_timeout(
@@ -178,9 +179,10 @@ async fn the_total_timeout_never_cuts_off_a_stream_that_keeps_producing() {
     let server = serve(slow_stream(Duration::from_millis(150))).await;
     let p = provider(
         &server.v1_url(),
-        ClientOptions::new()
-            .with_total_timeout(Duration::from_millis(300))
-            .with_idle_timeout(Duration::from_secs(2)),
+        ClientOptions::builder()
+            .total_timeout(Duration::from_millis(300))
+            .idle_timeout(Duration::from_secs(2))
+            .build(),
     );
     let started = Instant::now();
     for item in stream_items(&p).await {
@@ -192,7 +194,7 @@ async fn the_total_timeout_never_cuts_off_a_stream_that_keeps_producing() {
 #[test]
 fn timeouts_from_environment_variables() {
     let o = llmport::env::client_options(
-        ClientOptions::new(),
+        ClientOptions::default(),
         [
             ("LLMPORT_CONNECT_TIMEOUT", "300ms"),
             ("LLMPORT_FIRST_BYTE_TIMEOUT", "2m"),
