@@ -23,7 +23,8 @@
         clippy::cast_possible_wrap,
         clippy::string_slice,
         clippy::unreachable,
-        clippy::unimplemented
+        clippy::unimplemented,
+        clippy::allow_attributes_without_reason
     )
 )]
 // Nothing is `pub` that the public API does not reach: what is not exported is `pub(crate)`.
