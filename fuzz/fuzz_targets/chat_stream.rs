@@ -1,12 +1,12 @@
-//! A streamed Chat Completions body through the provider's own stream (SSE decoder → chunk
-//! decoder → tool-call assembly): never panics; an error is always the last item; a stream
+//! A streamed Chat Completions body through the provider's own stream decoder
+//! (`llmport::openai::StreamDecoder`: SSE decoder → chunk decoder → tool-call assembly): never panics; an error is always the last item; a stream
 //! without `[DONE]` always ends with an error (no partial answer presented as complete); and a
 //! body cut into pieces gives the same items as the whole body.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use llmport::{Error, GenResponse};
-use llmport_fuzz::frame;
+use llmport_fuzz::{chat_stream, frame};
 
 /// An item without its timings (they differ from run to run).
 fn comparable(item: &Result<GenResponse, Error>) -> Result<GenResponse, String> {
@@ -24,14 +24,14 @@ fn comparable(item: &Result<GenResponse, Error>) -> Result<GenResponse, String> 
 fuzz_target!(|data: &[u8]| {
     let Some(input) = frame(data) else { return };
     let max_tool_arguments = input.max_line;
-    let whole = llmport::__fuzz::chat_stream(input.body, &[], input.max_line, max_tool_arguments);
+    let whole = chat_stream(input.body, &[], input.max_line, max_tool_arguments);
     if let Some(pos) = whole.iter().position(Result::is_err) {
         assert_eq!(pos, whole.len() - 1, "an item came after an error");
     } else {
         let done = input.body.windows(6).any(|w| w == b"[DONE]");
         assert!(done, "a stream without [DONE] ended without an error");
     }
-    let split = llmport::__fuzz::chat_stream(
+    let split = chat_stream(
         input.body,
         &input.splits,
         input.max_line,

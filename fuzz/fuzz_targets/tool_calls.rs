@@ -222,7 +222,7 @@ fn model(input: &Input, limit: usize) -> Option<Vec<(u32, ToolCall)>> {
 fuzz_target!(|input: Input| {
     let limit = if input.small_limit { 32 } else { 1 << 20 };
     let body = body_of(&input);
-    let items = llmport::__fuzz::chat_stream(&body, &[], llmport::codec::DEFAULT_MAX_LINE, limit);
+    let items = llmport_fuzz::chat_stream(&body, &[], llmport::codec::DEFAULT_MAX_LINE, limit);
     let error_at = items.iter().position(Result::is_err);
     if let Some(pos) = error_at {
         assert_eq!(pos, items.len() - 1, "an item came after an error");

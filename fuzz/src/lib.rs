@@ -1,5 +1,15 @@
 //! What the fuzz targets share: how an input's control bytes pick a line limit and the points
-//! at which the body is cut into pieces.
+//! at which the body is cut into pieces, and the streams they drive.
+//!
+//! The stream targets drive llmport's public, I/O-free decoders (`llmport::codec::Decoder`
+//! implementations) with `llmport::codec::decode_pieces`: the same decoders, driven by the
+//! same protocol, that a real call's stream runs over its HTTP body (whichever HTTP path
+//! brought the bytes). Only the I/O around them (the read-ahead task, the timers) is not
+//! fuzzed here.
+
+use bytes::Bytes;
+use llmport::codec::{StreamLimits, decode_pieces};
+use llmport::{Error, GenResponse};
 
 /// An input cut into its control part and the body the decoder sees.
 pub struct Framed<'a> {
@@ -61,4 +71,39 @@ pub fn pieces<'a>(body: &'a [u8], splits: &[usize]) -> Vec<&'a [u8]> {
         start = cut;
     }
     out
+}
+
+/// `body` as the pieces a decoder is fed, cut at `splits`.
+pub fn byte_pieces(body: &[u8], splits: &[usize]) -> Vec<Bytes> {
+    pieces(body, splits)
+        .into_iter()
+        .map(Bytes::copy_from_slice)
+        .collect()
+}
+
+/// A streamed Chat Completions body through `llmport::openai::StreamDecoder` (SSE decoder →
+/// chunk decoder → tool-call assembly), cut at `splits`: every item, the error that ended the
+/// stream (if any) last.
+pub fn chat_stream(
+    body: &[u8],
+    splits: &[usize],
+    max_line: usize,
+    max_tool_arguments: usize,
+) -> Vec<Result<GenResponse, Error>> {
+    let limits = StreamLimits {
+        max_line,
+        max_tool_arguments,
+    };
+    decode_pieces(
+        llmport::openai::StreamDecoder::new(limits),
+        byte_pieces(body, splits),
+    )
+}
+
+/// A native `/api/chat` NDJSON body through `llmport::ollama::ChatDecoder`, cut at `splits`.
+pub fn native_chat(body: &[u8], splits: &[usize], max_line: usize) -> Vec<Result<GenResponse, Error>> {
+    decode_pieces(
+        llmport::ollama::ChatDecoder::new(max_line),
+        byte_pieces(body, splits),
+    )
 }

@@ -109,10 +109,15 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_limit)]
     pub first_token_timeout: Option<Limit>,
 
-    /// Longest silence between two chunks of a streamed answer, e.g. `2m`
-    /// [env: LLMPORT_IDLE_TIMEOUT].
+    /// Longest time a streamed answer may go without progress (a token, a tool call, the
+    /// end; keep-alives do not count), e.g. `2m` [env: LLMPORT_IDLE_TIMEOUT].
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_limit)]
     pub idle_timeout: Option<Limit>,
+
+    /// Longest time a whole streamed answer may take, e.g. `30m` (default: no limit)
+    /// [env: LLMPORT_STREAM_TIMEOUT].
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_limit)]
+    pub stream_timeout: Option<Limit>,
 
     /// How many times to retry a request that failed before any answer arrived
     /// (connection errors, 408/409/429/5xx) [env: LLMPORT_RETRIES].

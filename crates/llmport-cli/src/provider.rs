@@ -29,6 +29,7 @@ pub(crate) fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
     if global.connect_timeout.is_some()
         || global.first_token_timeout.is_some()
         || global.idle_timeout.is_some()
+        || global.stream_timeout.is_some()
         || global.ca_cert.is_some()
         || global.client_cert.is_some()
     {
@@ -43,6 +44,9 @@ pub(crate) fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
         }
         if let Some(Limit(d)) = global.idle_timeout {
             o = o.idle_timeout(d);
+        }
+        if let Some(Limit(d)) = global.stream_timeout {
+            o = o.stream_timeout(d);
         }
         if let Some(ca) = &global.ca_cert {
             o = o.ca_cert_file(ca);

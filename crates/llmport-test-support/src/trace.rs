@@ -2,7 +2,7 @@
 //! a string, for tests that inspect traces.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing_subscriber::fmt::format::FmtSpan;
 
@@ -29,6 +29,22 @@ impl Write for Sink {
     }
 }
 
+/// Makes tracing ask every live subscriber, not only the calling thread's, whether it wants a
+/// callsite. Call it before `tracing::subscriber::set_default` in a binary whose tests run
+/// in parallel.
+///
+/// tracing caches per callsite whether anyone wants its events. While exactly one
+/// subscriber is registered, it takes that one for the global default and decides from the
+/// *registering thread's* default: a callsite first hit by another test's thread (which has
+/// none) is cached as unwanted, and the capturing test never sees its events (seen in
+/// `tests/wire`: `unsupported::lenient_mode_drops_them_with_a_warning` got no warnings, once
+/// in a few runs). A second subscriber, registered once and never dropped, turns that
+/// shortcut off for the life of the process.
+pub fn share_interest() {
+    static ANCHOR: OnceLock<tracing::Dispatch> = OnceLock::new();
+    ANCHOR.get_or_init(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+}
+
 /// Starts capturing on this thread (use a current-thread runtime) until the guard drops.
 pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
@@ -39,9 +55,6 @@ pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
         .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
         .with_target(true)
         .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
-    // Tests running on other threads of the same binary, with no subscriber, may have cached
-    // a callsite's interest as "never": recompute it now that this one is in place.
-    tracing::callsite::rebuild_interest_cache();
-    (captured, guard)
+    share_interest();
+    (captured, tracing::subscriber::set_default(subscriber))
 }

@@ -11,7 +11,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use llmport::__bench::chat_request_body;
+use llmport::openai::encode_chat_request as chat_request_body;
 use llmport::{Message, Options, Role, Tool, ToolCall};
 use serde_json::json;
 

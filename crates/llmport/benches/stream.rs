@@ -14,8 +14,8 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use llmport::__bench::StreamDecoder;
-use llmport::codec::{CodecError, SseDecoder};
+use llmport::codec::{CodecError, Decoder, SseDecoder};
+use llmport::openai::StreamDecoder;
 use llmport::{GenResponse, Part};
 
 /// Content chunks per stream.
@@ -148,13 +148,19 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Elements(N as u64));
         g.bench_function("gen_responses", |b| {
             b.iter(|| {
-                let mut dec = StreamDecoder::new();
+                // The decoder a real call reads its stream with, driven as the stream adapter
+                // drives it (without the body's I/O and timers).
+                let mut dec = StreamDecoder::default();
                 let mut got = 0usize;
                 for p in &body {
-                    dec.feed(black_box(p.clone()), |r| got += content_len(&r))
-                        .expect("valid stream");
+                    dec.feed(black_box(p.clone()));
+                    while let Some(item) = dec.next_item() {
+                        got += content_len(&item.expect("valid stream"));
+                    }
                 }
-                dec.finish().expect("ends with [DONE]");
+                dec.end();
+                assert!(dec.is_done(), "ends with [DONE]");
+                assert!(dec.next_item().is_none());
                 assert_eq!(got, content);
                 got
             })

@@ -41,6 +41,7 @@ pub const VARIABLES: &[&str] = &[
     "LLMPORT_FIRST_BYTE_TIMEOUT",
     "LLMPORT_IDLE_TIMEOUT",
     "LLMPORT_TOTAL_TIMEOUT",
+    "LLMPORT_STREAM_TIMEOUT",
     "LLMPORT_RETRIES",
     "LLMPORT_PROXY",
     "LLMPORT_CA_CERT",
@@ -324,6 +325,9 @@ pub(crate) fn client_options_from(mut o: ClientOptions, vars: &Vars) -> Result<C
     if let Some(d) = vars.duration("LLMPORT_TOTAL_TIMEOUT")? {
         o.total_timeout = d;
     }
+    if let Some(d) = vars.duration("LLMPORT_STREAM_TIMEOUT")? {
+        o.stream_timeout = d;
+    }
     if let Some(p) = vars.get("LLMPORT_PROXY") {
         o.proxy = Some(p.to_owned());
     }
@@ -494,6 +498,7 @@ mod tests {
                 ("LLMPORT_FIRST_BYTE_TIMEOUT", "10m"),
                 ("LLMPORT_IDLE_TIMEOUT", "off"),
                 ("LLMPORT_TOTAL_TIMEOUT", "90"),
+                ("LLMPORT_STREAM_TIMEOUT", "30m"),
                 ("LLMPORT_PROXY", "http://proxy:3128"),
                 ("LLMPORT_CA_CERT", "/etc/ca.pem"),
                 ("LLMPORT_CLIENT_CERT", "/c.pem"),
@@ -505,6 +510,7 @@ mod tests {
         assert_eq!(o.first_byte_timeout, Some(Duration::from_secs(600)));
         assert_eq!(o.idle_timeout, None);
         assert_eq!(o.total_timeout, Some(Duration::from_secs(90)));
+        assert_eq!(o.stream_timeout, Some(Duration::from_secs(1800)));
         assert_eq!(o.proxy.as_deref(), Some("http://proxy:3128"));
         assert_eq!(o.ca_cert_files, [PathBuf::from("/etc/ca.pem")]);
         assert_eq!(o.client_key_file, Some(PathBuf::from("/k.pem")));

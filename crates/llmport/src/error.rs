@@ -157,10 +157,15 @@ pub enum TimeoutKind {
     /// The server accepted the request but sent no response (status line and headers, or the
     /// first byte of a streamed body) in time. Ollama sends nothing while it loads a model.
     FirstByte,
-    /// A stream went silent between two chunks for too long.
+    /// A stream made no progress for too long: no token, reasoning delta, tool-call fragment
+    /// or finish (keep-alive comments and empty deltas do not count), or a non-streaming body
+    /// went silent between two pieces.
     Idle,
     /// The whole call (request and complete body) took too long.
     Total,
+    /// A streamed answer did not end within the whole-stream deadline
+    /// ([`ClientOptions::stream_timeout`](crate::ClientOptions::stream_timeout)).
+    Stream,
 }
 
 impl fmt::Display for TimeoutKind {
@@ -170,6 +175,7 @@ impl fmt::Display for TimeoutKind {
             TimeoutKind::FirstByte => "first byte of the response",
             TimeoutKind::Idle => "data between two stream chunks",
             TimeoutKind::Total => "complete response",
+            TimeoutKind::Stream => "end of the streamed answer",
         })
     }
 }

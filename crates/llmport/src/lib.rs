@@ -138,8 +138,9 @@
 //! | `LLMPORT_OAUTH2_PARAMS` | extra token-request parameters, form-encoded: `audience=https%3A%2F%2Fllm&resource=x` |
 //! | `LLMPORT_CONNECT_TIMEOUT` | connection set-up limit (default 10s) |
 //! | `LLMPORT_FIRST_BYTE_TIMEOUT` | limit from request to response headers (default 5m) |
-//! | `LLMPORT_IDLE_TIMEOUT` | longest silence between stream chunks (default 2m) |
+//! | `LLMPORT_IDLE_TIMEOUT` | longest time a stream may go without progress — a token, a tool-call fragment, a finish; keep-alives do not count — or a body without data (default 2m) |
 //! | `LLMPORT_TOTAL_TIMEOUT` | deadline of a whole non-streaming call (default none) |
+//! | `LLMPORT_STREAM_TIMEOUT` | deadline of a whole streamed answer (default none) |
 //! | `LLMPORT_RETRIES` | retries after the first attempt (default 2; `0` disables) |
 //! | `LLMPORT_PROXY` | an HTTP(S) proxy for every request |
 //! | `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` | the standard proxy variables, honoured when `LLMPORT_PROXY` is unset (read from the process environment by the HTTP client) |
@@ -167,8 +168,6 @@
 //!   replays recorded transcripts, for tests of code that uses llmport.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[doc(hidden)]
-pub mod __fuzz;
 pub mod auth;
 pub mod codec;
 pub mod embed;
@@ -190,15 +189,6 @@ mod telemetry;
 pub mod testing;
 mod tool_schema;
 pub mod transport;
-
-/// Internals exposed for the benchmarks in `benches/` only: not part of the API, may change
-/// at any time. Compiled only with the `test-util` feature, which the benchmarks (like the
-/// tests) turn on through the crate's dev-dependency on itself.
-#[cfg(feature = "test-util")]
-#[doc(hidden)]
-pub mod __bench {
-    pub use crate::openai::bench::{StreamDecoder, chat_request_body};
-}
 
 // What the crate root re-exports (the rule): the provider-neutral vocabulary every caller
 // needs whatever the provider — messages, options, responses, streams, errors, embeddings,

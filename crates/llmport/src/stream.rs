@@ -1,5 +1,6 @@
 //! Streamed answers: [`ResponseStream`] and the [`Accumulator`] that folds one into a
-//! [`GenResponse`].
+//! [`GenResponse`]; and the one adapter that drives any [`Decoder`](crate::codec::Decoder)
+//! over a response body (the idle and whole-stream deadlines, the size cap, the content type).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -8,6 +9,10 @@ use futures::{Stream, StreamExt};
 
 use crate::error::{Error, Result};
 use crate::response::{Candidate, GenResponse};
+
+mod decoded;
+
+pub(crate) use decoded::{Decoded, open};
 
 /// A stream of answer chunks, as returned by [`Provider::generate_stream`](crate::Provider::generate_stream).
 ///

@@ -1497,3 +1497,359 @@ async fn an_environment_proxy_is_never_used_for_loopback() {
         format!("{}/chat/completions", server.v1_url())
     );
 }
+
+// --- Streams that send bytes but make no progress (issue 13 #2) ------------------------------
+
+const ROLE_ONLY: &str = r#"{"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}"#;
+const EMPTY_CONTENT: &str = r#"{"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":""},"finish_reason":null}]}"#;
+const EMPTY_DELTA: &str = r#"{"choices":[{"delta":{}}]}"#;
+const NO_CHOICES: &str = r#"{"id":"c1","object":"chat.completion.chunk","model":"m","choices":[]}"#;
+
+/// A server that sends the head, then `first` events, then `filler` every 50 ms (for at most
+/// 20 s, or until the client goes away).
+fn filler_server(
+    first: &'static [&'static str],
+    filler: Vec<Vec<u8>>,
+) -> impl Fn(Conn) -> futures::future::BoxFuture<'static, ()> + Send + Sync + 'static {
+    move |mut c: Conn| {
+        let filler = filler.clone();
+        Box::pin(async move {
+            head_and_events(&mut c, first).await;
+            for i in 0..400 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if !c.chunk(&filler[i % filler.len()]).await {
+                    c.wait_for_client_close(SLACK).await;
+                    return;
+                }
+            }
+        })
+    }
+}
+
+async fn assert_idle_after_hello(server: &FaultServer, p: &impl Provider) {
+    let (items, e) = stream(p, IDLE + SLACK).await;
+    assert_eq!(text(&items), "Hello");
+    assert!(
+        matches!(e, Some(Error::Timeout { kind: TimeoutKind::Idle, after }) if after == IDLE),
+        "{e:?}"
+    );
+    assert!(server.client_closed(0, SLACK).await.is_some());
+}
+
+#[tokio::test]
+async fn keep_alive_comments_do_not_keep_a_stream_alive() {
+    // llama.cpp's server keeps sending these after it was told to stop; sse-starlette and
+    // proxies send them as pings.
+    let server = FaultServer::start(filler_server(
+        &[HELLO],
+        vec![b": keep-alive\n\n".to_vec(), b":\n\n".to_vec()],
+    ))
+    .await;
+    assert_idle_after_hello(&server, &provider(&server.v1_url())).await;
+}
+
+#[tokio::test]
+async fn empty_deltas_and_event_only_lines_are_no_progress() {
+    let filler = [ROLE_ONLY, EMPTY_CONTENT, EMPTY_DELTA, NO_CHOICES]
+        .iter()
+        .map(|e| sse_event(e).into_bytes())
+        .chain([
+            b"event: ping\n\n".to_vec(),
+            b"id: 7\nretry: 10\n\n".to_vec(),
+        ])
+        .collect();
+    let server = FaultServer::start(filler_server(&[HELLO], filler)).await;
+    assert_idle_after_hello(&server, &provider(&server.v1_url())).await;
+}
+
+#[tokio::test]
+async fn a_flood_of_keep_alives_is_still_an_idle_timeout() {
+    // Comments as fast as the connection takes them: the reader never waits for the body.
+    let server = FaultServer::start(|mut c: Conn| async move {
+        head_and_events(&mut c, &[HELLO]).await;
+        let ping = chunk(b": ping\n\n").repeat(512);
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) && c.write(&ping).await {}
+        c.wait_for_client_close(SLACK).await;
+    })
+    .await;
+    assert_idle_after_hello(&server, &provider(&server.v1_url())).await;
+}
+
+fn native_options() -> Options {
+    Options::builder()
+        .extension(
+            llmport::ollama::OllamaOptions::builder()
+                .num_ctx(4096)
+                .build(),
+        )
+        .build()
+}
+
+fn ollama(server: &FaultServer) -> OllamaProvider {
+    OllamaProvider::builder()
+        .host(server.url())
+        .client_options(options())
+        .retry(RetryConfig::none())
+        .build()
+        .expect("provider builds")
+}
+
+/// A native stream's items and the error that ended it.
+async fn native_stream(p: &OllamaProvider, bound: Duration) -> (Vec<GenResponse>, Option<Error>) {
+    within(bound, async {
+        let mut s = match p.generate_stream("m", &user(), &native_options()).await {
+            Ok(s) => s,
+            Err(e) => return (Vec::new(), Some(e)),
+        };
+        let mut items = Vec::new();
+        while let Some(item) = s.next().await {
+            match item {
+                Ok(r) => items.push(r),
+                Err(e) => {
+                    assert!(s.next().await.is_none(), "an item came after the error");
+                    return (items, Some(e));
+                }
+            }
+        }
+        (items, None)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn native_lines_without_content_are_no_progress() {
+    let server = FaultServer::start(|mut c: Conn| async move {
+        c.read_request().await;
+        c.write(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .await;
+        c.chunk(r#"{"model":"m","message":{"role":"assistant","content":"Hello"},"done":false}"#.to_owned() + "\n").await;
+        for _ in 0..400 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let line = r#"{"model":"m","message":{"role":"assistant","content":""},"done":false}"#;
+            if !c.chunk(format!("{line}\n")).await {
+                return;
+            }
+        }
+    })
+    .await;
+    let (items, e) = native_stream(&ollama(&server), IDLE + SLACK).await;
+    assert_eq!(text(&items), "Hello");
+    assert!(
+        matches!(
+            e,
+            Some(Error::Timeout {
+                kind: TimeoutKind::Idle,
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn tokens_keep_a_stream_alive_for_longer_than_the_idle_limit() {
+    // Progress every 50 ms, interleaved with keep-alives, for 3x the idle limit.
+    let server = FaultServer::start(|mut c: Conn| async move {
+        head_and_events(&mut c, &[]).await;
+        for _ in 0..18 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            c.chunk(sse_event(WORLD)).await;
+            c.chunk(b": keep-alive\n\n").await;
+        }
+        c.chunk(sse_event(STOP)).await;
+        c.chunk(sse_event("[DONE]")).await;
+        c.last_chunk().await;
+        c.wait_for_client_close(Duration::from_secs(5)).await;
+    })
+    .await;
+    let (items, e) = stream(&provider(&server.v1_url()), SLACK * 2).await;
+    assert!(e.is_none(), "{e:?}");
+    assert_eq!(text(&items), " world".repeat(18));
+}
+
+#[tokio::test]
+async fn stream_timeout_ends_a_stream_that_keeps_making_progress() {
+    let limit = Duration::from_millis(500);
+    let server =
+        FaultServer::start(filler_server(&[HELLO], vec![sse_event(WORLD).into_bytes()])).await;
+    let p = builder(&server.v1_url())
+        .client_options(options().to_builder().stream_timeout(limit).build())
+        .build()
+        .unwrap();
+    let (items, e) = stream(&p, limit + SLACK).await;
+    assert!(text(&items).starts_with("Hello world"), "{}", text(&items));
+    assert!(
+        matches!(e, Some(Error::Timeout { kind: TimeoutKind::Stream, after }) if after == limit),
+        "{e:?}"
+    );
+    assert!(server.client_closed(0, SLACK).await.is_some());
+}
+
+// --- A JSON document answering a stream request (issue 13 #4) --------------------------------
+
+fn json_200(body: &str) -> Vec<u8> {
+    response(
+        "200 OK",
+        &["Content-Type: application/json; charset=utf-8"],
+        body.as_bytes(),
+    )
+}
+
+#[tokio::test]
+async fn json_error_object_to_a_stream_request_is_an_api_error_with_its_message() {
+    for body in [
+        r#"{"error":"the model runner crashed"}"#,
+        r#"{"error":{"message":"the model runner crashed","type":"server_error","code":"boom"}}"#,
+    ] {
+        let server = FaultServer::start(replies(json_200(body))).await;
+        let (items, e) = stream(&provider(&server.v1_url()), SLACK).await;
+        assert!(items.is_empty());
+        match e {
+            Some(Error::Api(api)) => {
+                assert_eq!(api.status, 200);
+                assert_eq!(api.message, "the model runner crashed");
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+        // The native chat, likewise.
+        let (_, e) = native_stream(&ollama(&server), SLACK).await;
+        match e {
+            Some(Error::Api(api)) => assert_eq!(api.message, "the model runner crashed"),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn whole_completion_to_a_stream_request_is_a_one_chunk_answer() {
+    let server = FaultServer::start(replies(json_200(COMPLETION))).await;
+    let (items, e) = stream(&provider(&server.v1_url()), SLACK).await;
+    assert!(e.is_none(), "{e:?}");
+    assert_eq!(items.len(), 1);
+    assert_eq!(text(&items), "Hello world");
+    assert_eq!(
+        items[0].candidates[0].finish_reason,
+        Some(llmport::FinishReason::Stop)
+    );
+    // A native non-streaming /api/chat answer to a native stream request.
+    let native = r#"{"model":"m","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":"Hello world"},"done":true,"done_reason":"stop","eval_count":2}"#;
+    let server = FaultServer::start(replies(json_200(native))).await;
+    let (items, e) = native_stream(&ollama(&server), SLACK).await;
+    assert!(e.is_none(), "{e:?}");
+    assert_eq!(text(&items), "Hello world");
+    assert_eq!(items.last().unwrap().meta.usage.unwrap().output_tokens, 2);
+}
+
+#[tokio::test]
+async fn other_json_to_a_stream_request_says_an_event_stream_was_expected() {
+    let server = FaultServer::start(replies(json_200(r#"{"status":"ok"}"#))).await;
+    let (items, e) = stream(&provider(&server.v1_url()), SLACK).await;
+    assert!(items.is_empty());
+    let e = e.unwrap();
+    assert!(matches!(e, Error::Decode { .. }), "{e:?}");
+    assert!(e.to_string().contains("expected an event stream"), "{e}");
+    assert!(e.to_string().contains(r#"{"status":"ok"}"#), "{e}");
+}
+
+// --- Lone surrogate escapes (issue 13 #15) ----------------------------------------------------
+
+#[tokio::test]
+async fn a_lone_surrogate_escape_is_a_replacement_character_not_a_failure() {
+    let half = r#"{"id":"c1","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"a\ud83d b"},"finish_reason":null}]}"#;
+    let server = FaultServer::start(replies(sse_body(&[HELLO, half, STOP, "[DONE]"]))).await;
+    let (items, e) = stream(&provider(&server.v1_url()), SLACK).await;
+    assert!(e.is_none(), "{e:?}");
+    assert_eq!(text(&items), "Helloa\u{fffd} b");
+
+    // Not streamed.
+    let whole = r#"{"id":"c1","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"x\udc00y"},"finish_reason":"stop"}]}"#;
+    let server = FaultServer::start(replies(json_200(whole))).await;
+    let r = generate(&provider(&server.v1_url()), SLACK).await.unwrap();
+    assert_eq!(r.text(), "x\u{fffd}y");
+
+    // Native, streamed and not.
+    let lines = [
+        r#"{"model":"m","message":{"role":"assistant","content":"\ud83d!"},"done":false}"#,
+        r#"{"model":"m","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop"}"#,
+    ];
+    let mut body = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for l in lines {
+        body.extend(chunk(format!("{l}\n").as_bytes()));
+    }
+    body.extend(b"0\r\n\r\n");
+    let server = FaultServer::start(replies(body)).await;
+    let (items, e) = native_stream(&ollama(&server), SLACK).await;
+    assert!(e.is_none(), "{e:?}");
+    assert_eq!(text(&items), "\u{fffd}!");
+    let server = FaultServer::start(replies(json_200(
+        r#"{"model":"m","message":{"role":"assistant","content":"\ude00"},"done":true}"#,
+    )))
+    .await;
+    let r = within(
+        SLACK,
+        ollama(&server).generate("m", &user(), &native_options()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.text(), "\u{fffd}");
+}
+
+// --- A cap on streamed answers (issue 13 #17) -------------------------------------------------
+
+#[tokio::test]
+async fn a_streamed_answer_past_the_body_cap_is_limit_exceeded() {
+    let cap = 64 * 1024;
+    // ~150 bytes per event: 1,000 events are more than twice the cap.
+    let server = FaultServer::start(filler_server(
+        &[HELLO],
+        vec![sse_event(WORLD).repeat(50).into_bytes()],
+    ))
+    .await;
+    let p = builder(&server.v1_url())
+        .client_options(options().to_builder().max_body_size(cap).build())
+        .build()
+        .unwrap();
+    let (items, e) = stream(&p, SLACK * 3).await;
+    assert!(!items.is_empty());
+    assert!(
+        matches!(e, Some(Error::LimitExceeded { limit, .. }) if limit == cap),
+        "{e:?}"
+    );
+    assert!(server.client_closed(0, SLACK).await.is_some());
+    // And collecting it does not hand back the partial answer.
+    let r = within(SLACK * 3, async {
+        p.generate_stream("m", &user(), &Options::default())
+            .await?
+            .collect_response()
+            .await
+    })
+    .await;
+    assert!(matches!(r, Err(Error::LimitExceeded { .. })), "{r:?}");
+}
+
+#[tokio::test]
+async fn native_garbage_after_done_in_the_same_read_is_ignored() {
+    // Found by the native_chat fuzz target: bytes after the `"done": true` line that arrived
+    // in the same read failed the (complete) answer, and bytes in a later read did not.
+    let mut body = concat!(
+        r#"{"model":"m","message":{"role":"assistant","content":"Hello"},"done":false}"#,
+        "\n",
+        r#"{"model":"m","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop"}"#,
+        "\n"
+    )
+    .as_bytes()
+    .to_vec();
+    body.extend(b"\xff\xfe\n");
+    let mut bytes =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n"
+            .to_vec();
+    bytes.extend(chunk(&body));
+    bytes.extend(b"0\r\n\r\n");
+    let server = FaultServer::start(replies(bytes)).await;
+    let (items, e) = native_stream(&ollama(&server), SLACK).await;
+    assert!(e.is_none(), "{e:?}");
+    assert_eq!(text(&items), "Hello");
+}

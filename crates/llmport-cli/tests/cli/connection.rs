@@ -153,6 +153,81 @@ async fn idle_timeout_ends_a_stalled_stream_with_status_5() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
+/// A stream that sends only what is no progress: SSE keep-alive comments, a role-only delta,
+/// empty content, `event:`-only lines — for 20 s, every 100 ms.
+fn no_progress_stream() -> Reply {
+    let empty = r#"{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"role":"assistant"},"finish_reason":null}]}"#;
+    let blank = r#"{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":""},"finish_reason":null}]}"#;
+    let mut reply = Reply::sse(Vec::<String>::new()).chunk_delay(Duration::from_millis(100));
+    reply.chunks = (0..200)
+        .map(|i| match i % 4 {
+            0 => ": keep-alive\n\n".to_owned().into(),
+            1 => format!("data: {empty}\n\n").into(),
+            2 => format!("data: {blank}\n\n").into(),
+            _ => "event: ping\n\n".to_owned().into(),
+        })
+        .collect();
+    reply
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_of_keep_alives_and_empty_deltas_ends_with_an_idle_timeout() {
+    let server = TestServer::builder()
+        .route("POST", "/v1/chat/completions", no_progress_stream())
+        .start()
+        .await;
+    let started = Instant::now();
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "--idle-timeout",
+            "1s",
+            "chat",
+            "hi",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(5), "{run:?}");
+    assert!(run.error_line().contains("timed out"), "{run:?}");
+    // Within the idle limit (plus start-up), long before the server stops sending.
+    assert!(started.elapsed() < Duration::from_secs(6), "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stream_timeout_ends_a_steady_stream_with_status_5() {
+    // Progress every 100 ms for 20 s: never idle, but longer than the whole-stream limit.
+    let token = r#"{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}"#;
+    let steady = Reply::sse(vec![token; 200]).chunk_delay(Duration::from_millis(100));
+    let server = TestServer::builder()
+        .route("POST", "/v1/chat/completions", steady)
+        .start()
+        .await;
+    let started = Instant::now();
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "--stream-timeout",
+            "1s",
+            "chat",
+            "hi",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(5), "{run:?}");
+    assert!(
+        run.error_line().contains("end of the streamed answer"),
+        "{run:?}"
+    );
+    assert!(run.stdout.starts_with('a'), "{run:?}");
+    assert!(started.elapsed() < Duration::from_secs(6), "{run:?}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_ca_certificate_file_is_a_configuration_error() {
     let run = llmport(

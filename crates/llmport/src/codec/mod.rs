@@ -1,4 +1,5 @@
-//! Byte-stream decoders: Server-Sent Events and newline-delimited JSON. No HTTP here.
+//! Byte-stream decoders: Server-Sent Events and newline-delimited JSON, and the [`Decoder`]
+//! trait every streamed answer is decoded through. No HTTP here, and no clock.
 //!
 //! Both decoders are incremental: feed them the body's bytes as they arrive, split at any
 //! byte (even inside a multi-byte UTF-8 character or between the CR and LF of a line end),
@@ -6,14 +7,37 @@
 //! whole event or line lies inside one input, what the callback gets borrows straight from
 //! that input: nothing is copied and nothing is allocated.
 
+mod decoder;
+pub(crate) mod lines;
 pub mod ndjson;
 pub mod sse;
+pub(crate) mod surrogates;
 
+pub use decoder::{Decoder, decode_pieces};
 pub use ndjson::NdjsonDecoder;
 pub use sse::{SseDecoder, SseEvent};
 
 /// Default cap on one line (and on one SSE event's accumulated data): 16 MiB.
 pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// Limits on what a stream may make the client buffer, beyond the body itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Longest line (an NDJSON line, an SSE line or one SSE event's data), in bytes.
+    pub max_line: usize,
+    /// Largest tool-call arguments assembled from fragments, in bytes.
+    pub max_tool_arguments: usize,
+}
+
+impl Default for StreamLimits {
+    /// [`DEFAULT_MAX_LINE`] for both.
+    fn default() -> Self {
+        StreamLimits {
+            max_line: DEFAULT_MAX_LINE,
+            max_tool_arguments: DEFAULT_MAX_LINE,
+        }
+    }
+}
 
 /// A decoding failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

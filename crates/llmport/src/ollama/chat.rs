@@ -16,12 +16,14 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::OllamaProvider;
-use super::native::{LineHandler, NdjsonStream, require_model};
+use super::native::{decode_document, require_model};
 use super::options::{OllamaOptions, Think, ThinkLevel};
 use super::wire::{
     ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall,
     WireFunctionCall, WireToolCall, reported_error,
 };
+use crate::codec::lines::{LineHandler, Lines};
+use crate::codec::{DEFAULT_MAX_LINE, Decoder};
 use crate::error::{Error, Result};
 use crate::json_body::encode_with_extra;
 use crate::media::{is_text_mime, read_image_uri};
@@ -70,11 +72,10 @@ impl OllamaProvider {
             let timer = Timer::start();
             let req = Request::post_json("api/chat", body, Some(model));
             let body = self.native.send_for_stream(&req).await?;
-            Ok(ResponseStream::new(NdjsonStream::new(
-                body,
-                self.openai.stream_limits().max_line,
-                ChatDecoder::new(timer),
-            )))
+            let decoder = ChatDecoder::starting(timer, self.openai.stream_limits().max_line);
+            Ok(ResponseStream::new(
+                crate::stream::open(body, decoder, true).await?,
+            ))
         }
         .instrument(span)
         .await
@@ -368,7 +369,7 @@ fn image_base64(uri: &str, mime_type: &str) -> Result<String> {
 fn decode_whole_answer(bytes: &[u8], timer: Timer) -> Result<GenResponse> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| Error::decode("the chat answer is not valid UTF-8"))?;
-    let mut decoder = ChatDecoder::new(timer);
+    let mut decoder = ChatLines::new(timer);
     let mut out = VecDeque::new();
     decoder.on_line(text, &mut out)?;
     match out.pop_front() {
@@ -380,9 +381,75 @@ fn decode_whole_answer(bytes: &[u8], timer: Timer) -> Result<GenResponse> {
     }
 }
 
+/// A streamed answer of Ollama's native `/api/chat`, decoded: NDJSON lines → [`GenResponse`]
+/// chunks, the same chunks as the `/v1` path gives (text and reasoning deltas as they arrive,
+/// then one last chunk with the tool calls, the finish reason, usage and timings). The
+/// [`Decoder`] native chats are read with; it does no I/O.
+#[derive(Debug)]
+pub struct ChatDecoder {
+    lines: Lines<ChatLines>,
+}
+
+impl Default for ChatDecoder {
+    /// A decoder with the default line limit ([`DEFAULT_MAX_LINE`]).
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_LINE)
+    }
+}
+
+impl ChatDecoder {
+    /// A decoder that refuses lines longer than `max_line` bytes; its clock (time to first
+    /// token, total time) starts now.
+    pub fn new(max_line: usize) -> Self {
+        Self::starting(Timer::start(), max_line)
+    }
+
+    /// A decoder whose clock started with the request.
+    pub(super) fn starting(timer: Timer, max_line: usize) -> Self {
+        ChatDecoder {
+            lines: Lines::new(max_line, ChatLines::new(timer)),
+        }
+    }
+}
+
+impl Decoder for ChatDecoder {
+    type Item = GenResponse;
+
+    fn feed(&mut self, bytes: bytes::Bytes) {
+        self.lines.feed(&bytes);
+    }
+
+    fn next_item(&mut self) -> Option<Result<GenResponse>> {
+        self.lines.next_item()
+    }
+
+    fn end(&mut self) {
+        self.lines.end();
+    }
+
+    fn is_done(&self) -> bool {
+        self.lines.is_done()
+    }
+
+    fn take_progress(&mut self) -> bool {
+        self.lines.take_progress()
+    }
+
+    fn decode_document(&mut self, status: u16, body: &[u8]) -> Result<()> {
+        decode_document(
+            &mut self.lines,
+            status,
+            body,
+            "a stream of chat chunks (NDJSON)",
+            |v| v.get("done").and_then(Value::as_bool) == Some(true),
+        )
+    }
+}
+
 /// Native chat lines → [`GenResponse`] chunks. Tool calls are held until the last line, as
 /// the `/v1` path does, so both paths give the same chunks.
-pub(super) struct ChatDecoder {
+#[derive(Debug)]
+struct ChatLines {
     timer: Timer,
     first_token: Option<Duration>,
     model: Option<String>,
@@ -391,11 +458,13 @@ pub(super) struct ChatDecoder {
     calls: Vec<(u32, ToolCall)>,
     done: bool,
     lines: u64,
+    /// Progress since the adapter last asked (see [`Decoder::take_progress`]).
+    progress: bool,
 }
 
-impl ChatDecoder {
-    pub(super) fn new(timer: Timer) -> Self {
-        ChatDecoder {
+impl ChatLines {
+    fn new(timer: Timer) -> Self {
+        ChatLines {
             timer,
             first_token: None,
             model: None,
@@ -403,10 +472,13 @@ impl ChatDecoder {
             calls: Vec::new(),
             done: false,
             lines: 0,
+            progress: false,
         }
     }
 
+    /// A token, a reasoning delta or a tool call arrived.
     fn mark_first_token(&mut self) {
+        self.progress = true;
         if self.first_token.is_none() {
             self.first_token = Some(self.timer.elapsed());
         }
@@ -448,7 +520,7 @@ fn tool_call(call: ChunkToolCall<'_>) -> ToolCall {
     }
 }
 
-impl LineHandler for ChatDecoder {
+impl LineHandler for ChatLines {
     type Item = GenResponse;
 
     fn on_line(&mut self, line: &str, out: &mut VecDeque<Result<GenResponse>>) -> Result<()> {
@@ -456,14 +528,28 @@ impl LineHandler for ChatDecoder {
             return Ok(());
         }
         self.lines += 1;
-        let chunk: ChatChunk<'_> = serde_json::from_str(line).map_err(|e| Error::Decode {
-            message: format!(
-                "line {} of the chat answer is not a chat chunk: {}",
-                self.lines,
-                excerpt(line.as_bytes())
-            ),
-            source: Some(Box::new(e)),
-        })?;
+        let fixed;
+        let chunk: ChatChunk<'_> = match serde_json::from_str(line) {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                // A lone surrogate escape (half an emoji) is read as U+FFFD, as Go's
+                // encoding/json does: parsed again with those replaced (failure path only).
+                fixed = crate::codec::surrogates::replace_lone_surrogates(line);
+                match fixed.as_deref().map(serde_json::from_str) {
+                    Some(Ok(chunk)) => chunk,
+                    _ => {
+                        return Err(Error::Decode {
+                            message: format!(
+                                "line {} of the chat answer is not a chat chunk: {}",
+                                self.lines,
+                                excerpt(line.as_bytes())
+                            ),
+                            source: Some(Box::new(e)),
+                        });
+                    }
+                }
+            }
+        };
         let ChatChunk {
             model,
             message,
@@ -509,6 +595,7 @@ impl LineHandler for ChatDecoder {
 
         // The last line: it may still carry content, and it carries the metrics.
         self.done = true;
+        self.progress = true;
         let mut c = cand.unwrap_or_else(|| Candidate::new(0));
         let had_calls = !self.calls.is_empty();
         self.calls.sort_by_key(|(index, _)| *index);
@@ -559,6 +646,10 @@ impl LineHandler for ChatDecoder {
 
     fn is_done(&self) -> bool {
         self.done
+    }
+
+    fn take_progress(&mut self) -> bool {
+        std::mem::take(&mut self.progress)
     }
 
     fn on_end(&mut self) -> Result<()> {

@@ -14,12 +14,13 @@ use std::borrow::Cow;
 
 use async_trait::async_trait;
 
+pub use self::chat::ChatDecoder;
 pub use self::host::parse_ollama_host;
 pub use self::models::PullOptionsBuilder;
 pub use self::models::{
     LocalModel, ModelDetails, ModelInfo, PullOptions, PullProgress, RunningModel, TensorInfo,
 };
-pub use self::native::PullStream;
+pub use self::native::{PullDecoder, PullStream};
 pub use self::options::{KeepAlive, OllamaOptions, OllamaOptionsBuilder, Think, ThinkLevel};
 use crate::auth::Auth;
 use crate::env::Vars;

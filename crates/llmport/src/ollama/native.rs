@@ -7,8 +7,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use futures::Stream;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use super::OllamaProvider;
 use super::models::{LocalModel, ModelInfo, PullOptions, PullProgress, RunningModel};
@@ -17,11 +19,13 @@ use super::wire::{
     EmbedRequest, EmbedResponse, ModelRequest, PsResponse, PullLine, PullRequest, TagsResponse,
     VersionResponse, reported_error,
 };
-use crate::codec::NdjsonDecoder;
+use crate::codec::lines::{LineHandler, Lines};
+use crate::codec::{DEFAULT_MAX_LINE, Decoder};
 use crate::embed::{EmbedOptions, Embedder, Embeddings};
-use crate::error::{Error, Result};
+use crate::error::{ApiError, Error, Result};
 use crate::json_body::{encode_json, encode_with_extra};
-use crate::transport::{BodyStream, Request, Timer, excerpt};
+use crate::stream::Decoded;
+use crate::transport::{Request, Timer, excerpt};
 
 impl OllamaProvider {
     /// The models stored on the server, most recently changed first (`GET /api/tags`).
@@ -87,12 +91,10 @@ impl OllamaProvider {
         let body = pull_body(model, options, None)?;
         let req = Request::post_json("api/pull", body, Some(model));
         let body = self.native.send_for_stream(&req).await?;
+        let decoder = PullDecoder::new(self.openai.stream_limits().max_line);
+        // Not capped by `max_body_size`: progress reports run as long as the download.
         Ok(PullStream {
-            inner: NdjsonStream::new(
-                body,
-                self.openai.stream_limits().max_line,
-                PullDecoder::default(),
-            ),
+            inner: crate::stream::open(body, decoder, false).await?,
         })
     }
 
@@ -297,107 +299,66 @@ fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
 // NDJSON streams
 // ---------------------------------------------------------------------------------------
 
-/// Turns the lines of one NDJSON answer into items, and knows whether the answer's end
-/// marker has been seen.
-pub(super) trait LineHandler {
-    /// What the stream yields.
-    type Item;
-
-    /// Handles one line; an error ends the stream.
-    fn on_line(&mut self, line: &str, out: &mut VecDeque<Result<Self::Item>>) -> Result<()>;
-
-    /// Whether the end marker was seen (the rest of the body is then ignored).
-    fn is_done(&self) -> bool;
-
-    /// The body ended: an error unless the end marker was seen.
-    fn on_end(&mut self) -> Result<()>;
-}
-
-/// Body bytes → NDJSON lines → items, for any [`LineHandler`].
-pub(super) struct NdjsonStream<H: LineHandler> {
-    body: Option<BodyStream>,
-    lines: NdjsonDecoder,
-    handler: H,
-    queue: VecDeque<Result<H::Item>>,
-}
-
-impl<H: LineHandler> NdjsonStream<H> {
-    pub(super) fn new(body: BodyStream, max_line: usize, handler: H) -> Self {
-        NdjsonStream {
-            body: Some(body),
-            lines: NdjsonDecoder::with_max_line(max_line),
-            handler,
-            queue: VecDeque::new(),
+/// One JSON document sent to a stream request (`Content-Type: application/json`): an error
+/// object is an [`Error::Api`] with the server's message; a whole answer (`is_answer`) is
+/// decoded as the stream's only line; anything else says what was expected.
+pub(super) fn decode_document<H: LineHandler>(
+    lines: &mut Lines<H>,
+    status: u16,
+    body: &[u8],
+    what: &str,
+    is_answer: impl FnOnce(&Value) -> bool,
+) -> Result<()> {
+    let fixed;
+    let value = match serde_json::from_slice::<Value>(body) {
+        Ok(v) => Some(v),
+        Err(_) => {
+            // A lone surrogate escape is read as U+FFFD (see `codec::surrogates`).
+            fixed = std::str::from_utf8(body)
+                .ok()
+                .and_then(crate::codec::surrogates::replace_lone_surrogates);
+            fixed
+                .as_deref()
+                .and_then(|f| serde_json::from_str::<Value>(f).ok())
         }
-    }
-}
-
-impl<H> Stream for NdjsonStream<H>
-where
-    H: LineHandler + Unpin,
-    H::Item: Unpin,
-{
-    type Item = Result<H::Item>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        loop {
-            if let Some(item) = this.queue.pop_front() {
-                return Poll::Ready(Some(item));
+    };
+    match value {
+        Some(v) => {
+            if let Some(err) = reported_error(v.get("error")) {
+                return Err(Error::Api(Box::new(ApiError::new(status, err))));
             }
-            let Some(body) = this.body.as_mut() else {
-                return Poll::Ready(None);
-            };
-            if this.handler.is_done() {
-                // Whatever follows the end marker is ignored. Read the body's end if it is
-                // already there, so that the connection goes back to the pool; never wait.
-                match Pin::new(body).poll_next(cx) {
-                    Poll::Ready(Some(_)) => continue,
-                    Poll::Ready(None) | Poll::Pending => {
-                        this.body = None;
-                        return Poll::Ready(None);
-                    }
-                }
-            }
-            let NdjsonStream {
-                body: _,
-                lines,
-                handler,
-                queue,
-            } = this;
-            let result = match Pin::new(body).poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(bytes))) => {
-                    lines.decode(&bytes, |line| handler.on_line(line, queue))
-                }
-                Poll::Ready(Some(Err(e))) => Err(e),
-                Poll::Ready(None) => {
-                    this.body = None;
-                    lines
-                        .finish(|line| handler.on_line(line, queue))
-                        .and_then(|()| handler.on_end())
-                }
-            };
-            if let Err(e) = result {
-                this.queue.push_back(Err(e));
-                this.body = None;
+            if !is_answer(&v) {
+                return Err(Error::decode(format!(
+                    "expected {what}, got a JSON document that is not one (Content-Type: \
+                     application/json): {}",
+                    excerpt(body)
+                )));
             }
         }
+        // Not one JSON value: perhaps the NDJSON stream under the wrong content type.
+        None if body.contains(&b'\n') => {}
+        None => {
+            return Err(Error::decode(format!(
+                "expected {what}, got: {}",
+                excerpt(body)
+            )));
+        }
     }
+    lines.feed(body);
+    lines.end();
+    Ok(())
 }
 
 /// The progress reports of a [`pull`](OllamaProvider::pull): a stream of [`PullProgress`]
 /// that ends after `success`, or with an error item. Dropping it cancels the pull.
 #[must_use = "a stream does nothing unless polled"]
 pub struct PullStream {
-    inner: NdjsonStream<PullDecoder>,
+    inner: Decoded<PullDecoder>,
 }
 
 impl std::fmt::Debug for PullStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PullStream")
-            .field("success", &self.inner.handler.success)
-            .finish_non_exhaustive()
+        f.debug_struct("PullStream").finish_non_exhaustive()
     }
 }
 
@@ -409,14 +370,73 @@ impl Stream for PullStream {
     }
 }
 
-/// Pull lines → [`PullProgress`]; `{"error": …}` ends the stream with an error.
-#[derive(Debug, Default)]
-struct PullDecoder {
-    success: bool,
-    lines: u64,
+/// The progress reports of a pull, decoded: NDJSON lines → [`PullProgress`], ending after
+/// `success`; `{"error": …}` ends the stream with an error. The [`Decoder`]
+/// [`OllamaProvider::pull`] reads its answer with; it does no I/O.
+#[derive(Debug)]
+pub struct PullDecoder {
+    lines: Lines<PullLines>,
 }
 
-impl LineHandler for PullDecoder {
+impl Default for PullDecoder {
+    /// A decoder with the default line limit ([`DEFAULT_MAX_LINE`]).
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_LINE)
+    }
+}
+
+impl PullDecoder {
+    /// A decoder that refuses lines longer than `max_line` bytes.
+    pub fn new(max_line: usize) -> Self {
+        PullDecoder {
+            lines: Lines::new(max_line, PullLines::default()),
+        }
+    }
+}
+
+impl Decoder for PullDecoder {
+    type Item = PullProgress;
+
+    fn feed(&mut self, bytes: Bytes) {
+        self.lines.feed(&bytes);
+    }
+
+    fn next_item(&mut self) -> Option<Result<PullProgress>> {
+        self.lines.next_item()
+    }
+
+    fn end(&mut self) {
+        self.lines.end();
+    }
+
+    fn is_done(&self) -> bool {
+        self.lines.is_done()
+    }
+
+    fn take_progress(&mut self) -> bool {
+        self.lines.take_progress()
+    }
+
+    fn decode_document(&mut self, status: u16, body: &[u8]) -> Result<()> {
+        decode_document(
+            &mut self.lines,
+            status,
+            body,
+            "a stream of pull progress reports (NDJSON)",
+            |v| v.get("status").is_some_and(Value::is_string),
+        )
+    }
+}
+
+/// Pull lines → [`PullProgress`].
+#[derive(Debug, Default)]
+struct PullLines {
+    success: bool,
+    lines: u64,
+    progress: bool,
+}
+
+impl LineHandler for PullLines {
     type Item = PullProgress;
 
     fn on_line(&mut self, line: &str, out: &mut VecDeque<Result<PullProgress>>) -> Result<()> {
@@ -442,12 +462,18 @@ impl LineHandler for PullDecoder {
             completed: wire.completed,
         };
         self.success = progress.is_success();
+        // Every report is progress: a pull is alive while the server reports on it.
+        self.progress = true;
         out.push_back(Ok(progress));
         Ok(())
     }
 
     fn is_done(&self) -> bool {
         self.success
+    }
+
+    fn take_progress(&mut self) -> bool {
+        std::mem::take(&mut self.progress)
     }
 
     fn on_end(&mut self) -> Result<()> {

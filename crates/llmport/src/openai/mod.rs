@@ -1,8 +1,6 @@
 //! [`OpenAiProvider`]: the OpenAI Chat Completions API, spoken by OpenAI and by most local
 //! servers (Ollama's `/v1`, llama.cpp, vLLM, LM Studio, …).
 
-#[cfg(feature = "test-util")]
-pub(crate) mod bench;
 mod embed;
 pub(crate) mod error;
 mod models;
@@ -19,8 +17,9 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
 pub use self::models::ModelEntry;
-pub(crate) use self::stream::{ChatStream, StreamLimits};
+pub use self::stream::StreamDecoder;
 use crate::auth::Auth;
+use crate::codec::StreamLimits;
 use crate::env::{self, Vars};
 use crate::error::{Error, Result};
 use crate::message::Message;
@@ -154,15 +153,28 @@ impl Provider for OpenAiProvider {
             let timer = Timer::start();
             let req = Request::post_json("chat/completions", body, Some(model));
             let body = self.inner.http.send_for_stream(&req).await?;
-            Ok(ResponseStream::new(stream::ChatStream::new(
-                body,
-                timer,
-                self.inner.limits,
-            )))
+            let decoder = StreamDecoder::starting(timer, self.inner.limits);
+            Ok(ResponseStream::new(
+                crate::stream::open(body, decoder, true).await?,
+            ))
         }
         .instrument(span)
         .await
     }
+}
+
+/// The Chat Completions request body [`OpenAiProvider`]'s `generate` (`stream: false`) or
+/// `generate_stream` (`stream: true`) sends for this conversation: for tests and the request
+/// benchmark (`benches/request.rs`), which measure exactly what a call encodes.
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub fn encode_chat_request(
+    model: &str,
+    messages: &[Message],
+    options: &Options,
+    stream: bool,
+) -> Result<Vec<u8>> {
+    request::chat_request_body("openai", model, messages, options, stream)
 }
 
 /// Builds an [`OpenAiProvider`]. Setters never fail; [`OpenAiProviderBuilder::build`] checks

@@ -8,10 +8,29 @@ use crate::transport::{Timer, excerpt};
 
 /// Decodes a whole `chat.completion` body.
 pub(crate) fn decode_completion(body: &[u8], timer: Timer) -> Result<GenResponse> {
-    let wire: ChatCompletion<'_> = serde_json::from_slice(body).map_err(|e| Error::Decode {
-        message: format!("the chat completion is not valid JSON: {}", excerpt(body)),
-        source: Some(Box::new(e)),
-    })?;
+    match serde_json::from_slice::<ChatCompletion<'_>>(body) {
+        Ok(wire) => completion(wire, body, timer),
+        Err(e) => {
+            // A lone surrogate escape (half an emoji) is read as U+FFFD, as Go's
+            // encoding/json does: parsed again with those replaced (failure path only).
+            let fixed = std::str::from_utf8(body)
+                .ok()
+                .and_then(crate::codec::surrogates::replace_lone_surrogates);
+            match fixed
+                .as_deref()
+                .map(serde_json::from_str::<ChatCompletion<'_>>)
+            {
+                Some(Ok(wire)) => completion(wire, body, timer),
+                _ => Err(Error::Decode {
+                    message: format!("the chat completion is not valid JSON: {}", excerpt(body)),
+                    source: Some(Box::new(e)),
+                }),
+            }
+        }
+    }
+}
+
+fn completion(wire: ChatCompletion<'_>, body: &[u8], timer: Timer) -> Result<GenResponse> {
     let Some(choices) = wire.choices else {
         return Err(Error::decode(format!(
             "the chat completion has no `choices`: {}",

@@ -1,40 +1,20 @@
 //! A streamed Chat Completions answer: SSE events → chunks → [`GenResponse`] deltas, with
-//! tool calls assembled across chunks.
+//! tool calls assembled across chunks. [`StreamDecoder`] is the whole step, I/O-free.
 
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::Stream;
 
 use super::tool_calls::ToolCallAssembler;
-use super::wire::{ChoiceSink, ChunkChoice, ChunkHead, ResponseMessage, parse_chunk};
-use crate::codec::{SseDecoder, SseEvent};
-use crate::error::{Error, Result};
+use super::wire::{Arguments, ChoiceSink, ChunkChoice, ChunkHead, ResponseMessage, parse_chunk};
+use crate::codec::surrogates::replace_lone_surrogates;
+use crate::codec::{Decoder, SseDecoder, SseEvent, StreamLimits};
+use crate::error::{ApiError, Error, Result};
 use crate::message::Part;
 use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta, Usage};
-use crate::transport::{BodyStream, Timer, excerpt};
-
-/// Limits on what a stream may make the client buffer.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StreamLimits {
-    /// Longest SSE line / event data.
-    pub max_line: usize,
-    /// Largest tool-call arguments assembled from fragments.
-    pub max_tool_arguments: usize,
-}
-
-impl Default for StreamLimits {
-    fn default() -> Self {
-        StreamLimits {
-            max_line: crate::codec::DEFAULT_MAX_LINE,
-            max_tool_arguments: crate::codec::DEFAULT_MAX_LINE,
-        }
-    }
-}
+use crate::transport::{Timer, excerpt};
 
 /// Turns the data of each SSE event into [`GenResponse`] deltas. Holds the state a stream
 /// needs: tool calls being assembled, usage, timings, whether `[DONE]` was seen.
@@ -51,6 +31,8 @@ pub(crate) struct ChunkDecoder {
     /// A chunk with `"model":""` arrived: Ollama's sign of an error it swallowed.
     swallowed_error: bool,
     chunks: u64,
+    /// Progress since the adapter last asked (see [`Decoder::take_progress`]).
+    progress: bool,
 }
 
 impl ChunkDecoder {
@@ -66,6 +48,7 @@ impl ChunkDecoder {
             done: false,
             swallowed_error: false,
             chunks: 0,
+            progress: false,
         }
     }
 
@@ -103,15 +86,58 @@ impl ChunkDecoder {
             return Ok(());
         }
         self.chunks += 1;
+        let (e, state) = match self.on_chunk(data, out, ChunkState::default()) {
+            Ok(()) => return Ok(()),
+            Err(failure) => failure,
+        };
+        // A lone surrogate escape (half an emoji) fails the parse; Go's encoding/json reads
+        // it as U+FFFD. Parsed again with those replaced, carrying on after the choices the
+        // first attempt already handled (only on this failure path).
+        let retried = match state.parse_failed {
+            true => replace_lone_surrogates(data).map(|fixed| self.on_chunk(&fixed, out, state)),
+            false => None,
+        };
+        let (e, state) = match retried {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(failure)) => failure,
+            None => (e, state),
+        };
+        // A parse failure leaves the chunk's response in place (for the retry): drop it.
+        if state.pushed && state.parse_failed {
+            out.pop_back();
+        }
+        Err(e)
+    }
+
+    /// Parses one chunk and maps it; on failure, the error and how far it got. `state` says
+    /// how far an earlier attempt at the same chunk got: its choices are skipped.
+    fn on_chunk(
+        &mut self,
+        data: &str,
+        out: &mut VecDeque<Result<GenResponse>>,
+        state: ChunkState,
+    ) -> std::result::Result<(), (Error, ChunkState)> {
         let mut mapper = ChoiceMapper {
             decoder: self,
             out,
-            pushed: false,
+            pushed: state.pushed,
+            skip: state.choices,
+            choices: 0,
             failed: None,
         };
         let mut chunk = ChunkHead::default();
         let parsed = parse_chunk(data, &mut mapper, &mut chunk);
-        let ChoiceMapper { pushed, failed, .. } = mapper;
+        let ChoiceMapper {
+            pushed,
+            failed,
+            choices,
+            ..
+        } = mapper;
+        let reached = ChunkState {
+            pushed,
+            choices: choices.max(state.choices),
+            parse_failed: failed.is_none() && parsed.is_err(),
+        };
         let mut outcome = match (failed, parsed) {
             (Some(e), _) => Err(e),
             (None, Err(e)) => Err(Error::Decode {
@@ -133,10 +159,10 @@ impl ChunkDecoder {
             )));
         }
         if let Err(e) = outcome {
-            if pushed {
+            if pushed && !reached.parse_failed {
                 out.pop_back();
             }
-            return Err(e);
+            return Err((e, reached));
         }
         if self.id.is_none()
             && let Some(id) = &chunk.id
@@ -181,6 +207,7 @@ impl ChunkDecoder {
                 .extend(calls.into_iter().map(Part::ToolCall));
         }
         if let Some(reason) = choice.finish_reason.as_deref() {
+            self.progress = true;
             cand.get_or_insert_with(|| Candidate::new(choice.index))
                 .finish_reason = Some(FinishReason::from_wire(reason));
         }
@@ -215,13 +242,27 @@ impl ChunkDecoder {
         if let Some(calls) = delta.tool_calls
             && !calls.is_empty()
         {
-            self.mark_first_token();
+            // A fragment that carries nothing (no id, name or arguments) is no progress.
+            if calls.iter().any(|c| {
+                c.id.as_deref().is_some_and(|id| !id.is_empty())
+                    || c.function.as_ref().is_some_and(|f| {
+                        f.name.as_deref().is_some_and(|n| !n.is_empty())
+                            || f.arguments.as_ref().is_some_and(|a| match a {
+                                Arguments::Text(t) => !t.is_empty(),
+                                Arguments::Json(_) => true,
+                            })
+                    })
+            }) {
+                self.mark_first_token();
+            }
             self.calls.push(choice, calls)?;
         }
         Ok(())
     }
 
+    /// A token, a reasoning delta or a tool-call fragment arrived.
     fn mark_first_token(&mut self) {
+        self.progress = true;
         if self.first_token.is_none() {
             self.first_token = Some(self.timer.elapsed());
         }
@@ -231,6 +272,7 @@ impl ChunkDecoder {
     /// timings.
     fn finish(&mut self, out: &mut VecDeque<Result<GenResponse>>) {
         self.done = true;
+        self.progress = true;
         let mut response = GenResponse::default();
         while let Some(choice) = self.calls.open_choice() {
             let mut c = Candidate::new(choice);
@@ -303,12 +345,31 @@ struct ChoiceMapper<'d> {
     out: &'d mut VecDeque<Result<GenResponse>>,
     /// Whether this chunk's response has been pushed onto `out`.
     pushed: bool,
+    /// Choices an earlier attempt at this chunk already handled.
+    skip: usize,
+    /// Choices seen so far.
+    choices: usize,
     /// Why the mapping stopped, if it did.
     failed: Option<Error>,
 }
 
+/// How far an attempt at one chunk got.
+#[derive(Debug, Default, Clone, Copy)]
+struct ChunkState {
+    /// Its response is at the back of the output queue.
+    pushed: bool,
+    /// Choices handled.
+    choices: usize,
+    /// It stopped because the JSON did not parse.
+    parse_failed: bool,
+}
+
 impl<'de> ChoiceSink<'de> for ChoiceMapper<'_> {
     fn choice(&mut self, choice: ChunkChoice<'de>) -> ControlFlow<()> {
+        self.choices += 1;
+        if self.choices <= self.skip {
+            return ControlFlow::Continue(());
+        }
         match self.decoder.on_choice(choice) {
             Ok(None) => ControlFlow::Continue(()),
             Ok(Some(c)) => {
@@ -329,67 +390,28 @@ impl<'de> ChoiceSink<'de> for ChoiceMapper<'_> {
     }
 }
 
-/// The stream handed to callers: body bytes → SSE events → chunks → [`GenResponse`]s.
-pub(crate) struct ChatStream {
-    body: Option<BodyStream>,
-    frames: FrameDecoder,
-}
-
-impl ChatStream {
-    pub(crate) fn new(body: BodyStream, timer: Timer, limits: StreamLimits) -> Self {
-        ChatStream {
-            body: Some(body),
-            frames: FrameDecoder::new(timer, limits),
-        }
-    }
-}
-
-impl Stream for ChatStream {
-    type Item = Result<GenResponse>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        loop {
-            if let Some(item) = this.frames.next() {
-                if item.is_err() {
-                    this.body = None;
-                }
-                return Poll::Ready(Some(item));
-            }
-            let Some(body) = this.body.as_mut() else {
-                return Poll::Ready(None);
-            };
-            if this.frames.decoder.is_done() {
-                // Everything after `[DONE]` is ignored. Read the body's end if it is already
-                // there, so that the connection goes back to the pool; never wait for it.
-                match Pin::new(body).poll_next(cx) {
-                    Poll::Ready(Some(_)) => continue,
-                    Poll::Ready(None) | Poll::Pending => {
-                        this.body = None;
-                        return Poll::Ready(None);
-                    }
-                }
-            }
-            match Pin::new(body).poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(bytes))) => this.frames.push_frame(bytes),
-                Poll::Ready(Some(Err(e))) => {
-                    this.body = None;
-                    return Poll::Ready(Some(Err(e)));
-                }
-                Poll::Ready(None) => {
-                    this.body = None;
-                    if let Err(e) = this.frames.finish() {
-                        return Poll::Ready(Some(Err(e)));
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Body frames → SSE events → chunks, decoded one event at a time as chunks are asked for.
+/// A streamed Chat Completions answer, decoded: body bytes → SSE events → chunks →
+/// [`GenResponse`] deltas, tool calls assembled across chunks, the answer's end (`[DONE]`)
+/// checked. The [`Decoder`] every `/v1` stream is read with; it does no I/O, so the fuzz
+/// targets, benchmarks and tests drive exactly what a real call runs.
 ///
+/// ```
+/// use bytes::Bytes;
+/// use llmport::codec::Decoder;
+/// use llmport::openai::StreamDecoder;
+///
+/// let mut decoder = StreamDecoder::default();
+/// decoder.feed(Bytes::from_static(
+///     b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n",
+/// ));
+/// assert_eq!(decoder.next_item().unwrap()?.text(), "Hi");
+/// let last = decoder.next_item().unwrap()?; // usage and timings
+/// assert!(last.meta.total_time.is_some());
+/// assert!(decoder.is_done());
+/// # Ok::<(), llmport::Error>(())
+/// ```
+///
+/// Decoded one event at a time as chunks are asked for, not a frame at a time:
 /// Not a frame at a time: a 64 KiB frame holds ~280 events, and decoding them in one go queued
 /// ~280 chunks (3 heap allocations each) before the caller freed any, which defeats the
 /// allocator's per-thread cache (glibc's tcache holds 7 blocks per size). Measured on the
@@ -397,7 +419,7 @@ impl Stream for ChatStream {
 /// per chunk decoding whole frames, 0.57 µs one event at a time; `malloc`/`free` fell from
 /// ~15% to ~4% of the profile.
 #[derive(Debug)]
-pub(crate) struct FrameDecoder {
+pub struct StreamDecoder {
     /// The body frame being decoded, and how far.
     frame: Bytes,
     pos: usize,
@@ -406,9 +428,22 @@ pub(crate) struct FrameDecoder {
     queue: VecDeque<Result<GenResponse>>,
 }
 
-impl FrameDecoder {
-    pub(crate) fn new(timer: Timer, limits: StreamLimits) -> Self {
-        FrameDecoder {
+impl Default for StreamDecoder {
+    /// A decoder with the default [`StreamLimits`].
+    fn default() -> Self {
+        Self::new(StreamLimits::default())
+    }
+}
+
+impl StreamDecoder {
+    /// A decoder with these limits; its clock (time to first token, total time) starts now.
+    pub fn new(limits: StreamLimits) -> Self {
+        Self::starting(Timer::start(), limits)
+    }
+
+    /// A decoder whose clock started with the request.
+    pub(crate) fn starting(timer: Timer, limits: StreamLimits) -> Self {
+        StreamDecoder {
             frame: Bytes::new(),
             pos: 0,
             sse: SseDecoder::with_max_line(limits.max_line),
@@ -417,15 +452,9 @@ impl FrameDecoder {
         }
     }
 
-    /// Takes the next body frame. Call only when [`FrameDecoder::next`] returned `None`.
-    pub(crate) fn push_frame(&mut self, frame: Bytes) {
-        self.frame = frame;
-        self.pos = 0;
-    }
-
     /// The next chunk (or error) from the frames pushed so far; `None` when they are used up.
     /// After an error, the rest of the frame is dropped.
-    pub(crate) fn next(&mut self) -> Option<Result<GenResponse>> {
+    fn next_chunk(&mut self) -> Option<Result<GenResponse>> {
         loop {
             if let Some(item) = self.queue.pop_front() {
                 return Some(item);
@@ -440,7 +469,7 @@ impl FrameDecoder {
             }
             let rest = &self.frame[self.pos..];
             let len = event_end(rest).unwrap_or(rest.len());
-            let FrameDecoder {
+            let StreamDecoder {
                 sse,
                 decoder,
                 queue,
@@ -456,10 +485,77 @@ impl FrameDecoder {
         }
     }
 
-    /// The body ended: an error unless the stream was complete.
-    pub(crate) fn finish(&mut self) -> Result<()> {
+    /// A whole `chat.completion` (or an error object) sent to a stream request.
+    fn document(&mut self, status: u16, body: &[u8]) -> Result<()> {
+        let value: serde_json::Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            // Not JSON: perhaps an event stream under the wrong content type.
+            Err(_) if body.trim_ascii_start().starts_with(b"data:") => {
+                self.feed(Bytes::copy_from_slice(body));
+                self.end();
+                return Ok(());
+            }
+            Err(_) => return Err(not_a_stream(body)),
+        };
+        if let Some(err) = value.get("error").filter(|e| !e.is_null()) {
+            let mut api = ApiError::new(status, error_text(err));
+            if let Some(o) = err.as_object() {
+                let field = |k: &str| o.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+                api.kind = field("type");
+                api.code = field("code");
+                api.param = field("param");
+            }
+            return Err(Error::Api(Box::new(api)));
+        }
+        if value.get("choices").is_none_or(|c| !c.is_array()) {
+            return Err(not_a_stream(body));
+        }
+        let mut response = super::response::decode_completion(body, self.decoder.timer)?;
+        response.meta.time_to_first_token = response.meta.total_time;
+        self.decoder.done = true;
+        self.decoder.progress = true;
+        self.queue.push_back(Ok(response));
+        Ok(())
+    }
+}
+
+fn not_a_stream(body: &[u8]) -> Error {
+    Error::decode(format!(
+        "expected an event stream, got a JSON document that is neither a chat completion nor \
+         an error (Content-Type: application/json): {}",
+        excerpt(body)
+    ))
+}
+
+impl Decoder for StreamDecoder {
+    type Item = GenResponse;
+
+    fn feed(&mut self, bytes: Bytes) {
+        self.frame = bytes;
+        self.pos = 0;
+    }
+
+    fn next_item(&mut self) -> Option<Result<GenResponse>> {
+        self.next_chunk()
+    }
+
+    fn end(&mut self) {
         let pending = self.sse.finish();
-        self.decoder.on_end(pending)
+        if let Err(e) = self.decoder.on_end(pending) {
+            self.queue.push_back(Err(e));
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.decoder.is_done()
+    }
+
+    fn take_progress(&mut self) -> bool {
+        std::mem::take(&mut self.decoder.progress)
+    }
+
+    fn decode_document(&mut self, status: u16, body: &[u8]) -> Result<()> {
+        self.document(status, body)
     }
 }
 

@@ -1,5 +1,6 @@
-//! A response body as a stream of byte chunks, with an idle timeout between chunks, read ahead
-//! of its consumer by a task on the runtime (see [`super::prefetch`]).
+//! A response body as a stream of byte chunks: read whole with an idle timeout between pieces
+//! ([`read_body`]), or read ahead of its consumer by a task on the runtime ([`BodyStream`],
+//! see [`super::prefetch`]) for the stream adapter.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -37,23 +38,78 @@ pub(crate) fn content_length(resp: &Response) -> Option<u64> {
         .ok()
 }
 
-/// The chunks of a streamed response body. Yields an [`Error::Timeout`] of kind
-/// [`TimeoutKind::Idle`] when the server goes silent for longer than the idle timeout, and an
-/// [`Error::Stream`] when the connection breaks.
+/// What a streamed answer's `Content-Type` says it is (the stream adapter decides what to do
+/// with each, see `crate::stream`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    /// An HTML page (with the full content type): a login page or proxy, not the API.
+    Html(String),
+    /// One JSON document (`application/json`): an error object, or a whole answer.
+    Document,
+    /// Anything else: decoded as the stream that was asked for.
+    Stream,
+}
+
+/// The limits a streamed body is read with (from [`ClientOptions`](super::ClientOptions)).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamLimits {
+    pub(crate) idle: Option<Duration>,
+    pub(crate) stream_timeout: Option<Duration>,
+    pub(crate) max_body_size: usize,
+}
+
+/// The pieces of a streamed response body, with its status, content type and the limits to
+/// read it with. Yields an [`Error::Stream`] when the connection breaks; the time limits are
+/// the stream adapter's (they count progress, not bytes).
 ///
 /// The body is read by a task on the tokio runtime and handed over in batches (bounded:
 /// reading pauses while the consumer is behind); dropping the stream ends the task and closes
 /// the connection.
 #[derive(Debug)]
-pub struct BodyStream {
+pub(crate) struct BodyStream {
     inner: super::prefetch::Prefetched,
+    status: u16,
+    kind: BodyKind,
+    limits: StreamLimits,
 }
 
 impl BodyStream {
-    pub(crate) fn new(resp: Response, idle: Option<Duration>) -> Self {
+    pub(crate) fn new(resp: Response, limits: StreamLimits) -> Self {
+        let status = resp.status().as_u16();
+        let kind = body_kind(&resp);
         BodyStream {
-            inner: super::prefetch::spawn(TimedBody::new(resp, idle)),
+            inner: super::prefetch::spawn(TimedBody::new(resp, None)),
+            status,
+            kind,
+            limits,
         }
+    }
+
+    pub(crate) fn status(&self) -> u16 {
+        self.status
+    }
+
+    pub(crate) fn kind(&self) -> BodyKind {
+        self.kind.clone()
+    }
+
+    pub(crate) fn limits(&self) -> StreamLimits {
+        self.limits
+    }
+}
+
+fn body_kind(resp: &Response) -> BodyKind {
+    let Some(value) = resp.headers().get(http::header::CONTENT_TYPE) else {
+        return BodyKind::Stream;
+    };
+    let full = String::from_utf8_lossy(value.as_bytes()).into_owned();
+    let essence = full.split(';').next().unwrap_or_default().trim();
+    if essence.eq_ignore_ascii_case("text/html") {
+        BodyKind::Html(full)
+    } else if essence.eq_ignore_ascii_case("application/json") {
+        BodyKind::Document
+    } else {
+        BodyKind::Stream
     }
 }
 
@@ -157,14 +213,17 @@ impl Stream for TimedBody {
             return Poll::Pending;
         };
         loop {
+            // A limit too far away to be represented is no limit.
+            let Some(deadline) = this.last_data.checked_add(idle) else {
+                return Poll::Pending;
+            };
             let timer = this.timer.get_or_insert_with(|| {
                 Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(
-                    this.last_data + idle,
+                    deadline,
                 )))
             });
             match timer.as_mut().poll(cx) {
                 Poll::Ready(()) => {
-                    let deadline = this.last_data + idle;
                     if Instant::now() < deadline {
                         timer
                             .as_mut()

@@ -30,8 +30,8 @@ use bytes::Bytes;
 use http::{HeaderMap, Method};
 use tracing::Instrument;
 
-pub use self::body::BodyStream;
-pub(crate) use self::body::{Response, from_reqwest, read_body};
+pub(crate) use self::body::{BodyKind, BodyStream};
+pub(crate) use self::body::{Response, read_body};
 pub(crate) use self::mapping::{ErrorAnswer, ErrorMapping, Unreachable};
 pub use self::options::{ClientIdentity, ClientOptions, ClientOptionsBuilder};
 pub use self::retry::{RetryConfig, RetryConfigBuilder, RetryEvent, RetryObserver};
@@ -429,22 +429,22 @@ impl HttpClient {
         within(self.inner.options.total_timeout, TimeoutKind::Total, work).await?
     }
 
-    /// Starts a streamed request: returns the body as a stream of byte chunks, with the idle
-    /// timeout applied between chunks.
+    /// Starts a streamed request: returns the body as a stream of byte chunks, with what the
+    /// stream adapter (`crate::stream::open`) needs to read it: the content type, the idle
+    /// and whole-stream limits, the size cap.
     pub(crate) async fn send_for_stream(&self, req: &Request<'_>) -> Result<BodyStream> {
         let resp = self.send(req).await?;
-        // A login page or captive portal answering `200` for the API: say so, rather than
-        // reporting an event stream that ended without its end marker.
-        let content_type = content_type(&resp);
-        if content_type.starts_with("text/html") {
-            let body = self.read_error_body(resp).await;
-            return Err(Error::decode(format!(
-                "expected an event stream, got an HTML page (Content-Type: {content_type}; \
-                 a proxy or login page in between?): {}",
-                excerpt(&body)
-            )));
-        }
-        Ok(BodyStream::new(resp, self.inner.options.idle_timeout))
+        // What the content type says (an HTML page, one JSON document) is decided by the
+        // stream adapter (`crate::stream`), which knows what the stream should have been.
+        let o = &self.inner.options;
+        Ok(BodyStream::new(
+            resp,
+            body::StreamLimits {
+                idle: o.idle_timeout,
+                stream_timeout: o.stream_timeout,
+                max_body_size: o.max_body_size,
+            },
+        ))
     }
 
     /// The body of an answer that is not the API's, read with a bound and a short deadline:

@@ -19,9 +19,10 @@ use crate::redact::redact_url;
 /// |---|---|---|
 /// | `connect_timeout` | 10 s | TCP + TLS connection set-up |
 /// | `first_byte_timeout` | 300 s | from sending the request to the response headers (Ollama sends nothing while it loads a model, and a non-streaming answer arrives all at once) |
-/// | `idle_timeout` | 120 s | longest silence between two chunks of a response body, streamed or not |
+/// | `idle_timeout` | 120 s | longest silence between two pieces of a non-streaming body; for a stream, longest time without *progress* (a token, a reasoning delta, a tool-call fragment, a finish): keep-alive comments and empty deltas do not keep a stream alive |
 /// | `total_timeout` | none | a deadline for a whole non-streaming call; never applied to streams |
-/// | `max_body_size` | 64 MiB | largest non-streaming body read into memory |
+/// | `stream_timeout` | none | a deadline for a whole streamed answer, from its response head to its end |
+/// | `max_body_size` | 64 MiB | largest response body, non-streaming (read into memory) or streamed answer (which a caller may collect) |
 /// | `proxy` | none | an HTTP(S) proxy for all requests; when unset, `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` apply, never to `localhost` or loopback addresses |
 /// | proxy variables | the process environment | read from given pairs instead with [`ClientOptionsBuilder::proxy_vars`] |
 /// | `ca_certs_pem`, `ca_cert_files` | none | extra root CAs, trusted besides the built-in (Mozilla) roots |
@@ -55,12 +56,18 @@ pub struct ClientOptions {
     pub connect_timeout: Option<Duration>,
     /// Longest time from sending a request to receiving the response headers.
     pub first_byte_timeout: Option<Duration>,
-    /// Longest silence between two chunks of a response body (streamed or not).
+    /// Longest silence between two pieces of a non-streaming body; for a stream, the longest
+    /// time without progress (a token, a reasoning delta, a tool-call fragment, a finish).
     pub idle_timeout: Option<Duration>,
     /// A deadline for a whole non-streaming call (request and body). Not applied to streams.
     pub total_timeout: Option<Duration>,
-    /// The largest non-streaming response body that is read into memory (counted after
-    /// decompression).
+    /// A deadline for a whole streamed answer, from its response head to its end
+    /// ([`TimeoutKind::Stream`](crate::TimeoutKind::Stream)). Not applied to non-streaming
+    /// calls (see `total_timeout`).
+    pub stream_timeout: Option<Duration>,
+    /// The largest response body: a non-streaming one read into memory, or a streamed answer
+    /// (counted after decompression; over it: [`Error::LimitExceeded`](crate::Error::LimitExceeded)).
+    /// A pull's progress reports are not counted.
     pub max_body_size: usize,
     /// An HTTP(S) proxy URL for all requests. When unset, the standard `HTTP_PROXY`,
     /// `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` environment variables apply, unless
@@ -134,6 +141,7 @@ impl fmt::Debug for ClientOptions {
             .field("first_byte_timeout", &self.first_byte_timeout)
             .field("idle_timeout", &self.idle_timeout)
             .field("total_timeout", &self.total_timeout)
+            .field("stream_timeout", &self.stream_timeout)
             .field("max_body_size", &self.max_body_size)
             .field("proxy", &self.proxy.as_deref().map(redact_url))
             .field("no_proxy", &self.no_proxy)
@@ -166,6 +174,7 @@ impl Default for ClientOptions {
             first_byte_timeout: Some(Duration::from_secs(300)),
             idle_timeout: Some(Duration::from_secs(120)),
             total_timeout: None,
+            stream_timeout: None,
             max_body_size: 64 * 1024 * 1024,
             proxy: None,
             no_proxy: false,
@@ -238,7 +247,14 @@ impl ClientOptionsBuilder {
         self
     }
 
-    /// The largest non-streaming body read into memory.
+    /// A deadline for whole streamed answers, from the response head to the end (`None`: no
+    /// limit, the default).
+    pub fn stream_timeout(mut self, d: impl Into<Option<Duration>>) -> Self {
+        self.options.stream_timeout = d.into();
+        self
+    }
+
+    /// The largest response body: non-streaming (read into memory), or a streamed answer.
     pub fn max_body_size(mut self, bytes: usize) -> Self {
         self.options.max_body_size = bytes;
         self

@@ -1,8 +1,11 @@
 //! Property: however a streamed answer's bytes are cut into reads, the answer assembled from
 //! the stream is the same. Runs every SSE transcript through the provider's own stream
-//! (SSE decoder → chunk decoder → tool-call assembly) via `llmport::__fuzz::chat_stream`.
+//! (SSE decoder → chunk decoder → tool-call assembly): `llmport::openai::StreamDecoder`, the
+//! decoder a real call reads its stream with, driven by `llmport::codec::decode_pieces`.
 
-use llmport::codec::DEFAULT_MAX_LINE;
+use bytes::Bytes;
+use llmport::codec::decode_pieces;
+use llmport::openai::StreamDecoder;
 use llmport::testing::Transcript;
 use llmport::{Accumulator, GenResponse};
 use proptest::prelude::*;
@@ -31,13 +34,31 @@ fn load() -> Vec<(String, Vec<u8>)> {
 /// or the error's text.
 fn answer(body: &[u8], splits: &[usize]) -> Result<GenResponse, String> {
     let mut acc = Accumulator::new();
-    for item in llmport::__fuzz::chat_stream(body, splits, DEFAULT_MAX_LINE, DEFAULT_MAX_LINE) {
+    for item in decode_pieces(StreamDecoder::default(), pieces(body, splits)) {
         acc.push(&item.map_err(|e| e.to_string())?);
     }
     let mut r = acc.finish();
     r.meta.time_to_first_token = None;
     r.meta.total_time = None;
     Ok(r)
+}
+
+/// `body` cut at `splits` (byte positions; out-of-range and repeated ones are ignored).
+fn pieces(body: &[u8], splits: &[usize]) -> Vec<Bytes> {
+    let mut cuts: Vec<usize> = splits
+        .iter()
+        .copied()
+        .filter(|&s| s > 0 && s < body.len())
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut start = 0;
+    let mut out = Vec::with_capacity(cuts.len() + 1);
+    for cut in cuts.into_iter().chain([body.len()]) {
+        out.push(Bytes::copy_from_slice(&body[start..cut]));
+        start = cut;
+    }
+    out
 }
 
 #[test]

@@ -167,11 +167,10 @@ impl tracing::Subscriber for Captured {
 async fn lenient_mode_drops_them_with_a_warning() {
     let server = TestServer::start([transcript("openai_chat_plain")]).await;
     let captured = Captured::default();
+    // Other tests of this binary run on other threads without a subscriber: see
+    // `share_interest` for why a rebuild of the interest cache is not enough.
+    support::trace::share_interest();
     let _guard = tracing::subscriber::set_default(captured.clone());
-    // Other tests of this binary run on other threads without a subscriber: make every
-    // callsite's cached interest account for this one (seen flaky without it once the tests
-    // shared a binary).
-    tracing::callsite::rebuild_interest_cache();
     let mut b = Options::builder()
         .candidate_count(2)
         .tool_choice(ToolChoice::Required)

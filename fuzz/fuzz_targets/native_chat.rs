@@ -1,0 +1,37 @@
+//! A native `/api/chat` NDJSON body through the provider's own stream decoder
+//! (`llmport::ollama::ChatDecoder`: NDJSON lines → chunks): never panics; an error is always
+//! the last item; a stream without a `"done": true` line always ends with an error; and a body
+//! cut into pieces gives the same items as the whole body.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use llmport::{Error, GenResponse};
+use llmport_fuzz::{frame, native_chat};
+
+/// An item without its timings (they differ from run to run).
+fn comparable(item: &Result<GenResponse, Error>) -> Result<GenResponse, String> {
+    match item {
+        Ok(r) => {
+            let mut r = r.clone();
+            r.meta.time_to_first_token = None;
+            r.meta.total_time = None;
+            Ok(r)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some(input) = frame(data) else { return };
+    let whole = native_chat(input.body, &[], input.max_line);
+    if let Some(pos) = whole.iter().position(Result::is_err) {
+        assert_eq!(pos, whole.len() - 1, "an item came after an error");
+    } else {
+        let done = input.body.windows(4).any(|w| w == b"done");
+        assert!(done, "a stream without a done line ended without an error");
+    }
+    let split = native_chat(input.body, &input.splits, input.max_line);
+    let a: Vec<_> = whole.iter().map(comparable).collect();
+    let b: Vec<_> = split.iter().map(comparable).collect();
+    assert_eq!(a, b, "a split changed the stream's items");
+});
