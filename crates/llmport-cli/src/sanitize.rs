@@ -15,7 +15,7 @@
 //!   `ESC \`), DCS, SOS, PM and APC strings, and two-character `ESC x` sequences, in their
 //!   7-bit and C1 (U+009B, U+009D, …) forms;
 //! - every other control character (C0, DEL, C1) is dropped — except that [`text`] and
-//!   [`Sanitizer`] keep `\n` and `\t`, and [`line`] turns `\n`, `\r` and `\t` into one space;
+//!   [`Sanitizer`] keep `\n` and `\t`, and [`line()`] turns `\n`, `\r` and `\t` into one space;
 //! - everything else, including all printable Unicode, is kept.
 //!
 //! Colours a model might send are lost on a terminal; that is the price of not letting it
