@@ -231,6 +231,8 @@ mod tests {
             CliError::Interrupted("pull cancelled".into()).exit_code(),
             exit::INTERRUPTED
         );
+        assert_eq!(CliError::Unsupported("x".into()).exit_code(), 7);
+        assert_eq!(CliError::Incomplete("x".into()).exit_code(), 8);
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! Everything `llmport` prints that came from a server goes through this module: model
 //! names and details (`models`, `ps`, `show`), pull status lines, the server's version,
 //! error messages, and the model's answer and reasoning when they go to a terminal. JSON
-//! output is escaped by [`json`]. Two exceptions, on purpose: the answer text (and the
-//! reasoning) when its stream is *not* a terminal is passed through byte for byte, since a
-//! pipe or a file wants exactly what the model said.
+//! output is escaped by [`json`]. One exception, on purpose: the model's answer (and its
+//! reasoning) going to a pipe or a file, *not* a terminal, passes through byte for byte,
+//! since whoever reads it wants exactly what the model said.
 //!
 //! The rules, the same for every function here:
 //!

@@ -15,12 +15,12 @@ pub(crate) fn at_least_one(s: &str) -> Result<u32, String> {
 
 /// A sampling temperature: from 0 to 2.
 pub(crate) fn temperature(s: &str) -> Result<f32, String> {
-    within(s, 0.0, 2.0)
+    within(s, 0.0, 2.0, true)
 }
 
-/// A nucleus-sampling probability mass: from 0 to 1.
+/// A nucleus-sampling probability mass: above 0, at most 1 (with 0 no token is left).
 pub(crate) fn probability(s: &str) -> Result<f32, String> {
-    within(s, 0.0, 1.0)
+    within(s, 0.0, 1.0, false)
 }
 
 /// A stop text: not empty (an empty one makes llama.cpp return nothing, and Ollama's
@@ -33,12 +33,18 @@ pub(crate) fn stop_text(s: &str) -> Result<String, String> {
     }
 }
 
-/// A number from `low` to `high`, both included (JSON has no NaN or infinity).
-fn within(s: &str, low: f32, high: f32) -> Result<f32, String> {
+/// A number from `low` (included when `low_included`) to `high` (included); JSON has no
+/// NaN or infinity, which are refused too.
+fn within(s: &str, low: f32, high: f32, low_included: bool) -> Result<f32, String> {
+    let range = if low_included {
+        format!("from {low} to {high}")
+    } else {
+        format!("above {low} and at most {high}")
+    };
     match s.trim().parse::<f32>() {
-        Ok(v) if (low..=high).contains(&v) => Ok(v),
-        Ok(_) => Err(format!("must be from {low} to {high}")),
-        Err(_) => Err(format!("expected a number from {low} to {high}")),
+        Ok(v) if (low..=high).contains(&v) && (low_included || v > low) => Ok(v),
+        Ok(_) => Err(format!("must be {range}")),
+        Err(_) => Err(format!("expected a number {range}")),
     }
 }
 
@@ -60,10 +66,14 @@ mod tests {
         assert_eq!(temperature("0"), Ok(0.0));
         assert_eq!(temperature("2"), Ok(2.0));
         assert_eq!(probability("0.9"), Ok(0.9));
+        assert_eq!(probability("1"), Ok(1.0));
         for bad in ["-1", "2.5", "nan", "inf", "x"] {
             assert!(temperature(bad).unwrap_err().contains("0 to 2"), "{bad}");
         }
-        assert!(probability("7").unwrap_err().contains("0 to 1"));
+        for bad in ["7", "0", "-0.1", "nan"] {
+            let e = probability(bad).unwrap_err();
+            assert!(e.contains("above 0 and at most 1"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -368,21 +368,6 @@ impl From<ApiError> for Error {
     }
 }
 
-impl From<crate::codec::CodecError> for Error {
-    fn from(e: crate::codec::CodecError) -> Self {
-        match e {
-            crate::codec::CodecError::LineTooLong { limit } => Error::LimitExceeded {
-                what: "stream line",
-                limit,
-            },
-            other @ crate::codec::CodecError::InvalidUtf8 { .. } => Error::Decode {
-                message: other.to_string(),
-                source: Some(Box::new(other)),
-            },
-        }
-    }
-}
-
 /// `text` when it is short, else about 160 characters of it around `line`:`column`
 /// (1-based, as `serde_json` reports them), with `…` where it was cut.
 fn text_around(text: &str, line: usize, column: usize) -> String {

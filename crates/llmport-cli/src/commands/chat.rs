@@ -56,7 +56,8 @@ pub struct ChatArgs {
     #[arg(long, value_name = "F", value_parser = values::temperature, allow_negative_numbers = true)]
     pub temperature: Option<f32>,
 
-    /// Nucleus sampling, 0 to 1: only the tokens within this probability mass are considered.
+    /// Nucleus sampling, above 0 and at most 1: only the tokens within this probability mass
+    /// are considered.
     #[arg(long, value_name = "F", value_parser = values::probability, allow_negative_numbers = true)]
     pub top_p: Option<f32>,
 
@@ -380,7 +381,7 @@ async fn answer<W: Write>(
         return match response {
             Ok(r) => {
                 if chat.show_reasoning {
-                    print_reasoning(&r.reasoning(), true);
+                    print_reasoning(&r.reasoning(), true, &mut Sanitizer::new());
                 }
                 let text = r.text();
                 let shown = if chat.terminal {
@@ -412,6 +413,8 @@ async fn answer<W: Write>(
     };
     let mut text = String::new();
     let mut screen = chat.terminal.then(Sanitizer::new);
+    // The reasoning's own, so that a sequence split across its chunks is removed whole.
+    let mut thought_screen = Sanitizer::new();
     // Whether what was printed so far ends its line (nothing printed: it does not).
     let mut shown_ends_line = false;
     let mut cut_off = false;
@@ -436,14 +439,14 @@ async fn answer<W: Write>(
                     let thought = chunk.reasoning();
                     if !thought.is_empty() {
                         spinner.stop();
-                        print_reasoning(&thought, false);
+                        print_reasoning(&thought, false, &mut thought_screen);
                         thinking = true;
                     }
                 }
                 let delta = chunk.text();
                 if thinking && !delta.is_empty() {
                     // The answer starts: end the reasoning's line on stderr.
-                    print_reasoning("\n", false);
+                    print_reasoning("\n", false, &mut thought_screen);
                     thinking = false;
                 }
                 if !delta.is_empty() {
@@ -484,16 +487,17 @@ fn line_end(ends_line: bool) -> &'static str {
 }
 
 /// Writes reasoning to stderr, dimmed when stderr is a terminal (and then without the
-/// escape sequences and control characters the model may have put in it); `whole` ends it
-/// with a line break. Reasoning is a side channel: failing to write it is not an error.
-fn print_reasoning(text: &str, whole: bool) {
+/// escape sequences and control characters the model may have put in it, through `screen`);
+/// `whole` ends it with a line break. Reasoning is a side channel: failing to write it is
+/// not an error.
+fn print_reasoning(text: &str, whole: bool, screen: &mut Sanitizer) {
     if text.is_empty() {
         return;
     }
     let mut err = io::stderr().lock();
     let dim = err.is_terminal();
     let _ = if dim {
-        write!(err, "\x1b[2m{}\x1b[0m", sanitize::text(text))
+        write!(err, "\x1b[2m{}\x1b[0m", screen.push(text))
     } else {
         write!(err, "{text}")
     };
@@ -686,7 +690,13 @@ where
         };
         history.push(message);
         match answer(chat, &history, out, interrupt()).await? {
-            Answer::Complete(text, _) => history.push(Message::assistant(text)),
+            Answer::Complete(text, cut_off) => {
+                history.push(Message::assistant(text));
+                if cut_off && chat.options.response_format.is_some() {
+                    // Said, not fatal: the conversation goes on.
+                    writeln!(err, "{}", json_cut_off(chat.options).line()).map_err(stderr_error)?;
+                }
+            }
             Answer::Interrupted(text) if !text.is_empty() => {
                 history.push(Message::assistant(text));
             }
@@ -1089,6 +1099,42 @@ mod tests {
                    {"role": "user", "content": "two"}])
         );
         assert_eq!(messages(&server, 2), json!([with_image]));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn interactive_warns_when_a_json_answer_is_cut_off_and_goes_on() {
+        let chunk = |delta: Value, finish: Value| {
+            json!({"id": "c1", "object": "chat.completion.chunk", "model": "m",
+                   "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+            .to_string()
+        };
+        let cut = Reply::sse([
+            chunk(
+                json!({"role": "assistant", "content": "{\"a\": "}),
+                Value::Null,
+            ),
+            chunk(json!({}), json!("length")),
+            "[DONE]".to_owned(),
+        ]);
+        let server = TestServer::builder()
+            .route("POST", "/v1/chat/completions", cut)
+            .route("POST", "/v1/chat/completions", sse_answer(&["{}"]))
+            .start()
+            .await;
+        let options = Options::builder()
+            .response_format(ResponseFormat::Json)
+            .max_tokens(3)
+            .build();
+        let mut out = Screen::default();
+        let (result, err) = session(&server, &options, &[], "one\ntwo\n", &mut out, |_| {
+            std::future::pending()
+        })
+        .await;
+        result.unwrap();
+        assert_eq!(out.text(), "{\"a\": \n{}\n");
+        assert_eq!(err.matches("cut off").count(), 1, "{err}");
+        assert!(err.contains("--max-tokens 3"), "{err}");
+        assert_eq!(server.requests().len(), 2);
     }
 
     #[tokio::test(flavor = "multi_thread")]

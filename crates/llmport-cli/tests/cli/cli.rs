@@ -513,8 +513,8 @@ async fn out_of_range_flags_are_usage_errors_naming_the_range_and_send_nothing()
         (&["chat", "--max-tokens", "0", "hi"], "at least 1"),
         (&["chat", "--temperature", "-1", "hi"], "0 to 2"),
         (&["chat", "--temperature", "2.5", "hi"], "0 to 2"),
-        (&["chat", "--top-p", "7", "hi"], "0 to 1"),
-        (&["chat", "--top-p", "-0.1", "hi"], "0 to 1"),
+        (&["chat", "--top-p", "7", "hi"], "above 0 and at most 1"),
+        (&["chat", "--top-p", "0", "hi"], "above 0 and at most 1"),
         (&["chat", "--ctx", "0", "hi"], "at least 1"),
         (
             &["embed", "-m", "e", "--dimensions", "0", "hi"],

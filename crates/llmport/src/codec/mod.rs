@@ -55,3 +55,21 @@ pub enum CodecError {
         line: u64,
     },
 }
+
+/// A decoding failure as the crate's [`Error`](crate::Error): a line over the cap is a
+/// [`LimitExceeded`](crate::Error::LimitExceeded), bad UTF-8 a [`Decode`](crate::Error::Decode).
+/// (Here rather than in `error.rs`, so that dependencies run one way: codec → error.)
+impl From<CodecError> for crate::error::Error {
+    fn from(e: CodecError) -> Self {
+        match e {
+            CodecError::LineTooLong { limit } => crate::error::Error::LimitExceeded {
+                what: "stream line",
+                limit,
+            },
+            other @ CodecError::InvalidUtf8 { .. } => crate::error::Error::Decode {
+                message: other.to_string(),
+                source: Some(Box::new(other)),
+            },
+        }
+    }
+}
