@@ -71,6 +71,8 @@
 //!   [`Provider::generate_stream`].
 //! - [`OpenAiProvider`] for any OpenAI Chat Completions server, and [`OllamaProvider`], which
 //!   wraps it for Ollama.
+//! - [`AnthropicProvider`] for the Anthropic Messages API (Anthropic, Ollama's and
+//!   llama.cpp's `/v1/messages`), with its own settings in [`anthropic::AnthropicOptions`].
 //! - [`GenResponse`] with [`Candidate`]s, a [`FinishReason`] and [`ResponseMeta`] (token counts,
 //!   time to first token, total time).
 //! - Tools: [`Tool::for_type`] declares a function whose parameters are a Rust type's JSON
@@ -192,6 +194,7 @@
 // Nothing is `pub` that the public API does not reach: what is not exported is `pub(crate)`.
 #![warn(unreachable_pub)]
 
+pub mod anthropic;
 pub mod auth;
 pub mod codec;
 pub mod embed;
@@ -217,9 +220,10 @@ pub mod transport;
 // What the crate root re-exports (the rule): the provider-neutral vocabulary every caller
 // needs whatever the provider — messages, options, responses, streams, errors, embeddings,
 // authentication and client settings — plus each provider's entry type (`OllamaProvider`,
-// `OpenAiProvider`). Everything provider-specific (`ollama::OllamaOptions`, `KeepAlive`,
+// `OpenAiProvider`, `AnthropicProvider`). Everything provider-specific (`ollama::OllamaOptions`, `KeepAlive`,
 // `PullOptions`, model types, `OllamaChatApi`), the builders (reached through `T::builder()`)
 // and the secondary types of a concept stay in their module.
+pub use anthropic::AnthropicProvider;
 pub use auth::{Auth, ClientCredentials, CredentialProvider};
 pub use embed::{EmbedEncoding, EmbedOptions, Embedder, Embeddings};
 pub use error::{ApiError, Error, Result, TimeoutKind};

@@ -79,6 +79,11 @@ pub enum Part {
     Reasoning {
         /// The reasoning text.
         text: String,
+        /// The server's opaque signature of the reasoning, when it gives one (Anthropic's
+        /// `thinking` blocks): a provider that verifies reasoning sent back in the history
+        /// (Anthropic, with tools) needs it unchanged, so it is kept and replayed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
     },
 }
 
@@ -306,7 +311,7 @@ impl Message {
     pub fn reasoning(&self) -> String {
         let mut out = String::new();
         for p in &self.parts {
-            if let Part::Reasoning { text } = p {
+            if let Part::Reasoning { text, .. } = p {
                 out.push_str(text);
             }
         }

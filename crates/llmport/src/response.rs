@@ -111,12 +111,13 @@ impl Candidate {
 
     /// Appends reasoning to the last reasoning part, or adds one.
     pub(crate) fn push_reasoning(&mut self, text: &str) {
-        if let Some(Part::Reasoning { text: t }) = self.message.parts.last_mut() {
+        if let Some(Part::Reasoning { text: t, .. }) = self.message.parts.last_mut() {
             t.push_str(text);
         } else {
-            self.message
-                .parts
-                .push(Part::Reasoning { text: text.into() });
+            self.message.parts.push(Part::Reasoning {
+                text: text.into(),
+                signature: None,
+            });
         }
     }
 
@@ -126,12 +127,21 @@ impl Candidate {
     pub(crate) fn absorb(&mut self, part: &Part) {
         let parts = &mut self.message.parts;
         match part {
-            Part::Reasoning { text } => {
+            Part::Reasoning { text, signature } => {
                 match parts.iter_mut().find_map(|p| match p {
-                    Part::Reasoning { text: t } => Some(t),
+                    Part::Reasoning {
+                        text: t,
+                        signature: s,
+                    } => Some((t, s)),
                     _ => None,
                 }) {
-                    Some(t) => t.push_str(text),
+                    Some((t, s)) => {
+                        t.push_str(text);
+                        // The signature arrives once, after the reasoning it signs.
+                        if signature.is_some() {
+                            s.clone_from(signature);
+                        }
+                    }
                     None => parts.insert(0, part.clone()),
                 }
             }
@@ -210,6 +220,10 @@ pub struct Usage {
     /// Of the prompt tokens, how many came from the server's cache, if it said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cached_input_tokens: Option<u64>,
+    /// Of the prompt tokens, how many were written to the server's cache, if it said
+    /// (Anthropic's `cache_creation_input_tokens`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_creation_input_tokens: Option<u64>,
 }
 
 /// Everything about an answer that is not the answer: usage, timings, identifiers.

@@ -635,6 +635,7 @@ impl LineHandler for ChatLines {
                     total_tokens: input.saturating_add(output),
                     reasoning_tokens: None,
                     cached_input_tokens: None,
+                    cache_creation_input_tokens: None,
                 }),
                 time_to_first_token: Some(self.first_token.unwrap_or(total)),
                 total_time: Some(total),

@@ -196,6 +196,7 @@ impl From<WireUsage> for crate::response::Usage {
             total_tokens: u.total_tokens,
             reasoning_tokens: u.completion_tokens_details.and_then(|d| d.reasoning_tokens),
             cached_input_tokens: u.prompt_tokens_details.and_then(|d| d.cached_tokens),
+            cache_creation_input_tokens: None,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! Run one module with `cargo test -p llmport --test wire stream::`.
 
 mod accumulate;
+mod anthropic;
 mod chat;
 mod embeddings;
 mod ollama_native;

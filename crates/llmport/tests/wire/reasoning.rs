@@ -64,7 +64,8 @@ async fn ollama_reasoning_is_a_separate_part_before_the_answer() {
         r.candidates[0].message.parts,
         [
             Part::Reasoning {
-                text: "17 times 3 is 51. Answer briefly.".into()
+                text: "17 times 3 is 51. Answer briefly.".into(),
+                signature: None,
             },
             Part::text("51.")
         ]
@@ -108,6 +109,7 @@ async fn reasoning_is_not_sent_back_in_history() {
         0,
         Part::Reasoning {
             text: "17 times 3".into(),
+            signature: None,
         },
     );
     let history = [
