@@ -6,8 +6,6 @@
 //! `Cargo.toml`, and run:
 //!
 //! ```no_run
-//! use std::process::ExitCode;
-//!
 //! use llmport::{Message, OllamaProvider, Options, Provider, Role};
 //!
 //! async fn ask() -> Result<(), llmport::Error> {
@@ -29,21 +27,11 @@
 //! }
 //!
 //! #[tokio::main]
-//! async fn main() -> ExitCode {
-//!     match ask().await {
-//!         Ok(()) => ExitCode::SUCCESS,
-//!         Err(e) => {
-//!             // The message says what failed and what to do, e.g. "cannot reach Ollama at
-//!             // http://localhost:11434 — is `ollama serve` running?"; its causes follow.
-//!             eprintln!("error: {e}");
-//!             let mut cause = std::error::Error::source(&e);
-//!             while let Some(c) = cause {
-//!                 eprintln!("  caused by: {c}");
-//!                 cause = c.source();
-//!             }
-//!             ExitCode::FAILURE
-//!         }
-//!     }
+//! async fn main() -> Result<(), llmport::Report> {
+//!     // On failure Rust prints the report: what failed and what to do, e.g. "cannot
+//!     // reach Ollama at http://localhost:11434 — is `ollama serve` running?", then
+//!     // its causes; the exit status is 1.
+//!     Ok(ask().await?)
 //! }
 //! ```
 //!
@@ -226,7 +214,7 @@ pub mod transport;
 pub use anthropic::AnthropicProvider;
 pub use auth::{Auth, ClientCredentials, CredentialProvider};
 pub use embed::{EmbedEncoding, EmbedOptions, Embedder, Embeddings};
-pub use error::{ApiError, Error, Result, TimeoutKind};
+pub use error::{ApiError, Error, Report, Result, TimeoutKind};
 pub use message::{Message, Part, Role, ToolCall, ToolResult};
 pub use ollama::OllamaProvider;
 pub use openai::OpenAiProvider;

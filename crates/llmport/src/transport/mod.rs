@@ -32,6 +32,7 @@ use tracing::Instrument;
 
 pub(crate) use self::body::{BodyKind, BodyStream};
 pub(crate) use self::body::{Response, read_body};
+pub(crate) use self::headers::header_map;
 pub(crate) use self::mapping::{ErrorAnswer, ErrorMapping, Unreachable};
 pub use self::options::{ClientIdentity, ClientOptions, ClientOptionsBuilder};
 pub use self::retry::{RetryConfig, RetryConfigBuilder, RetryEvent, RetryObserver};
