@@ -15,7 +15,7 @@
 //!   `tool_result` blocks of a user turn; consecutive turns of one role are merged.
 //! - Options the API has no field for (`seed`, penalties, several candidates,
 //!   `response_format`, other providers' extensions) are refused as
-//!   [`Error::Unsupported`].
+//!   [`Error::Unsupported`](crate::Error::Unsupported).
 
 mod error;
 mod options;
