@@ -21,33 +21,33 @@ use crate::sanitize;
 /// | 7 | the server or the model cannot do what was asked (an unsupported option or input, a command that needs Ollama's native API against a server without it) |
 /// | 8 | a JSON answer (`--format json`, `--schema`) was cut off by the token limit: what was printed is not a complete document |
 /// | 130 | interrupted with Ctrl-C (a pull that was cancelled) |
-pub mod exit {
+pub(crate) mod exit {
     /// Success.
-    pub const SUCCESS: u8 = 0;
+    pub(crate) const SUCCESS: u8 = 0;
     /// An error answer from the server, an undecodable answer, or any other failure.
-    pub const GENERIC: u8 = 1;
+    pub(crate) const GENERIC: u8 = 1;
     /// A usage or configuration error (clap uses the same status for bad flags).
-    pub const USAGE: u8 = 2;
+    pub(crate) const USAGE: u8 = 2;
     /// The server cannot be reached.
-    pub const CONNECT: u8 = 3;
+    pub(crate) const CONNECT: u8 = 3;
     /// Authentication failed.
-    pub const AUTH: u8 = 4;
+    pub(crate) const AUTH: u8 = 4;
     /// A time limit ran out.
-    pub const TIMEOUT: u8 = 5;
+    pub(crate) const TIMEOUT: u8 = 5;
     /// A stream broke off after it had started.
-    pub const STREAM: u8 = 6;
+    pub(crate) const STREAM: u8 = 6;
     /// Something asked for is not supported.
-    pub const UNSUPPORTED: u8 = 7;
+    pub(crate) const UNSUPPORTED: u8 = 7;
     /// A JSON answer was cut off by the token limit (finish reason `length`). Apart from
     /// 6 (a broken stream: trying again may help) because the remedy differs: a higher
     /// `--max-tokens`.
-    pub const CUT_OFF: u8 = 8;
+    pub(crate) const CUT_OFF: u8 = 8;
     /// Interrupted by Ctrl-C (SIGINT): 128 + 2, as shells report it.
-    pub const INTERRUPTED: u8 = 130;
+    pub(crate) const INTERRUPTED: u8 = 130;
 }
 
 /// The exit-status table as it appears at the end of `llmport --help`.
-pub const EXIT_STATUS_HELP: &str = "\
+pub(crate) const EXIT_STATUS_HELP: &str = "\
 Exit status:
     0  success
     1  the server answered with an error, or its answer could not be read
@@ -63,7 +63,7 @@ Exit status:
   130  interrupted with Ctrl-C (a cancelled pull)";
 
 /// What each subcommand's help says about exit statuses: the table is at the top level only.
-pub const EXIT_STATUS_SEE_HELP: &str =
+pub(crate) const EXIT_STATUS_SEE_HELP: &str =
     "Exit status: 0 on success; see `llmport --help` for what the others mean.";
 
 /// Everything that can make a command fail.
@@ -174,7 +174,7 @@ impl From<llmport::Error> for CliError {
 }
 
 /// A failed write to stdout.
-pub fn stdout_error(e: io::Error) -> CliError {
+pub(crate) fn stdout_error(e: io::Error) -> CliError {
     CliError::io("cannot write to stdout", e)
 }
 

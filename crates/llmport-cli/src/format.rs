@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 /// A size in bytes with a decimal unit (1 KB = 1000 bytes), as `ollama list` shows it: one
 /// decimal below 10 units unless the value is whole (`2.0 GB`, `5.2 GB`, `3 GB`), none from
 /// 10 up (`274 MB`), and plain bytes below 1 KB (`96 B`).
-pub fn bytes(n: u64) -> String {
+pub(crate) fn bytes(n: u64) -> String {
     const UNITS: [(u64, &str); 4] = [
         (1_000_000_000_000, "TB"),
         (1_000_000_000, "GB"),
@@ -16,8 +16,10 @@ pub fn bytes(n: u64) -> String {
     let Some(&(scale, unit)) = UNITS.iter().find(|(scale, _)| n >= *scale) else {
         return format!("{n} B");
     };
-    // Precision loss above 2^53 bytes (9 PB) does not matter for one decimal.
-    #[allow(clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "precision loss above 2^53 bytes (9 PB) does not matter for one decimal"
+    )]
     let value = n as f64 / scale as f64;
     if value >= 10.0 || value.fract() == 0.0 {
         format!("{} {unit}", value.trunc())
@@ -29,7 +31,7 @@ pub fn bytes(n: u64) -> String {
 
 /// `then` relative to `now`: `3 days ago`, `About an hour from now`; `Forever` for more than
 /// 20 years ahead (a model kept loaded for good expires centuries from now).
-pub fn relative_time(then: OffsetDateTime, now: OffsetDateTime) -> String {
+pub(crate) fn relative_time(then: OffsetDateTime, now: OffsetDateTime) -> String {
     let delta = now - then;
     let seconds = delta.as_seconds_f64();
     if seconds < -20.0 * YEAR {
@@ -50,8 +52,10 @@ const YEAR: f64 = 365.0 * DAY;
 /// seconds up to a minute, minutes up to an hour, hours up to two days, days up to two
 /// weeks, weeks up to two months, months up to two years, then years.
 fn duration_words(seconds: f64) -> String {
-    // Truncation is what Go's int(d.Seconds()) and int(d.Minutes()) do.
-    #[allow(clippy::cast_possible_truncation)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "truncation is what Go's int(d.Seconds()) does; `as` saturates, never panics"
+    )]
     let whole = |unit: f64| (seconds / unit) as i64;
     let secs = whole(1.0);
     if secs < 1 {
@@ -71,7 +75,10 @@ fn duration_words(seconds: f64) -> String {
         return format!("{minutes} minutes");
     }
     // Hours are rounded, not truncated (Go's math.Round(d.Hours())).
-    #[allow(clippy::cast_possible_truncation)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "a rounded f64 of hours; `as` saturates, never panics"
+    )]
     let hours = (seconds / HOUR).round() as i64;
     if hours == 1 {
         "About an hour".to_owned()

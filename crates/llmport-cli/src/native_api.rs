@@ -15,7 +15,11 @@ use crate::error::CliError;
 /// model it does not have, naming it in quotes. So a 404 that names `model` is kept as it is;
 /// any other 404 is checked with `GET /api/version`, which every Ollama answers: only when
 /// that is a 404 too is the native API missing. Anything else is kept as it is.
-pub async fn is_missing(provider: &OllamaProvider, e: &CliError, model: Option<&str>) -> bool {
+pub(crate) async fn is_missing(
+    provider: &OllamaProvider,
+    e: &CliError,
+    model: Option<&str>,
+) -> bool {
     match e {
         CliError::Llm(llmport::Error::Api(api)) if api.status == 404 => {
             let names = |m: &str| {
@@ -35,7 +39,7 @@ pub async fn is_missing(provider: &OllamaProvider, e: &CliError, model: Option<&
 
 /// `e` unless the server lacks the native API (see [`is_missing`]), in which case the error
 /// saying that `what` (e.g. "`llmport show`") needs it.
-pub async fn explain(
+pub(crate) async fn explain(
     provider: &OllamaProvider,
     e: CliError,
     what: &str,
@@ -49,7 +53,7 @@ pub async fn explain(
 }
 
 /// The error for a server without the native API: `what` needs it.
-pub fn missing(provider: &OllamaProvider, what: &str) -> CliError {
+pub(crate) fn missing(provider: &OllamaProvider, what: &str) -> CliError {
     CliError::Unsupported(format!(
         "the server at {} has no Ollama native API ({}/api/… answers 404: it speaks only the \
          OpenAI-compatible /v1, like llama.cpp, vLLM or LM Studio): {what} needs Ollama; \

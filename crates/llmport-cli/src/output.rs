@@ -11,13 +11,16 @@ use crate::error::{CliError, stdout_error};
 use crate::sanitize;
 
 /// Writes `value` as pretty-printed JSON and a newline, then flushes.
-pub fn write_json<W: Write, T: Serialize + ?Sized>(out: &mut W, value: &T) -> Result<(), CliError> {
+pub(crate) fn write_json<W: Write, T: Serialize + ?Sized>(
+    out: &mut W,
+    value: &T,
+) -> Result<(), CliError> {
     end_json(out, serde_json::to_string_pretty(value))
 }
 
 /// Writes `value` as JSON on one line (long number arrays such as embeddings stay
 /// readable by line-oriented tools), then flushes.
-pub fn write_json_line<W: Write, T: Serialize + ?Sized>(
+pub(crate) fn write_json_line<W: Write, T: Serialize + ?Sized>(
     out: &mut W,
     value: &T,
 ) -> Result<(), CliError> {
@@ -38,16 +41,16 @@ fn end_json<W: Write>(out: &mut W, encoded: serde_json::Result<String>) -> Resul
 /// A plain-text table: a header row, then one row per item, columns left-aligned and
 /// separated by [`Table::GAP`] spaces, without trailing spaces (like `ollama list`).
 #[derive(Debug, Clone)]
-pub struct Table {
+pub(crate) struct Table {
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
     /// Spaces between two columns.
-    pub const GAP: usize = 4;
+    pub(crate) const GAP: usize = 4;
 
     /// A table with these column titles.
-    pub fn new(header: &[&str]) -> Self {
+    pub(crate) fn new(header: &[&str]) -> Self {
         Table {
             rows: vec![header.iter().map(|h| (*h).to_owned()).collect()],
         }
@@ -55,7 +58,7 @@ impl Table {
 
     /// Adds a row (one cell per column). Cells come from servers: each is made one safe
     /// line ([`sanitize::line`]).
-    pub fn row(&mut self, cells: Vec<String>) {
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
         self.rows.push(
             cells
                 .into_iter()
@@ -68,7 +71,7 @@ impl Table {
     }
 
     /// The table as text, every line ended with a newline.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
         let widths: Vec<usize> = (0..columns)
             .map(|c| {
@@ -95,7 +98,7 @@ impl Table {
     }
 
     /// Writes the table to `out` and flushes.
-    pub fn write<W: Write>(&self, out: &mut W) -> Result<(), CliError> {
+    pub(crate) fn write<W: Write>(&self, out: &mut W) -> Result<(), CliError> {
         out.write_all(self.render().as_bytes())
             .map_err(stdout_error)?;
         out.flush().map_err(stdout_error)
@@ -104,7 +107,7 @@ impl Table {
 
 /// Ends the current line of output: writes a newline unless `printed` already ends with one
 /// (an empty answer still gets its newline), then flushes.
-pub fn end_line<W: Write>(out: &mut W, printed: &str) -> io::Result<()> {
+pub(crate) fn end_line<W: Write>(out: &mut W, printed: &str) -> io::Result<()> {
     if !printed.ends_with('\n') {
         out.write_all(b"\n")?;
     }
@@ -114,11 +117,11 @@ pub fn end_line<W: Write>(out: &mut W, printed: &str) -> io::Result<()> {
 /// A spinner on stderr while waiting for the first words of an answer. It draws only when
 /// stderr is a terminal, and clears itself when stopped or dropped.
 #[derive(Debug)]
-pub struct Spinner(Option<ProgressBar>);
+pub(crate) struct Spinner(Option<ProgressBar>);
 
 impl Spinner {
     /// Starts a spinner if `enabled` and stderr is a terminal; otherwise does nothing.
-    pub fn start(enabled: bool) -> Self {
+    pub(crate) fn start(enabled: bool) -> Self {
         if !enabled || !io::stderr().is_terminal() {
             return Spinner(None);
         }
@@ -129,7 +132,7 @@ impl Spinner {
     }
 
     /// Stops and clears the spinner (before the answer is printed).
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some(bar) = self.0.take() {
             bar.finish_and_clear();
         }

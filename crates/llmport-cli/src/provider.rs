@@ -20,7 +20,7 @@ use crate::{GlobalArgs, Limit};
 /// Connection settings come from the `LLMPORT_*` environment variables (see the library's
 /// `llmport::env`), and the flags override them: timeouts, retries, CA and client
 /// certificates, extra headers. Credentials come only from the environment.
-pub fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
+pub(crate) fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
     let vars: Vec<(String, String)> = utf8_vars().collect();
     let mut builder = OllamaProvider::builder().from_vars(vars.iter().cloned());
     if let Some(host) = &global.host {

@@ -15,7 +15,7 @@
 //!   `ESC \`), DCS, SOS, PM and APC strings, and two-character `ESC x` sequences, in their
 //!   7-bit and C1 (U+009B, U+009D, …) forms;
 //! - every other control character (C0, DEL, C1) is dropped — except that [`text`] and
-//!   [`Sanitizer`] keep `\n` and `\t`, and [`line`] turns `\n`, `\r` and `\t` into one space;
+//!   [`Sanitizer`] keep `\n` and `\t`, and [`line()`] turns `\n`, `\r` and `\t` into one space;
 //! - everything else, including all printable Unicode, is kept.
 //!
 //! Colours a model might send are lost on a terminal; that is the price of not letting it
@@ -45,19 +45,19 @@ enum State {
 /// streamed answer): a sequence split across two pieces is still removed whole. Keeps `\n`
 /// and `\t`.
 #[derive(Debug, Clone, Default)]
-pub struct Sanitizer {
+pub(crate) struct Sanitizer {
     state: State,
 }
 
 impl Sanitizer {
     /// A sanitizer in plain-text state.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Sanitizer::default()
     }
 
     /// `piece` without escape sequences and control characters other than `\n` and `\t`;
     /// borrowed when there was nothing to remove.
-    pub fn push<'a>(&mut self, piece: &'a str) -> Cow<'a, str> {
+    pub(crate) fn push<'a>(&mut self, piece: &'a str) -> Cow<'a, str> {
         if self.state == State::Text && !piece.chars().any(needs_care) {
             return Cow::Borrowed(piece);
         }
@@ -161,13 +161,13 @@ fn needs_care(c: char) -> bool {
 
 /// Multi-line text from a server (a template, a license, a whole answer) for a terminal:
 /// keeps `\n` and `\t`.
-pub fn text(s: &str) -> Cow<'_, str> {
+pub(crate) fn text(s: &str) -> Cow<'_, str> {
     Sanitizer::new().push(s)
 }
 
 /// One line of text from a server (a model name, a table cell, a status, an error message):
 /// line breaks and tabs become one space, so it stays one line.
-pub fn line(s: &str) -> Cow<'_, str> {
+pub(crate) fn line(s: &str) -> Cow<'_, str> {
     if !s.chars().any(char::is_control) {
         return Cow::Borrowed(s);
     }
@@ -189,7 +189,7 @@ pub fn line(s: &str) -> Cow<'_, str> {
 
 /// JSON text as `serde_json` writes it, with DEL and the C1 controls (which it leaves raw;
 /// some terminals obey U+009B as CSI) written as `\u` escapes. Still the same JSON value.
-pub fn json(s: &str) -> Cow<'_, str> {
+pub(crate) fn json(s: &str) -> Cow<'_, str> {
     if !s.chars().any(|c| matches!(c, '\u{7f}'..='\u{9f}')) {
         return Cow::Borrowed(s);
     }

@@ -5,7 +5,7 @@
 
 /// A count that must be at least 1 (`--max-tokens`, `--ctx`, `--dimensions`): 0 would mean
 /// "no limit" to Ollama, "nothing" to others.
-pub fn at_least_one(s: &str) -> Result<u32, String> {
+pub(crate) fn at_least_one(s: &str) -> Result<u32, String> {
     match s.trim().parse::<u64>() {
         Ok(0) => Err(format!("must be at least 1 (1 to {})", u32::MAX)),
         Ok(n) => u32::try_from(n).map_err(|_| format!("must be from 1 to {}", u32::MAX)),
@@ -14,18 +14,18 @@ pub fn at_least_one(s: &str) -> Result<u32, String> {
 }
 
 /// A sampling temperature: from 0 to 2.
-pub fn temperature(s: &str) -> Result<f32, String> {
+pub(crate) fn temperature(s: &str) -> Result<f32, String> {
     within(s, 0.0, 2.0, true)
 }
 
 /// A nucleus-sampling probability mass: above 0, at most 1 (with 0 no token is left).
-pub fn probability(s: &str) -> Result<f32, String> {
+pub(crate) fn probability(s: &str) -> Result<f32, String> {
     within(s, 0.0, 1.0, false)
 }
 
 /// A stop text: not empty (an empty one makes llama.cpp return nothing, and Ollama's
 /// runner stop at once).
-pub fn stop_text(s: &str) -> Result<String, String> {
+pub(crate) fn stop_text(s: &str) -> Result<String, String> {
     if s.is_empty() {
         Err("a stop text cannot be empty".into())
     } else {

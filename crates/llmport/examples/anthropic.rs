@@ -6,8 +6,6 @@
 //! `LLMPORT_MODEL` names the model (default `llama3.2`). On failure it prints the error's
 //! message and its causes and exits non-zero.
 
-use std::process::ExitCode;
-
 use futures::StreamExt;
 use llmport::{AnthropicProvider, Message, Options, Provider};
 
@@ -36,18 +34,9 @@ async fn ask() -> Result<(), llmport::Error> {
     Ok(())
 }
 
+/// Runs the example. On failure Rust prints the [`llmport::Report`]: the error's message (what
+/// failed and what to do), then its causes, and the exit status is 1.
 #[tokio::main]
-async fn main() -> ExitCode {
-    match ask().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                eprintln!("  caused by: {c}");
-                cause = c.source();
-            }
-            ExitCode::FAILURE
-        }
-    }
+async fn main() -> Result<(), llmport::Report> {
+    Ok(ask().await?)
 }

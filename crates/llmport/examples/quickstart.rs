@@ -5,9 +5,6 @@
 //! cargo run -p llmport --example quickstart
 //! ```
 
-use std::error::Error as _;
-use std::process::ExitCode;
-
 use llmport::{Message, OllamaProvider, Options, Provider, Role};
 
 async fn run() -> Result<(), llmport::Error> {
@@ -30,20 +27,9 @@ async fn run() -> Result<(), llmport::Error> {
     Ok(())
 }
 
-/// Runs the example; on failure prints the error (its message, then each cause on its own
-/// line) to stderr and exits with status 1.
+/// Runs the example. On failure Rust prints the [`llmport::Report`]: the error's message (what
+/// failed and what to do), then its causes, and the exit status is 1.
 #[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            let mut cause = e.source();
-            while let Some(c) = cause {
-                eprintln!("  caused by: {c}");
-                cause = c.source();
-            }
-            ExitCode::FAILURE
-        }
-    }
+async fn main() -> Result<(), llmport::Report> {
+    Ok(run().await?)
 }

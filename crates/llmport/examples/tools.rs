@@ -10,8 +10,6 @@
 //! `llama3.2`). The test suite runs [`ask_with_tools`] against the in-process wire server
 //! (`tests/tools.rs`).
 
-use std::process::ExitCode;
-
 use llmport::{Message, OllamaProvider, Options, Provider, Tool, ToolCall};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -82,12 +80,14 @@ pub async fn ask_with_tools(
     provider: &dyn Provider,
     model: &str,
     question: &str,
-) -> Result<(String, Vec<Message>), Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<(String, Vec<Message>), llmport::Error> {
     let options = Options::builder().tools(tools()).build();
     let mut history = vec![Message::user(question)];
     for _ in 0..MAX_TURNS {
         let answer = provider.generate(model, &history, &options).await?;
-        let message = answer.message().ok_or("the server returned no answer")?;
+        let message = answer
+            .message()
+            .ok_or_else(|| llmport::Error::decode("the server returned no answer"))?;
         // The assistant turn goes into the history as it is: its tool calls are replayed.
         history.push(message.clone());
         let calls: Vec<&ToolCall> = message.tool_calls().collect();
@@ -98,10 +98,12 @@ pub async fn ask_with_tools(
             history.push(Message::tool_result(&call.id, run_tool(call)));
         }
     }
-    Err(format!("no answer after {MAX_TURNS} turns of tool calls").into())
+    Err(llmport::Error::stream(format!(
+        "no answer after {MAX_TURNS} turns of tool calls"
+    )))
 }
 
-async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+async fn run() -> Result<(), llmport::Error> {
     let question = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "What is the weather in Tokyo?".into());
@@ -117,20 +119,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     Ok(())
 }
 
-/// Runs the example; on failure prints the error (its message, then each cause on its own
-/// line) to stderr and exits with status 1.
+/// Runs the example. On failure Rust prints the [`llmport::Report`]: the error's message (what
+/// failed and what to do), then its causes, and the exit status is 1.
 #[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            let mut cause = e.source();
-            while let Some(c) = cause {
-                eprintln!("  caused by: {c}");
-                cause = c.source();
-            }
-            ExitCode::FAILURE
-        }
-    }
+async fn main() -> Result<(), llmport::Report> {
+    Ok(run().await?)
 }

@@ -5,22 +5,19 @@
 //! LLMPORT_MODEL=llava cargo run -p llmport --example vision -- photo.jpg
 //! ```
 
-use std::process::ExitCode;
-
 use llmport::{Message, OllamaProvider, Options, Provider, Role};
 
-async fn run() -> Result<(), Box<dyn std::error::Error>> {
+async fn run() -> Result<(), llmport::Error> {
     let path = std::env::args()
         .nth(1)
-        .ok_or("usage: vision IMAGE.jpg|png|webp")?;
-    let bytes = std::fs::read(&path)?;
-    let mime = if path.ends_with(".png") {
-        "image/png"
-    } else if path.ends_with(".webp") {
-        "image/webp"
-    } else {
-        "image/jpeg"
-    };
+        .ok_or_else(|| llmport::Error::config("usage: vision IMAGE.jpg|png|webp"))?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| llmport::Error::config(format!("cannot read {path}: {e}")))?;
+    // The type comes from the bytes, not the file name: a text file named .png is refused
+    // here instead of being sent as an image.
+    let mime = llmport::media::sniff_image(&bytes).ok_or_else(|| {
+        llmport::Error::config(format!("{path} is not a PNG, JPEG or WebP image"))
+    })?;
     let ollama = OllamaProvider::from_env()?;
     let model = std::env::var("LLMPORT_MODEL").unwrap_or_else(|_| "llava".into());
     let message =
@@ -32,20 +29,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Runs the example; on failure prints the error (its message, then each cause on its own
-/// line) to stderr and exits with status 1.
+/// Runs the example. On failure Rust prints the [`llmport::Report`]: the error's message (what
+/// failed and what to do), then its causes, and the exit status is 1.
 #[tokio::main]
-async fn main() -> ExitCode {
-    match run().await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            let mut cause = e.source();
-            while let Some(c) = cause {
-                eprintln!("  caused by: {c}");
-                cause = c.source();
-            }
-            ExitCode::FAILURE
-        }
-    }
+async fn main() -> Result<(), llmport::Report> {
+    Ok(run().await?)
 }

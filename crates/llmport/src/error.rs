@@ -417,6 +417,72 @@ pub(crate) fn is_retryable_status(status: u16) -> bool {
     matches!(status, 408 | 409 | 429 | 500 | 502 | 503 | 504)
 }
 
+/// An [`Error`] for `main` to return, so that a failed program prints what a user can act on.
+///
+/// When `main` returns `Err(e)`, Rust prints `Error: {e:?}` and exits with status 1. An
+/// [`Error`]'s `Debug` shows its fields (meant for programmers); a `Report`'s `Debug` is the
+/// error's message followed by its causes, one per line:
+///
+/// ```text
+/// Error: cannot reach Ollama at http://localhost:11434 — is `ollama serve` running?
+///   caused by: client error (Connect)
+///   caused by: tcp connect error: Connection refused (os error 111)
+/// ```
+///
+/// `?` turns an [`Error`] into a `Report`:
+///
+/// ```no_run
+/// use llmport::{Message, OllamaProvider, Options, Provider};
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), llmport::Report> {
+///     let ollama = OllamaProvider::from_env()?;
+///     let answer = ollama
+///         .generate("llama3.2", &[Message::user("Hi!")], &Options::default())
+///         .await?;
+///     println!("{}", answer.text());
+///     Ok(())
+/// }
+/// ```
+pub struct Report(Error);
+
+impl Report {
+    /// The error reported.
+    pub fn error(&self) -> &Error {
+        &self.0
+    }
+
+    /// The error reported, by value.
+    pub fn into_error(self) -> Error {
+        self.0
+    }
+}
+
+impl From<Error> for Report {
+    fn from(e: Error) -> Self {
+        Report(e)
+    }
+}
+
+impl fmt::Display for Report {
+    /// The message and its causes, as `Debug` writes them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = std::error::Error::source(&self.0);
+        while let Some(c) = cause {
+            write!(f, "\n  caused by: {c}")?;
+            cause = c.source();
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,5 +565,21 @@ mod tests {
             e.to_string(),
             "timed out: no data between two stream chunks within 30s"
         );
+    }
+
+    #[test]
+    fn a_report_is_the_message_then_each_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = Error::Decode {
+            message: "the answer is not JSON".into(),
+            source: Some(Box::new(io)),
+        };
+        let report = Report::from(e);
+        assert_eq!(
+            format!("{report:?}"),
+            "could not decode the server's answer: the answer is not JSON\n  caused by: refused"
+        );
+        assert_eq!(report.to_string(), format!("{report:?}"));
+        assert!(matches!(report.into_error(), Error::Decode { .. }));
     }
 }

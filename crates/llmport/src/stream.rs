@@ -88,6 +88,11 @@ impl Accumulator {
     }
 
     /// Adds one chunk.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "`pos` is a position just found in `candidates`, or the index of the candidate \
+                  just pushed to it"
+    )]
     pub fn push(&mut self, chunk: &GenResponse) {
         for c in &chunk.candidates {
             let pos = match self

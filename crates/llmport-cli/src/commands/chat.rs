@@ -183,7 +183,7 @@ fn load_schema(path: &Path) -> Result<ResponseFormat, CliError> {
 }
 
 /// Runs `llmport chat`.
-pub async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliError> {
     // Everything that can be wrong with the command line is checked before any request.
     let images = args
         .image
@@ -256,7 +256,7 @@ fn read_prompt(mut input: impl Read) -> Result<String, CliError> {
 
 /// An image given with `--image`, read into memory.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Image {
+pub(crate) struct Image {
     /// The file name (informational).
     name: String,
     /// The file's bytes.
@@ -270,7 +270,7 @@ impl Image {
     /// and the bytes must be such an image: the MIME type sent is the one the bytes show
     /// (`llmport::media::sniff_image`), so a text file named `.png` is not sent as a PNG.
     /// An unknown extension, an unreadable file and bytes of another type are usage errors.
-    pub fn load(path: &Path) -> Result<Image, CliError> {
+    pub(crate) fn load(path: &Path) -> Result<Image, CliError> {
         if image_mime(path).is_none() {
             return Err(CliError::usage(format!(
                 "cannot tell the image type of {} from its extension: use a .png, .jpg, .jpeg \
@@ -325,7 +325,7 @@ fn user_message(text: &str, images: &[Image]) -> Message {
 
 /// What every turn of a chat needs.
 #[derive(Debug, Clone, Copy)]
-pub struct Chat<'a> {
+pub(crate) struct Chat<'a> {
     /// Where to send the conversation.
     pub provider: &'a dyn Provider,
     /// The model.
@@ -617,7 +617,7 @@ const PROMPT: &str = ">>> ";
 ///
 /// Lines are read on a separate thread, so a blocked read never holds up the runtime or an
 /// interrupt.
-pub async fn interactive<R, O, E, I, F>(
+pub(crate) async fn interactive<R, O, E, I, F>(
     chat: &Chat<'_>,
     images: &[Image],
     input: R,

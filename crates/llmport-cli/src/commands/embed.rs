@@ -67,7 +67,7 @@ struct EmbedOutput<'a> {
 }
 
 /// Runs `llmport embed`.
-pub async fn run(args: EmbedArgs, global: &GlobalArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: EmbedArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let texts = if !args.texts.is_empty() {
         args.texts.clone()
     } else if io::stdin().is_terminal() {

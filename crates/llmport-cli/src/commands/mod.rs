@@ -2,14 +2,14 @@
 //! struct (clap `Args`) and an `async fn run(args, &GlobalArgs) -> Result<(), CliError>`, then
 //! add a variant to [`Command`] and an arm to [`Command::run`].
 
-pub mod chat;
-pub mod embed;
-pub mod models;
-pub mod ps;
-pub mod pull;
-pub mod rm;
-pub mod show;
-pub mod version;
+pub(crate) mod chat;
+pub(crate) mod embed;
+pub(crate) mod models;
+pub(crate) mod ps;
+pub(crate) mod pull;
+pub(crate) mod rm;
+pub(crate) mod show;
+pub(crate) mod version;
 
 use clap::{Args, Subcommand};
 use llmport::ollama::KeepAlive;
@@ -95,7 +95,7 @@ impl Command {
 }
 
 /// Resolves when the user presses Ctrl-C; never, if Ctrl-C cannot be listened for.
-pub async fn ctrl_c() {
+pub(crate) async fn ctrl_c() {
     if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;
     }

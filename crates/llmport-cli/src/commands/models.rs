@@ -28,7 +28,7 @@ pub struct ModelsArgs {
 }
 
 /// Runs `llmport models`.
-pub async fn run(args: ModelsArgs, global: &GlobalArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: ModelsArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let provider = crate::provider::build(global)?;
     match provider.list_models().await {
         Ok(models) => print_list(&models, args.json, table),
@@ -46,7 +46,7 @@ pub async fn run(args: ModelsArgs, global: &GlobalArgs) -> Result<(), CliError> 
 /// Prints a list of models to stdout: as JSON in the shape Ollama answers it
 /// (`{"models": [...]}`) when `json`, else as the `table` made of them (with the time now,
 /// for relative times).
-pub fn print_list<T: Serialize>(
+pub(crate) fn print_list<T: Serialize>(
     models: &[T],
     json: bool,
     table: impl FnOnce(&[T], OffsetDateTime) -> Table,

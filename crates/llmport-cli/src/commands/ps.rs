@@ -19,7 +19,7 @@ pub struct PsArgs {
 }
 
 /// Runs `llmport ps`.
-pub async fn run(args: PsArgs, global: &GlobalArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: PsArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let provider = crate::provider::build(global)?;
     let models = match provider.running().await {
         Ok(models) => models,
@@ -59,8 +59,10 @@ fn processor(size: u64, size_vram: u64) -> String {
     } else if size_vram > size || size == 0 {
         "Unknown".to_owned()
     } else {
-        // Sizes far below 2^53: exact as f64.
-        #[allow(clippy::cast_precision_loss)]
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "sizes far below 2^53: exact as f64"
+        )]
         let cpu = ((size - size_vram) as f64 / size as f64 * 100.0).round();
         format!("{cpu}%/{}% CPU/GPU", 100.0 - cpu)
     }

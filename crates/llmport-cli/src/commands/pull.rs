@@ -34,7 +34,7 @@ pub struct PullArgs {
 }
 
 /// Runs `llmport pull`.
-pub async fn run(args: PullArgs, global: &GlobalArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: PullArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let provider = crate::provider::build(global)?;
     let mut options = PullOptions::builder();
     if args.insecure {
@@ -277,11 +277,13 @@ impl ProgressTracker for LayerSpeed {
             Some((t0, p0)) => {
                 let secs = now.duration_since(t0).as_secs_f64();
                 if secs > 0.0 {
-                    // Byte counts far below 2^53: exact as f64; the rate is whole bytes.
                     #[allow(
                         clippy::cast_precision_loss,
                         clippy::cast_possible_truncation,
-                        clippy::cast_sign_loss
+                        clippy::cast_sign_loss,
+                        reason = "byte counts far below 2^53 are exact as f64; the rate is \
+                                  whole bytes, and `as` saturates a non-finite or negative \
+                                  f64 (to 0 or u64::MAX), never panics"
                     )]
                     let rate = (state.pos().saturating_sub(p0) as f64 / secs) as u64;
                     self.rate = rate;

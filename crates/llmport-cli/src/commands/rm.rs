@@ -17,7 +17,7 @@ pub struct RmArgs {
 
 /// Runs `llmport rm`: deletes the models in order, saying `deleted 'MODEL'` for each, and
 /// stops at the first that cannot be deleted.
-pub async fn run(args: RmArgs, global: &GlobalArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: RmArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let provider = crate::provider::build(global)?;
     let mut out = io::stdout();
     for model in &args.models {

@@ -45,7 +45,7 @@ pub struct ShowArgs {
 }
 
 /// Runs `llmport show`.
-pub async fn run(args: ShowArgs, global: &GlobalArgs) -> Result<(), CliError> {
+pub(crate) async fn run(args: ShowArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let provider = crate::provider::build(global)?;
     let info = match provider.show(&args.model).await {
         Ok(info) => info,
@@ -166,7 +166,8 @@ fn overview(info: &ModelInfo) -> String {
         let width = rows
             .iter()
             .filter(|r| r.len() > 1)
-            .map(|r| r[0].chars().count())
+            .filter_map(|r| r.first())
+            .map(|key| key.chars().count())
             .max()
             .unwrap_or(0);
         for row in rows {

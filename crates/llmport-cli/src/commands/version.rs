@@ -15,7 +15,7 @@ pub struct VersionArgs {}
 /// Runs `llmport version`: prints `llmport version X`, then asks the server and prints
 /// `ollama version Y (URL)`. When the server cannot be asked, the client's line is still
 /// printed, then the one-line error, and the exit status is non-zero.
-pub async fn run(_args: VersionArgs, global: &GlobalArgs) -> Result<(), CliError> {
+pub(crate) async fn run(_args: VersionArgs, global: &GlobalArgs) -> Result<(), CliError> {
     let mut out = io::stdout();
     // The client's version first: it is known even when the server is not reachable.
     writeln!(out, "llmport version {}", env!("CARGO_PKG_VERSION"))

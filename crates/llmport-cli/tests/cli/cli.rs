@@ -765,7 +765,7 @@ async fn the_examples_print_the_friendly_message_and_exit_non_zero_when_ollama_i
         let expected = if *name == "errors" {
             format!("Ollama is not running at http://{host}: start it with `ollama serve`")
         } else {
-            format!("error: cannot reach Ollama at http://{host} — is `ollama serve` running?")
+            format!("Error: cannot reach Ollama at http://{host} — is `ollama serve` running?")
         };
         assert_eq!(first, expected, "{name}: {stderr}");
         assert!(!stderr.contains("Connect {"), "no Debug output: {stderr}");

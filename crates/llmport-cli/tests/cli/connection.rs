@@ -305,3 +305,40 @@ async fn a_framing_header_flag_is_a_usage_error() {
     }
     assert!(server.requests().is_empty());
 }
+
+/// Issue 13 #1: a `429` whose wait does not fit a `Duration` once made the binary panic (exit
+/// 101, backtrace). Whatever the number, through the `/v1` path (streamed or not) and the
+/// native one, the answer is the one-line error for a 429 (exit 1) naming the server's wait.
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_numbers_too_large_for_a_duration_are_one_error_line_not_a_panic() {
+    let headers = [
+        ("retry-after-ms", "1e300"),
+        ("retry-after-ms", "18446744073709551616000"),
+        ("retry-after-ms", "inf"),
+        ("Retry-After", "18446744073709551616000"),
+        ("Retry-After", "Fri, 31 Dec 9999 23:59:59 GMT"),
+    ];
+    for (name, value) in headers {
+        let busy = || Reply::json(429, &json!({"error": "slow down"})).header(name, value);
+        let server = TestServer::builder()
+            .route("POST", "/v1/chat/completions", busy())
+            .route("POST", "/v1/chat/completions", busy())
+            .route("GET", "/api/tags", busy())
+            .start()
+            .await;
+        let url = server.url();
+        for args in [
+            &["--host", &url, "chat", "--no-stream", "hi"][..],
+            &["--host", &url, "chat", "hi"][..],
+            &["--host", &url, "models"][..],
+        ] {
+            let run = llmport(args, &[], None).await;
+            assert_eq!(run.code, Some(1), "{name}: {value}, {args:?}: {run:?}");
+            let line = run.error_line();
+            assert!(line.contains("429"), "{name}: {value}: {line}");
+            assert!(line.contains("asked to wait"), "{name}: {value}: {line}");
+        }
+        // No retry was made: the wait is beyond any cap.
+        assert_eq!(server.requests().len(), 3, "{name}: {value}");
+    }
+}

@@ -15,7 +15,7 @@
 //!   `tool_result` blocks of a user turn; consecutive turns of one role are merged.
 //! - Options the API has no field for (`seed`, penalties, several candidates,
 //!   `response_format`, other providers' extensions) are refused as
-//!   [`Error::Unsupported`].
+//!   [`Error::Unsupported`](crate::Error::Unsupported).
 
 mod error;
 mod options;
@@ -27,14 +27,14 @@ mod wire;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderName, HeaderValue};
 use tracing::Instrument;
 
 pub use self::options::{AnthropicOptions, AnthropicOptionsBuilder};
 pub use self::stream::StreamDecoder;
 use crate::auth::Auth;
 use crate::codec::StreamLimits;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::message::Message;
 use crate::options::Options;
 use crate::provider::Provider;
@@ -292,29 +292,11 @@ impl AnthropicProviderBuilder {
 
     /// Builds the provider.
     pub fn build(self) -> Result<AnthropicProvider> {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            HeaderName::from_static("anthropic-version"),
-            HeaderValue::from_static(API_VERSION),
-        );
-        let mut replaced_version = false;
-        for (name, value) in &self.headers {
-            let n = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-                Error::config_for("header", format!("invalid header name {name:?}"))
-            })?;
-            let v = HeaderValue::from_str(value.trim()).map_err(|_| {
-                Error::config_for(
-                    "header",
-                    format!(
-                        "the value of header {name} has characters not allowed in HTTP headers"
-                    ),
-                )
-            })?;
-            if n == "anthropic-version" && !replaced_version {
-                replaced_version = true;
-                headers.remove(&n);
-            }
-            headers.append(n, v);
+        let mut headers = crate::transport::header_map(&self.headers)?;
+        // A `.header("anthropic-version", …)` replaces the default version.
+        let version = HeaderName::from_static("anthropic-version");
+        if !headers.contains_key(&version) {
+            headers.insert(version, HeaderValue::from_static(API_VERSION));
         }
         let base = self.base_url.trim_end_matches('/');
         let base = base.strip_suffix("/v1").unwrap_or(base);

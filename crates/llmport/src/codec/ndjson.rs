@@ -63,6 +63,12 @@ impl NdjsonDecoder {
     ///
     /// Stops at, and returns, the first error: a [`CodecError`] (converted into `E`) or an
     /// error returned by `on_line`. After an error the decoder should not be used further.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the hot loop: `pos` < `input.len()` (the loop condition), the window is at \
+                  most `rest.len()` long, and `end` is a position memchr found in the window, \
+                  a prefix of `rest`"
+    )]
     pub fn decode<E, F>(&mut self, input: &[u8], mut on_line: F) -> Result<(), E>
     where
         E: From<CodecError>,
@@ -135,7 +141,7 @@ impl NdjsonDecoder {
     {
         // The "\n" must come within `room` bytes for the line to fit (see `decode`).
         let room = self.max.saturating_add(2).saturating_sub(self.line.len());
-        let Some(end) = memchr(b'\n', &input[..input.len().min(room)]) else {
+        let Some(end) = memchr(b'\n', input.get(..room).unwrap_or(input)) else {
             if input.len() >= room {
                 return Err(self.too_long().into());
             }
@@ -143,6 +149,10 @@ impl NdjsonDecoder {
             self.check_carried_len()?;
             return Ok(None);
         };
+        #[allow(
+            clippy::indexing_slicing,
+            reason = "`end` is a position memchr found in a prefix of `input`"
+        )]
         self.line.extend_from_slice(&input[..end]);
         self.lines += 1;
         let mut buf = std::mem::take(&mut self.line);

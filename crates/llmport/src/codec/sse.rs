@@ -31,6 +31,7 @@ use super::{CodecError, DEFAULT_MAX_LINE};
 /// The UTF-8 encoding of U+FEFF, skipped once at the start of a stream.
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// `SseDecoder::bom` once the start of the stream has been settled (BOM skipped or absent).
+#[allow(clippy::cast_possible_truncation, reason = "BOM.len() is 3")]
 const BOM_SETTLED: u8 = BOM.len() as u8;
 
 /// One dispatched Server-Sent Event. Its strings borrow from the decoder or from the input.
@@ -150,8 +151,8 @@ impl SseDecoder {
         }
         if self.skip_lf {
             self.skip_lf = false;
-            if input[0] == b'\n' {
-                input = &input[1..];
+            if let Some(after_lf) = input.strip_prefix(b"\n") {
+                input = after_lf;
             }
         }
         let mut pos = 0;
@@ -199,15 +200,16 @@ impl SseDecoder {
             let Some(&byte) = input.get(i) else {
                 return &[];
             };
-            if byte == BOM[usize::from(self.bom)] {
+            if BOM.get(usize::from(self.bom)) == Some(&byte) {
                 self.bom += 1;
                 i += 1;
             } else {
-                self.line.extend_from_slice(&BOM[..usize::from(self.bom)]);
+                let held_back = BOM.get(..usize::from(self.bom)).unwrap_or_default();
+                self.line.extend_from_slice(held_back);
                 self.bom = BOM_SETTLED;
             }
         }
-        &input[i..]
+        input.get(i..).unwrap_or_default()
     }
 
     /// Appends the start of `input` to the carried-over line. Returns the position after the
@@ -226,7 +228,7 @@ impl SseDecoder {
         let Some(room) = self.max.checked_sub(self.line.len()) else {
             return Err(self.too_long().into());
         };
-        let window = &input[..input.len().min(room.saturating_add(1))];
+        let window = input.get(..room.saturating_add(1)).unwrap_or(input);
         let Some(end) = memchr2(b'\n', b'\r', window) else {
             if input.len() > room {
                 return Err(self.too_long().into());
@@ -234,6 +236,10 @@ impl SseDecoder {
             self.line.extend_from_slice(input);
             return Ok(None);
         };
+        #[allow(
+            clippy::indexing_slicing,
+            reason = "`end` is a position memchr2 found in `window`, a prefix of `input`"
+        )]
         self.line.extend_from_slice(&input[..end]);
         let next = self.after_line_end(input, end);
         self.lines += 1;
@@ -254,6 +260,12 @@ impl SseDecoder {
 
     /// Processes the complete lines of `input[pos..]` and carries over an unfinished last one.
     #[inline]
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the hot loop: `pos` < `input.len()` (`input.get(pos)` just returned a byte), \
+                  the window is at most `rest.len()` long, and `end` is a position memchr2 \
+                  found in the window, a prefix of `rest`"
+    )]
     fn scan<E, F>(&mut self, input: &[u8], mut pos: usize, on_event: &mut F) -> Result<(), E>
     where
         E: From<CodecError>,
@@ -293,7 +305,7 @@ impl SseDecoder {
     /// input may be the first half of a CRLF, so an LF starting the next input is skipped.
     #[inline]
     fn after_line_end(&mut self, input: &[u8], at: usize) -> usize {
-        if input[at] == b'\r' {
+        if input.get(at) == Some(&b'\r') {
             match input.get(at + 1) {
                 Some(b'\n') => at + 2,
                 Some(_) => at + 1,
@@ -327,12 +339,10 @@ impl SseDecoder {
             self.in_event = true;
             return Ok(self.push_data(value.strip_prefix(' ').unwrap_or(value), borrowed)?);
         }
-        let (field, value) = match memchr(b':', line.as_bytes()) {
-            Some(0) => return Ok(()),
-            Some(colon) => {
-                let value = &line[colon + 1..];
-                (&line[..colon], value.strip_prefix(' ').unwrap_or(value))
-            }
+        let (field, value) = match line.split_once(':') {
+            // A comment line.
+            Some(("", _)) => return Ok(()),
+            Some((field, value)) => (field, value.strip_prefix(' ').unwrap_or(value)),
             None => (line, ""),
         };
         self.in_event = true;

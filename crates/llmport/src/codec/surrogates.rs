@@ -14,8 +14,8 @@ pub(crate) fn replace_lone_surrogates(json: &str) -> Option<String> {
     // Bytes of `json` before `copied` are in `out` (once it exists).
     let mut copied = 0;
     let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'\\' {
+    while let Some(&byte) = b.get(i) {
+        if byte != b'\\' {
             i += 1;
             continue;
         }
@@ -31,7 +31,8 @@ pub(crate) fn replace_lone_surrogates(json: &str) -> Option<String> {
             i += 12;
         } else if (0xD800..0xE000).contains(&code) {
             let s = out.get_or_insert_with(|| String::with_capacity(json.len()));
-            s.push_str(&json[copied..i]);
+            // `copied` and `i` are at ASCII bytes (a backslash or the end of an escape).
+            s.push_str(json.get(copied..i).unwrap_or_default());
             s.push_str("\\ufffd");
             i += 6;
             copied = i;
@@ -40,17 +41,16 @@ pub(crate) fn replace_lone_surrogates(json: &str) -> Option<String> {
         }
     }
     let mut s = out?;
-    s.push_str(&json[copied..]);
+    s.push_str(json.get(copied..).unwrap_or_default());
     Some(s)
 }
 
 /// The code unit of a `\uXXXX` escape starting at `at`, if there is one.
 fn hex_escape(b: &[u8], at: usize) -> Option<u32> {
-    let esc = b.get(at..at + 6)?;
-    if esc[0] != b'\\' || esc[1] != b'u' {
+    let [b'\\', b'u', hex @ ..] = b.get(at..at.checked_add(6)?)? else {
         return None;
-    }
-    let hex = std::str::from_utf8(&esc[2..]).ok()?;
+    };
+    let hex = std::str::from_utf8(hex).ok()?;
     u32::from_str_radix(hex, 16).ok()
 }
 

@@ -218,15 +218,18 @@ fn is_go_duration(s: &str) -> bool {
         let num_len = rest
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
             .unwrap_or(rest.len());
-        if num_len == 0 || rest[..num_len].parse::<f64>().is_err() {
+        let Some((number, after)) = rest.split_at_checked(num_len) else {
+            return false;
+        };
+        if number.is_empty() || number.parse::<f64>().is_err() {
             return false;
         }
-        rest = &rest[num_len..];
+        // "ms" before "m": the first unit that matches wins.
         let unit = ["ns", "us", "µs", "μs", "ms", "s", "m", "h"]
             .iter()
-            .find(|u| rest.starts_with(**u));
+            .find_map(|u| after.strip_prefix(*u));
         match unit {
-            Some(u) => rest = &rest[u.len()..],
+            Some(after_unit) => rest = after_unit,
             None => return false,
         }
     }

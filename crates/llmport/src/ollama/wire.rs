@@ -89,7 +89,7 @@ pub(crate) struct ChatMessage<'a> {
 
 impl<'a> ChatMessage<'a> {
     /// A message with text content only.
-    pub fn text(role: &'static str, content: Cow<'a, str>) -> Self {
+    pub(crate) fn text(role: &'static str, content: Cow<'a, str>) -> Self {
         ChatMessage {
             role,
             content,
@@ -164,7 +164,12 @@ impl ChatOptions<'_> {
 fn keep_alive<S: Serializer>(k: &Option<&KeepAlive>, s: S) -> Result<S::Ok, S::Error> {
     match k {
         Some(KeepAlive::Seconds(n)) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
-            s.serialize_i64(*n as i64)
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "a whole number below 9e15 in magnitude: exact in i64"
+            )]
+            let whole = *n as i64;
+            s.serialize_i64(whole)
         }
         Some(KeepAlive::Seconds(n)) => s.serialize_f64(*n),
         Some(KeepAlive::Duration(d)) => s.serialize_str(d),

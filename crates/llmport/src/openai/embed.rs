@@ -180,7 +180,8 @@ fn decode_base64_f32(text: &str, index: usize) -> Result<Vec<f32>> {
     }
     Ok(bytes
         .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .filter_map(|b| <[u8; 4]>::try_from(b).ok())
+        .map(f32::from_le_bytes)
         .collect())
 }
 

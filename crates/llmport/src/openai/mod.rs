@@ -13,7 +13,6 @@ mod wire;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use http::{HeaderMap, HeaderName, HeaderValue};
 use tracing::Instrument;
 
 pub use self::models::ModelEntry;
@@ -364,7 +363,7 @@ impl OpenAiProviderBuilder {
         if let Some(FirstError(e)) = self.config_error {
             return Err(e);
         }
-        let headers = build_headers(&self.headers)?;
+        let headers = crate::transport::header_map(&self.headers)?;
         let http = HttpClient::new(
             &self.base_url,
             headers,
@@ -417,21 +416,4 @@ impl Clone for FirstError {
             },
         })
     }
-}
-
-/// Validates extra headers.
-pub(crate) fn build_headers(pairs: &[(String, String)]) -> Result<HeaderMap> {
-    let mut map = HeaderMap::new();
-    for (name, value) in pairs {
-        let n = HeaderName::from_bytes(name.trim().as_bytes())
-            .map_err(|_| Error::config_for("header", format!("invalid header name {name:?}")))?;
-        let v = HeaderValue::from_str(value.trim()).map_err(|_| {
-            Error::config_for(
-                "header",
-                format!("the value of header {name} has characters not allowed in HTTP headers"),
-            )
-        })?;
-        map.append(n, v);
-    }
-    Ok(map)
 }

@@ -464,18 +464,18 @@ impl StreamDecoder {
                 // there, even broken ones, must not fail an answer that is already complete.
                 self.pos = self.frame.len();
             }
-            if self.pos >= self.frame.len() {
-                return None;
-            }
-            let rest = &self.frame[self.pos..];
-            let len = event_end(rest).unwrap_or(rest.len());
+            let rest = self.frame.get(self.pos..).filter(|rest| !rest.is_empty())?;
+            let event = event_end(rest)
+                .and_then(|end| rest.get(..end))
+                .unwrap_or(rest);
+            let len = event.len();
             let StreamDecoder {
                 sse,
                 decoder,
                 queue,
                 ..
             } = self;
-            let result = sse.decode(&rest[..len], |ev| decoder.on_event(ev, queue));
+            let result = sse.decode(event, |ev| decoder.on_event(ev, queue));
             self.pos += len;
             if let Err(e) = result {
                 self.queue.clear();

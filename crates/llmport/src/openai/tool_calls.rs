@@ -59,9 +59,17 @@ impl ToolCallAssembler {
     }
 
     /// Adds the `tool_calls` of one delta of `choice`.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "a slot is a position `find` just took from `self.calls`, or the index of the \
+                  call `open` just pushed; nothing removes calls in between"
+    )]
     pub(crate) fn push(&mut self, choice: u32, deltas: Vec<ToolCallDelta<'_>>) -> Result<()> {
         for (pos, delta) in deltas.into_iter().enumerate() {
-            let wire = delta.index.unwrap_or(pos as u32);
+            // A delta with more than 2^32 calls cannot fit the memory cap; saturate anyway.
+            let wire = delta
+                .index
+                .unwrap_or_else(|| u32::try_from(pos).unwrap_or(u32::MAX));
             let id = delta.id.as_deref().unwrap_or("");
             let (name, arguments) = match delta.function {
                 Some(f) => (f.name, f.arguments),
@@ -109,7 +117,7 @@ impl ToolCallAssembler {
 
     /// Starts a new call and returns its slot.
     fn open(&mut self, choice: u32, wire: u32) -> usize {
-        self.opened += 1;
+        self.opened = self.opened.saturating_add(1);
         self.calls.push(PendingCall {
             choice,
             wire,
@@ -147,18 +155,12 @@ impl ToolCallAssembler {
 
     /// `choice` finished: every call of it not handed out yet, in order, complete or not.
     pub(crate) fn finish_choice(&mut self, choice: u32) -> Vec<ToolCall> {
-        let mut rest: Vec<PendingCall> = Vec::new();
-        let mut i = 0;
-        while i < self.calls.len() {
-            if self.calls[i].choice == choice {
-                let call = self.calls.remove(i);
-                if !call.emitted {
-                    rest.push(call);
-                }
-            } else {
-                i += 1;
-            }
-        }
+        let (mut rest, others): (Vec<PendingCall>, Vec<PendingCall>) =
+            std::mem::take(&mut self.calls)
+                .into_iter()
+                .partition(|c| c.choice == choice);
+        self.calls = others;
+        rest.retain(|c| !c.emitted);
         rest.sort_by_key(|c| c.order);
         rest.into_iter()
             .map(|c| ToolCall::from_raw(c.id, c.name, &c.arguments))

@@ -428,7 +428,7 @@ pub(crate) struct Text<'a>(pub Cow<'a, str>);
 
 impl Text<'_> {
     /// The string, owned (a copy only if it is borrowed).
-    pub fn into_owned(self) -> String {
+    pub(crate) fn into_owned(self) -> String {
         self.0.into_owned()
     }
 }

@@ -167,6 +167,10 @@ impl TestServerBuilder {
         });
 
         let accept_shared = Arc::clone(&shared);
+        #[allow(
+            clippy::panic,
+            reason = "test-util: a test server that cannot bind fails the test that started it"
+        )]
         let thread = ServerThread::start([127, 0, 0, 1].into(), move |stream| {
             serve_connection(stream, ConnectionGuard::new(Arc::clone(&accept_shared)))
         })

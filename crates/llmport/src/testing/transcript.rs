@@ -371,7 +371,7 @@ fn split_after(bytes: &Bytes, sep: &[u8]) -> Vec<Bytes> {
     let mut start = 0;
     let mut i = 0;
     while i + sep.len() <= bytes.len() {
-        if &bytes[i..i + sep.len()] == sep {
+        if bytes.get(i..).is_some_and(|rest| rest.starts_with(sep)) {
             i += sep.len();
             out.push(bytes.slice(start..i));
             start = i;

@@ -60,6 +60,23 @@ pub(crate) fn defaults(user_agent: &str, fixed: &HeaderMap) -> Result<HeaderMap>
     Ok(headers)
 }
 
+/// Validates extra headers.
+pub(crate) fn header_map(pairs: &[(String, String)]) -> Result<HeaderMap> {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        let n = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| Error::config_for("header", format!("invalid header name {name:?}")))?;
+        let v = HeaderValue::from_str(value.trim()).map_err(|_| {
+            Error::config_for(
+                "header",
+                format!("the value of header {name} has characters not allowed in HTTP headers"),
+            )
+        })?;
+        map.append(n, v);
+    }
+    Ok(map)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,7 @@ use tracing::Instrument;
 
 pub(crate) use self::body::{BodyKind, BodyStream};
 pub(crate) use self::body::{Response, read_body};
+pub(crate) use self::headers::header_map;
 pub(crate) use self::mapping::{ErrorAnswer, ErrorMapping, Unreachable};
 pub use self::options::{ClientIdentity, ClientOptions, ClientOptionsBuilder};
 pub use self::retry::{RetryConfig, RetryConfigBuilder, RetryEvent, RetryObserver};
@@ -100,7 +101,8 @@ pub(crate) struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    pub fn post_json(path: &'a str, body: Vec<u8>, model: Option<&'a str>) -> Self {
+    /// A `POST` with a JSON body.
+    pub(crate) fn post_json(path: &'a str, body: Vec<u8>, model: Option<&'a str>) -> Self {
         Request {
             method: Method::POST,
             path,
@@ -110,7 +112,7 @@ impl<'a> Request<'a> {
     }
 
     /// A `GET` without a body.
-    pub fn get(path: &'a str) -> Self {
+    pub(crate) fn get(path: &'a str) -> Self {
         Request {
             method: Method::GET,
             path,
@@ -120,7 +122,7 @@ impl<'a> Request<'a> {
     }
 
     /// A `DELETE` with a JSON body (as Ollama's `/api/delete` takes it).
-    pub fn delete_json(path: &'a str, body: Vec<u8>, model: Option<&'a str>) -> Self {
+    pub(crate) fn delete_json(path: &'a str, body: Vec<u8>, model: Option<&'a str>) -> Self {
         Request {
             method: Method::DELETE,
             path,
