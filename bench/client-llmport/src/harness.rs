@@ -20,12 +20,47 @@ pub const PROMPT: &str = "Say something.";
 /// `message.content` of every non-streaming completion the server sends.
 pub const COMPLETION_CONTENT: &str = "Hello! How can I help you today?";
 
-/// How the server cuts the SSE body into HTTP body frames.
+/// Which endpoint a client speaks (`--api`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Api {
+    /// Ollama's OpenAI-compatible `POST /v1/chat/completions` (SSE when streaming).
+    #[default]
+    OpenAi,
+    /// Ollama's native `POST /api/chat` (NDJSON when streaming).
+    Native,
+}
+
+impl Api {
+    /// Parses `openai` or `native`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "openai" => Ok(Api::OpenAi),
+            "native" => Ok(Api::Native),
+            other => Err(format!("bad api {other:?} (openai|native)")),
+        }
+    }
+
+    /// The name `--api` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::OpenAi => "openai",
+            Api::Native => "native",
+        }
+    }
+}
+
+impl std::fmt::Display for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the server cuts the SSE (or NDJSON) body into HTTP body frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteMode {
     /// Fixed-size frames of this many bytes, cutting events at arbitrary points.
     Bytes(usize),
-    /// One frame per SSE event, as Ollama does.
+    /// One frame per SSE event (NDJSON line), as Ollama does.
     Event,
 }
 
@@ -112,8 +147,8 @@ pub enum Mode {
 /// The common command line:
 ///
 /// ```text
-/// CLIENT stream [--server URL] [--n N] [--tok TEXT] [--write BYTES|event] [--flush-each] [--consume-us X]
-/// CLIENT batch  [--server URL] [--requests N] [--concurrency C]
+/// CLIENT stream [--api openai|native] [--server URL] [--n N] [--tok TEXT] [--write BYTES|event] [--flush-each] [--consume-us X]
+/// CLIENT batch  [--api openai|native] [--server URL] [--requests N] [--concurrency C]
 /// ```
 #[derive(Clone, Debug)]
 pub struct Cli {
@@ -123,24 +158,41 @@ pub struct Cli {
     pub mode: Mode,
     /// `--consume-us X`: CPU microseconds the caller spends on every stream item.
     pub consume_us: u64,
+    /// The endpoint spoken (`--api`).
+    pub api: Api,
 }
 
 impl Cli {
-    /// Parses the process arguments, or prints usage and exits with status 2.
-    pub fn parse() -> Cli {
-        match Self::try_parse(std::env::args().skip(1).collect()) {
+    /// Parses the process arguments of a client that speaks `apis` (the first is the default
+    /// when `--api` is not given; any other is refused), or prints usage and exits with
+    /// status 2.
+    pub fn parse_for(apis: &[Api]) -> Cli {
+        let default = apis.first().copied().unwrap_or_default();
+        let parsed =
+            Self::try_parse_with(std::env::args().skip(1).collect(), default).and_then(|c| {
+                match apis.contains(&c.api) {
+                    true => Ok(c),
+                    false => Err(format!("this client does not speak --api {}", c.api)),
+                }
+            });
+        match parsed {
             Ok(c) => c,
             Err(e) => {
                 eprintln!(
-                    "error: {e}\nusage: CLIENT stream [--server URL] [--n N] [--tok TEXT] [--write BYTES|event] [--flush-each] [--consume-us X]\n       CLIENT batch [--server URL] [--requests N] [--concurrency C]"
+                    "error: {e}\nusage: CLIENT stream [--api openai|native] [--server URL] [--n N] [--tok TEXT] [--write BYTES|event] [--flush-each] [--consume-us X]\n       CLIENT batch [--api openai|native] [--server URL] [--requests N] [--concurrency C]"
                 );
                 std::process::exit(2);
             }
         }
     }
 
-    /// Parses arguments (without the program name).
+    /// Parses arguments (without the program name), `--api` defaulting to `openai`.
     pub fn try_parse(args: Vec<String>) -> Result<Cli, String> {
+        Self::try_parse_with(args, Api::OpenAi)
+    }
+
+    /// Parses arguments (without the program name), `--api` defaulting to `default_api`.
+    pub fn try_parse_with(args: Vec<String>, default_api: Api) -> Result<Cli, String> {
         let mut it = args.into_iter();
         let sub = it.next().ok_or("missing mode (stream|batch)")?;
         let mut server =
@@ -148,10 +200,12 @@ impl Cli {
         let mut sp = StreamParams::default();
         let (mut requests, mut concurrency) = (20_000usize, 64usize);
         let mut consume_us = 0u64;
+        let mut api = default_api;
         while let Some(a) = it.next() {
             let mut val = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
             match a.as_str() {
                 "--server" => server = val("--server")?,
+                "--api" => api = Api::parse(&val("--api")?)?,
                 "--n" => sp.n = val("--n")?.parse().map_err(|_| "bad --n")?,
                 "--tok" => sp.tok = val("--tok")?,
                 "--write" => sp.write = WriteMode::parse(&val("--write")?)?,
@@ -185,6 +239,7 @@ impl Cli {
             server,
             mode,
             consume_us,
+            api,
         })
     }
 
@@ -194,6 +249,15 @@ impl Cli {
         match &self.mode {
             Mode::Stream(p) => format!("{}{}/v1", self.server, p.path_prefix()),
             Mode::Batch { .. } => format!("{}/v1", self.server),
+        }
+    }
+
+    /// Base URL of Ollama's native API (no trailing slash; `/api/chat` goes after it) that
+    /// makes the server produce what this command line asks for.
+    pub fn native_base_url(&self) -> String {
+        match &self.mode {
+            Mode::Stream(p) => format!("{}{}", self.server, p.path_prefix()),
+            Mode::Batch { .. } => self.server.clone(),
         }
     }
 
@@ -228,11 +292,12 @@ pub struct Report {
     pub client: String,
     started: Instant,
     mode: Mode,
+    api: Api,
     /// Content bytes counted.
     pub content_bytes: Option<u64>,
     /// Stream items the library handed to the caller.
     pub items: Option<u64>,
-    /// `usage.completion_tokens` seen at the end of a stream.
+    /// `usage.completion_tokens` (native: `eval_count`) seen at the end of a stream.
     pub usage_completion_tokens: Option<u64>,
     /// `finish_reason == "stop"` seen.
     pub finish_stop: Option<bool>,
@@ -249,6 +314,7 @@ impl Report {
             client: client.into(),
             started: Instant::now(),
             mode: cli.mode.clone(),
+            api: cli.api,
             content_bytes: None,
             items: None,
             usage_completion_tokens: None,
@@ -272,6 +338,9 @@ impl Report {
         let expected = self.expected_content_bytes();
         let mut ok = true;
         let mut line = format!("client={} ", self.client);
+        if self.api != Api::OpenAi {
+            let _ = write!(line, "api={} ", self.api);
+        }
         match &self.mode {
             Mode::Stream(p) => {
                 let _ = write!(
@@ -308,7 +377,14 @@ impl Report {
             let _ = write!(line, "items={i} ");
         }
         if let Some(u) = self.usage_completion_tokens {
-            let _ = write!(line, "usage_completion_tokens={u} ");
+            match self.api {
+                Api::OpenAi => {
+                    let _ = write!(line, "usage_completion_tokens={u} ");
+                }
+                Api::Native => {
+                    let _ = write!(line, "eval_count={u} ");
+                }
+            }
         }
         let _ = write!(line, "ok={ok} elapsed_s={elapsed:.3}");
         if !self.note.is_empty() {
@@ -419,6 +495,40 @@ mod tests {
         let c = Cli::try_parse(args(&["batch", "--concurrency", "0"])).unwrap();
         assert!(matches!(c.mode, Mode::Batch { concurrency: 1, .. }));
         assert!(Cli::try_parse(args(&["stream", "--bogus"])).is_err());
+    }
+
+    #[test]
+    fn native_base_url_and_result_line_as_the_harness_writes_them() {
+        let c = Cli::try_parse(args(&[
+            "stream",
+            "--api",
+            "native",
+            "--n",
+            "5",
+            "--server",
+            "http://127.0.0.1:9",
+        ]))
+        .unwrap();
+        assert_eq!(c.api, Api::Native);
+        assert_eq!(
+            c.native_base_url(),
+            "http://127.0.0.1:9/b/n=5,w=65536,f=0,t=6c6f72656d20"
+        );
+        let mut r = c.report("x");
+        r.content_bytes = Some(30);
+        r.usage_completion_tokens = Some(5);
+        r.finish_stop = Some(true);
+        r.items = Some(6);
+        let (line, ok) = r.line();
+        assert!(ok, "{line}");
+        assert!(line.starts_with("client=x api=native mode=stream n=5 write=65536 flush_each=0 tok_len=6 content_bytes=30 expected=30 items=6 eval_count=5 ok=true "), "{line}");
+        let c =
+            Cli::try_parse_with(args(&["batch", "--server", "http://h:1/"]), Api::Native).unwrap();
+        assert_eq!(
+            (c.api, c.native_base_url().as_str()),
+            (Api::Native, "http://h:1")
+        );
+        assert!(Cli::try_parse(args(&["batch", "--api", "x"])).is_err());
     }
 
     #[test]

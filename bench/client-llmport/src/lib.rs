@@ -2,9 +2,18 @@
 //! `bench/README.md`).
 //!
 //! The same work as the harness's library clients: one streamed completion, counted, or a batch
-//! of non-streaming completions, through llmport's public API only ([`OpenAiProvider`] at the
-//! harness server's base URL). The stream is consumed the way a user writes it in
-//! `#[tokio::main]`: `while let Some(chunk) = stream.next().await` in `main`'s own task.
+//! of non-streaming completions, through llmport's public API only, at the harness server's
+//! base URL:
+//!
+//! - `--api openai` (the default): [`OpenAiProvider`], Ollama's `/v1/chat/completions` (SSE);
+//! - `--api native`: [`OllamaProvider`] with an [`OllamaOptions`] extension on the call's
+//!   [`Options`] (`num_ctx`), which is what sends a user's chat to Ollama's native `/api/chat`
+//!   (NDJSON). With `BENCH_LLMPORT_NATIVE=chat-api` the provider is built with
+//!   `chat_api(OllamaChatApi::Native)` instead and the options are the defaults (same
+//!   endpoint, same decoder; the request then carries no `options` object).
+//!
+//! The stream is consumed the way a user writes it in `#[tokio::main]`:
+//! `while let Some(chunk) = stream.next().await` in `main`'s own task.
 //!
 //! With the `count-allocs` feature a counting global allocator is installed and the result
 //! line's note carries the heap allocations (allocations + reallocations) made while the
@@ -13,9 +22,13 @@
 pub mod harness;
 
 use futures::StreamExt;
-use llmport::{FinishReason, GenResponse, Message, OpenAiProvider, Options, Part, Provider};
+use llmport::ollama::{OllamaChatApi, OllamaOptions};
+use llmport::{
+    ClientOptions, FinishReason, GenResponse, Message, OllamaProvider, OpenAiProvider, Options,
+    Part, Provider,
+};
 
-use crate::harness::{Cli, MODEL, Mode, PROMPT, run_workers};
+use crate::harness::{Api, Cli, MODEL, Mode, PROMPT, Report, run_workers};
 
 #[cfg(feature = "count-allocs")]
 #[global_allocator]
@@ -50,17 +63,55 @@ fn content_len(r: &GenResponse) -> u64 {
 }
 
 async fn run(name: &str) -> ! {
-    let cli = Cli::parse();
-    let mut report = cli.report(name);
+    let cli = Cli::parse_for(&[Api::OpenAi, Api::Native]);
+    let report = cli.report(name);
     // No API key: Ollama needs none, and the floor (`client-limit`) sends none. (async-openai
     // and genai send `Bearer ollama`; an `Authorization` header costs llmport ~4,000
     // instructions per request, ~5%, see bench/README.md.)
-    let provider = OpenAiProvider::builder()
-        .base_url(cli.base_url())
-        .build()
-        .expect("provider");
+    //
+    // A streamed answer is capped at `max_body_size` (64 MiB by default); the harness's 1M-chunk
+    // streams are 226 MB (`/v1`) and 128 MB (native), so the cap is raised to 1 GiB. It is a
+    // comparison per body frame either way.
+    let client = ClientOptions::builder().max_body_size(1 << 30).build();
+    match cli.api {
+        Api::OpenAi => {
+            let provider = OpenAiProvider::builder()
+                .client_options(client)
+                .base_url(cli.base_url())
+                .build()
+                .expect("provider");
+            work(&cli, report, provider, Options::default()).await
+        }
+        Api::Native => {
+            // `OllamaProvider` takes the `/v1` base URL and finds the server root (where
+            // `/api/chat` lives) by stripping `/v1`.
+            let builder = OllamaProvider::builder()
+                .client_options(client)
+                .base_url(format!("{}/v1", cli.native_base_url()));
+            let (provider, options) = match std::env::var("BENCH_LLMPORT_NATIVE").as_deref() {
+                Ok("chat-api") => (builder.chat_api(OllamaChatApi::Native), Options::default()),
+                Ok("options") | Err(_) => (
+                    builder,
+                    Options::builder()
+                        .extension(OllamaOptions::builder().num_ctx(8192).build())
+                        .build(),
+                ),
+                Ok(other) => panic!("BENCH_LLMPORT_NATIVE={other}: use options or chat-api"),
+            };
+            work(&cli, report, provider.build().expect("provider"), options).await
+        }
+    }
+}
+
+/// The stream or the batch through `provider`, every call with `options`; prints the result
+/// line and exits.
+async fn work<P: Provider + Clone + 'static>(
+    cli: &Cli,
+    mut report: Report,
+    provider: P,
+    options: Options,
+) -> ! {
     let messages = [Message::user(PROMPT)];
-    let options = Options::default();
     let allocs_before = allocations();
     let count = match &cli.mode {
         Mode::Stream(p) => {
@@ -91,9 +142,9 @@ async fn run(name: &str) -> ! {
         } => {
             let res = run_workers(*requests, *concurrency, |claim| {
                 let provider = provider.clone();
+                let options = options.clone();
                 async move {
                     let messages = [Message::user(PROMPT)];
-                    let options = Options::default();
                     let (mut n, mut bytes) = (0u64, 0u64);
                     while claim.take() {
                         let r = provider

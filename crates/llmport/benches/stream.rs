@@ -1,12 +1,20 @@
-//! Stream decoding without HTTP: SSE decoding alone, and body bytes → [`GenResponse`] (SSE +
-//! chunk JSON + mapping), on an Ollama-shaped stream cut two ways: 64 KiB pieces (events cut
-//! at arbitrary points, as a fast local server's large writes arrive) and one event per piece
-//! (Ollama flushes after every event).
+//! Stream decoding without HTTP, on Ollama-shaped streams cut two ways: 64 KiB pieces (events
+//! or lines cut at arbitrary points, as a fast local server's large writes arrive) and one
+//! event or line per piece (Ollama flushes after every one).
 //!
-//! The stream is byte-for-byte what Ollama's OpenAI middleware writes (`middleware/openai.go`:
-//! `role` repeated in every delta, a stop chunk, a usage chunk, `[DONE]`), as in the
-//! `openai_chat_stream_with_usage` fixture and the benchmark harness's `sse-server`; tokens
-//! cycle through a list with JSON escapes and multi-byte UTF-8 so both decoding paths run.
+//! - `/v1` (SSE): SSE decoding alone (`sse_decode`), and body bytes → [`GenResponse`] (SSE +
+//!   chunk JSON + mapping, `chunk_to_response`). The stream is byte-for-byte what Ollama's
+//!   OpenAI middleware writes (`middleware/openai.go`: `role` repeated in every delta, a stop
+//!   chunk, a usage chunk, `[DONE]`), as in the `openai_chat_stream_with_usage` fixture and
+//!   the benchmark harness's `sse-server`.
+//! - native `/api/chat` (NDJSON): line splitting alone (`ndjson_decode`), and body bytes →
+//!   [`GenResponse`] through [`ChatDecoder`] (`native_chat_to_response`). The lines are what
+//!   Ollama's `server/routes.go` writes (`json.Marshal` of a `ChatResponse`, `'\n'`): `model`,
+//!   `created_at`, `message` with `role` and `content`, `done:false`; the last line `done:true`
+//!   with `done_reason` and the counts and durations, as the harness's `sse-server` sends them.
+//!
+//! Tokens cycle through a list with JSON escapes and multi-byte UTF-8 so both string decoding
+//! paths (borrowed, and copied when unescaped) run.
 //!
 //! `cargo bench -p llmport --bench stream`; throughput is in chunks (elements).
 
@@ -14,7 +22,8 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use llmport::codec::{CodecError, Decoder, SseDecoder};
+use llmport::codec::{CodecError, Decoder, NdjsonDecoder, SseDecoder};
+use llmport::ollama::ChatDecoder;
 use llmport::openai::StreamDecoder;
 use llmport::{GenResponse, Part};
 
@@ -95,7 +104,27 @@ fn events() -> (Vec<String>, usize) {
     (out, content)
 }
 
-/// The body cut into pieces: `Some(size)` fixed-size pieces, `None` one event per piece.
+/// The native `/api/chat` stream's lines (each ending in `\n`) and the total content bytes
+/// they carry.
+fn native_lines() -> (Vec<String>, usize) {
+    const LINE_HEAD: &str = r#"{"model":"llama3.2","created_at":"2026-01-01T00:00:00.000000000Z","message":{"role":"assistant","content":"#;
+    let mut out = Vec::with_capacity(N + 1);
+    let mut content = 0;
+    for i in 0..N {
+        let tok = TOKENS[i % TOKENS.len()];
+        content += tok.len();
+        let mut esc = String::new();
+        json_escape(tok, &mut esc);
+        out.push(format!("{LINE_HEAD}\"{esc}\"}},\"done\":false}}\n"));
+    }
+    out.push(format!(
+        "{LINE_HEAD}\"\"}},\"done\":true,\"done_reason\":\"stop\",\"total_duration\":1000000,\"load_duration\":1000,\"prompt_eval_count\":33,\"prompt_eval_duration\":1000,\"eval_count\":{N},\"eval_duration\":1000000}}\n"
+    ));
+    (out, content)
+}
+
+/// The body cut into pieces: `Some(size)` fixed-size pieces, `None` one event (or line) per
+/// piece.
 fn pieces(events: &[String], size: Option<usize>) -> Vec<Bytes> {
     match size {
         None => events.iter().map(|e| Bytes::from(e.clone())).collect(),
@@ -162,6 +191,56 @@ fn bench(c: &mut Criterion) {
                 assert!(dec.is_done(), "ends with [DONE]");
                 assert!(dec.next_item().is_none());
                 assert_eq!(got, content);
+                got
+            })
+        });
+        g.finish();
+    }
+
+    let (lines, content) = native_lines();
+    for (name, size) in [("64k", Some(64 * 1024)), ("line", None)] {
+        let body = pieces(&lines, size);
+
+        let mut g = c.benchmark_group(format!("ndjson_decode/{name}"));
+        g.throughput(Throughput::Elements(N as u64));
+        g.bench_function("lines", |b| {
+            b.iter(|| {
+                let mut dec = NdjsonDecoder::new();
+                let mut bytes = 0usize;
+                for p in &body {
+                    dec.decode(black_box(p), |line| {
+                        bytes += line.len();
+                        Ok::<(), CodecError>(())
+                    })
+                    .expect("valid NDJSON");
+                }
+                assert!(!dec.has_pending());
+                bytes
+            })
+        });
+        g.finish();
+
+        let mut g = c.benchmark_group(format!("native_chat_to_response/{name}"));
+        g.throughput(Throughput::Elements(N as u64));
+        g.bench_function("gen_responses", |b| {
+            b.iter(|| {
+                // The decoder a real native chat is read with, driven as the stream adapter
+                // drives it (without the body's I/O and timers).
+                let mut dec = ChatDecoder::default();
+                let (mut got, mut usage) = (0usize, None);
+                for p in &body {
+                    dec.feed(black_box(p.clone()));
+                    while let Some(item) = dec.next_item() {
+                        let item = item.expect("valid stream");
+                        got += content_len(&item);
+                        usage = usage.or(item.meta.usage);
+                    }
+                }
+                dec.end();
+                assert!(dec.is_done(), "ends with done:true");
+                assert!(dec.next_item().is_none());
+                assert_eq!(got, content);
+                assert_eq!(usage.map(|u| u.output_tokens), Some(N as u64));
                 got
             })
         });
