@@ -12,10 +12,12 @@ pub(crate) mod lines;
 pub mod ndjson;
 pub mod sse;
 pub(crate) mod surrogates;
+mod text;
 
 pub use decoder::{Decoder, decode_pieces};
 pub use ndjson::NdjsonDecoder;
 pub use sse::{SseDecoder, SseEvent};
+pub(crate) use text::Text;
 
 /// Default cap on one line (and on one SSE event's accumulated data): 16 MiB.
 pub const DEFAULT_MAX_LINE: usize = 16 * 1024 * 1024;

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::models::{LocalModel, RunningModel};
 use super::options::{KeepAlive, Think};
-use crate::openai::Text;
+use crate::codec::Text;
 use crate::tool_schema::WireTool;
 
 // ---------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ use tracing::Instrument;
 pub use self::models::ModelEntry;
 pub use self::stream::StreamDecoder;
 /// Borrowed JSON strings; Ollama's native chat chunks use it too.
-pub(crate) use self::wire::Text;
 use crate::auth::Auth;
 use crate::codec::StreamLimits;
 use crate::env::{self, Vars};
