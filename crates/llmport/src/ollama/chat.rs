@@ -16,14 +16,14 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::OllamaProvider;
-use super::native::{decode_document, require_model};
+use super::native::{lines_decoder, require_model};
 use super::options::{OllamaOptions, Think, ThinkLevel};
 use super::wire::{
     ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall,
     WireFunctionCall, WireToolCall, reported_error,
 };
+use crate::codec::DEFAULT_MAX_LINE;
 use crate::codec::lines::{LineHandler, Lines};
-use crate::codec::{DEFAULT_MAX_LINE, Decoder};
 use crate::error::{Error, Result};
 use crate::json_body::encode_with_extra;
 use crate::media::{is_text_mime, read_image_uri};
@@ -384,7 +384,7 @@ fn decode_whole_answer(bytes: &[u8], timer: Timer) -> Result<GenResponse> {
 /// A streamed answer of Ollama's native `/api/chat`, decoded: NDJSON lines → [`GenResponse`]
 /// chunks, the same chunks as the `/v1` path gives (text and reasoning deltas as they arrive,
 /// then one last chunk with the tool calls, the finish reason, usage and timings). The
-/// [`Decoder`] native chats are read with; it does no I/O.
+/// [`Decoder`](crate::codec::Decoder) native chats are read with; it does no I/O.
 #[derive(Debug)]
 pub struct ChatDecoder {
     lines: Lines<ChatLines>,
@@ -412,39 +412,12 @@ impl ChatDecoder {
     }
 }
 
-impl Decoder for ChatDecoder {
-    type Item = GenResponse;
-
-    fn feed(&mut self, bytes: bytes::Bytes) {
-        self.lines.feed(&bytes);
-    }
-
-    fn next_item(&mut self) -> Option<Result<GenResponse>> {
-        self.lines.next_item()
-    }
-
-    fn end(&mut self) {
-        self.lines.end();
-    }
-
-    fn is_done(&self) -> bool {
-        self.lines.is_done()
-    }
-
-    fn take_progress(&mut self) -> bool {
-        self.lines.take_progress()
-    }
-
-    fn decode_document(&mut self, status: u16, body: &[u8]) -> Result<()> {
-        decode_document(
-            &mut self.lines,
-            status,
-            body,
-            "a stream of chat chunks (NDJSON)",
-            |v| v.get("done").and_then(Value::as_bool) == Some(true),
-        )
-    }
-}
+lines_decoder!(
+    ChatDecoder,
+    GenResponse,
+    "a stream of chat chunks (NDJSON)",
+    |v| v.get("done").and_then(Value::as_bool) == Some(true)
+);
 
 /// Native chat lines → [`GenResponse`] chunks. Tool calls are held until the last line, as
 /// the `/v1` path does, so both paths give the same chunks.

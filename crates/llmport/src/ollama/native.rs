@@ -7,7 +7,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use futures::Stream;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -19,8 +18,8 @@ use super::wire::{
     EmbedRequest, EmbedResponse, ModelRequest, PsResponse, PullLine, PullRequest, TagsResponse,
     VersionResponse, reported_error,
 };
+use crate::codec::DEFAULT_MAX_LINE;
 use crate::codec::lines::{LineHandler, Lines};
-use crate::codec::{DEFAULT_MAX_LINE, Decoder};
 use crate::embed::{EmbedOptions, Embedder, Embeddings};
 use crate::error::{ApiError, Error, Result};
 use crate::json_body::{encode_json, encode_with_extra};
@@ -299,6 +298,49 @@ fn decode_json<T: DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T> {
 // NDJSON streams
 // ---------------------------------------------------------------------------------------
 
+/// Implements [`Decoder`](crate::codec::Decoder) for a native decoder that wraps a [`Lines`] in a field `lines`:
+/// everything goes to the lines, and a JSON document answering the stream request goes to
+/// [`decode_document`] with what the stream should have been (`$what`) and how to tell a whole
+/// answer (`$is_answer`).
+macro_rules! lines_decoder {
+    ($ty:ty, $item:ty, $what:expr, $is_answer:expr) => {
+        impl $crate::codec::Decoder for $ty {
+            type Item = $item;
+
+            fn feed(&mut self, bytes: ::bytes::Bytes) {
+                self.lines.feed(&bytes);
+            }
+
+            fn next_item(&mut self) -> Option<$crate::error::Result<$item>> {
+                self.lines.next_item()
+            }
+
+            fn end(&mut self) {
+                self.lines.end();
+            }
+
+            fn is_done(&self) -> bool {
+                self.lines.is_done()
+            }
+
+            fn take_progress(&mut self) -> bool {
+                self.lines.take_progress()
+            }
+
+            fn decode_document(&mut self, status: u16, body: &[u8]) -> $crate::error::Result<()> {
+                $crate::ollama::native::decode_document(
+                    &mut self.lines,
+                    status,
+                    body,
+                    $what,
+                    $is_answer,
+                )
+            }
+        }
+    };
+}
+pub(super) use lines_decoder;
+
 /// One JSON document sent to a stream request (`Content-Type: application/json`): an error
 /// object is an [`Error::Api`] with the server's message; a whole answer (`is_answer`) is
 /// decoded as the stream's only line; anything else says what was expected.
@@ -371,7 +413,7 @@ impl Stream for PullStream {
 }
 
 /// The progress reports of a pull, decoded: NDJSON lines → [`PullProgress`], ending after
-/// `success`; `{"error": …}` ends the stream with an error. The [`Decoder`]
+/// `success`; `{"error": …}` ends the stream with an error. The [`Decoder`](crate::codec::Decoder)
 /// [`OllamaProvider::pull`] reads its answer with; it does no I/O.
 #[derive(Debug)]
 pub struct PullDecoder {
@@ -394,39 +436,12 @@ impl PullDecoder {
     }
 }
 
-impl Decoder for PullDecoder {
-    type Item = PullProgress;
-
-    fn feed(&mut self, bytes: Bytes) {
-        self.lines.feed(&bytes);
-    }
-
-    fn next_item(&mut self) -> Option<Result<PullProgress>> {
-        self.lines.next_item()
-    }
-
-    fn end(&mut self) {
-        self.lines.end();
-    }
-
-    fn is_done(&self) -> bool {
-        self.lines.is_done()
-    }
-
-    fn take_progress(&mut self) -> bool {
-        self.lines.take_progress()
-    }
-
-    fn decode_document(&mut self, status: u16, body: &[u8]) -> Result<()> {
-        decode_document(
-            &mut self.lines,
-            status,
-            body,
-            "a stream of pull progress reports (NDJSON)",
-            |v| v.get("status").is_some_and(Value::is_string),
-        )
-    }
-}
+lines_decoder!(
+    PullDecoder,
+    PullProgress,
+    "a stream of pull progress reports (NDJSON)",
+    |v| v.get("status").is_some_and(Value::is_string)
+);
 
 /// Pull lines → [`PullProgress`].
 #[derive(Debug, Default)]
