@@ -69,10 +69,7 @@ async fn retries_flag_controls_retrying_a_503() {
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(server.requests().len(), 2);
 
-    let server = TestServer::builder()
-        .route("POST", "/v1/chat/completions", unavailable)
-        .start()
-        .await;
+    let server = chat_server(unavailable).await;
     let run = llmport(
         &[
             "--host",
@@ -97,10 +94,7 @@ async fn first_token_timeout_gives_exit_status_5_naming_the_limit() {
     let slow = fixture("openai_chat_plain")
         .reply()
         .delay_before_headers(Duration::from_secs(5));
-    let server = TestServer::builder()
-        .route("POST", "/v1/chat/completions", slow)
-        .start()
-        .await;
+    let server = chat_server(slow).await;
     let started = Instant::now();
     let run = llmport(
         &[
@@ -126,10 +120,7 @@ async fn first_token_timeout_gives_exit_status_5_naming_the_limit() {
 async fn idle_timeout_ends_a_stalled_stream_with_status_5() {
     let first = r#"{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hello"},"finish_reason":null}]}"#;
     let stalled = Reply::sse([first]).hang_after_body();
-    let server = TestServer::builder()
-        .route("POST", "/v1/chat/completions", stalled)
-        .start()
-        .await;
+    let server = chat_server(stalled).await;
     let started = Instant::now();
     let run = llmport(
         &[
@@ -172,10 +163,7 @@ fn no_progress_stream() -> Reply {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stream_of_keep_alives_and_empty_deltas_ends_with_an_idle_timeout() {
-    let server = TestServer::builder()
-        .route("POST", "/v1/chat/completions", no_progress_stream())
-        .start()
-        .await;
+    let server = chat_server(no_progress_stream()).await;
     let started = Instant::now();
     let run = llmport(
         &[
@@ -201,10 +189,7 @@ async fn stream_timeout_ends_a_steady_stream_with_status_5() {
     // Progress every 100 ms for 20 s: never idle, but longer than the whole-stream limit.
     let token = r#"{"id":"c","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}"#;
     let steady = Reply::sse(vec![token; 200]).chunk_delay(Duration::from_millis(100));
-    let server = TestServer::builder()
-        .route("POST", "/v1/chat/completions", steady)
-        .start()
-        .await;
+    let server = chat_server(steady).await;
     let started = Instant::now();
     let run = llmport(
         &[
@@ -341,4 +326,12 @@ async fn retry_after_numbers_too_large_for_a_duration_are_one_error_line_not_a_p
         // No retry was made: the wait is beyond any cap.
         assert_eq!(server.requests().len(), 3, "{name}: {value}");
     }
+}
+
+/// A test server whose one route is the `/v1` chat, answering with `reply`.
+async fn chat_server(reply: Reply) -> TestServer {
+    TestServer::builder()
+        .route("POST", "/v1/chat/completions", reply)
+        .start()
+        .await
 }
