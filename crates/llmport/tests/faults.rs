@@ -75,8 +75,17 @@ async fn generate(p: &impl Provider, bound: Duration) -> llmport::Result<GenResp
 /// What a stream yielded: its good items, and the error that ended it (if any). Checks that an
 /// error is the last item.
 async fn stream(p: &impl Provider, bound: Duration) -> (Vec<GenResponse>, Option<Error>) {
+    stream_with(p, &Options::default(), bound).await
+}
+
+/// [`stream`] with these options (an `OllamaOptions` extension sends it to `/api/chat`).
+async fn stream_with(
+    p: &impl Provider,
+    options: &Options,
+    bound: Duration,
+) -> (Vec<GenResponse>, Option<Error>) {
     within(bound, async {
-        let mut s = match p.generate_stream("m", &user(), &Options::default()).await {
+        let mut s = match p.generate_stream("m", &user(), options).await {
             Ok(s) => s,
             Err(e) => return (Vec::new(), Some(e)),
         };
@@ -1597,24 +1606,7 @@ fn ollama(server: &FaultServer) -> OllamaProvider {
 
 /// A native stream's items and the error that ended it.
 async fn native_stream(p: &OllamaProvider, bound: Duration) -> (Vec<GenResponse>, Option<Error>) {
-    within(bound, async {
-        let mut s = match p.generate_stream("m", &user(), &native_options()).await {
-            Ok(s) => s,
-            Err(e) => return (Vec::new(), Some(e)),
-        };
-        let mut items = Vec::new();
-        while let Some(item) = s.next().await {
-            match item {
-                Ok(r) => items.push(r),
-                Err(e) => {
-                    assert!(s.next().await.is_none(), "an item came after the error");
-                    return (items, Some(e));
-                }
-            }
-        }
-        (items, None)
-    })
-    .await
+    stream_with(p, &native_options(), bound).await
 }
 
 #[tokio::test]
