@@ -149,6 +149,24 @@ fn content_len(r: &GenResponse) -> usize {
         .sum()
 }
 
+/// Drives `dec` over `body` as the stream adapter does (without the body's I/O and timers),
+/// handing each item to `each`; checks that the stream ended complete.
+fn drive<D: Decoder<Item = GenResponse>>(
+    mut dec: D,
+    body: &[Bytes],
+    mut each: impl FnMut(GenResponse),
+) {
+    for p in body {
+        dec.feed(black_box(p.clone()));
+        while let Some(item) = dec.next_item() {
+            each(item.expect("valid stream"));
+        }
+    }
+    dec.end();
+    assert!(dec.is_done(), "the stream ends with its end marker");
+    assert!(dec.next_item().is_none());
+}
+
 fn bench(c: &mut Criterion) {
     let (events, content) = events();
     for (name, size) in [("64k", Some(64 * 1024)), ("event", None)] {
@@ -177,19 +195,11 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Elements(N as u64));
         g.bench_function("gen_responses", |b| {
             b.iter(|| {
-                // The decoder a real call reads its stream with, driven as the stream adapter
-                // drives it (without the body's I/O and timers).
-                let mut dec = StreamDecoder::default();
+                // The decoder a real call reads its stream with.
                 let mut got = 0usize;
-                for p in &body {
-                    dec.feed(black_box(p.clone()));
-                    while let Some(item) = dec.next_item() {
-                        got += content_len(&item.expect("valid stream"));
-                    }
-                }
-                dec.end();
-                assert!(dec.is_done(), "ends with [DONE]");
-                assert!(dec.next_item().is_none());
+                drive(StreamDecoder::default(), &body, |item| {
+                    got += content_len(&item)
+                });
                 assert_eq!(got, content);
                 got
             })
@@ -224,21 +234,12 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Elements(N as u64));
         g.bench_function("gen_responses", |b| {
             b.iter(|| {
-                // The decoder a real native chat is read with, driven as the stream adapter
-                // drives it (without the body's I/O and timers).
-                let mut dec = ChatDecoder::default();
+                // The decoder a real native chat is read with.
                 let (mut got, mut usage) = (0usize, None);
-                for p in &body {
-                    dec.feed(black_box(p.clone()));
-                    while let Some(item) = dec.next_item() {
-                        let item = item.expect("valid stream");
-                        got += content_len(&item);
-                        usage = usage.or(item.meta.usage);
-                    }
-                }
-                dec.end();
-                assert!(dec.is_done(), "ends with done:true");
-                assert!(dec.next_item().is_none());
+                drive(ChatDecoder::default(), &body, |item| {
+                    got += content_len(&item);
+                    usage = usage.or(item.meta.usage);
+                });
                 assert_eq!(got, content);
                 assert_eq!(usage.map(|u| u.output_tokens), Some(N as u64));
                 got
