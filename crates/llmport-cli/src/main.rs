@@ -33,6 +33,7 @@
 mod commands;
 mod error;
 mod format;
+mod local;
 mod native_api;
 mod output;
 mod provider;

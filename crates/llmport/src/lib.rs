@@ -156,6 +156,9 @@
 //!
 //! - `test-util`: `llmport::testing`, an in-process HTTP server that speaks Ollama's wire format and
 //!   replays recorded transcripts, for tests of code that uses llmport.
+//! - `local`: [`LocalEngine`](local::LocalEngine), a provider that runs GGUF models in this
+//!   process with llama.cpp (built from source: needs cmake, a C++ compiler and libclang),
+//!   and finds the models Ollama has pulled. Off by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 // No panic reachable from a server's bytes or a user's input (issue 13): outside `cfg(test)`
 // nothing unwraps, panics, indexes or slices unchecked, or casts a number into a type it may
@@ -190,6 +193,9 @@ pub mod env;
 pub mod error;
 pub mod extensions;
 mod json_body;
+#[cfg(feature = "local")]
+#[cfg_attr(docsrs, doc(cfg(feature = "local")))]
+pub mod local;
 pub mod media;
 pub mod message;
 pub mod ollama;
@@ -215,6 +221,8 @@ pub use anthropic::AnthropicProvider;
 pub use auth::{Auth, ClientCredentials, CredentialProvider};
 pub use embed::{EmbedEncoding, EmbedOptions, Embedder, Embeddings};
 pub use error::{ApiError, Error, Report, Result, TimeoutKind};
+#[cfg(feature = "local")]
+pub use local::LocalEngine;
 pub use message::{Message, Part, Role, ToolCall, ToolResult};
 pub use ollama::OllamaProvider;
 pub use openai::OpenAiProvider;

@@ -104,13 +104,19 @@ pub struct ChatArgs {
     /// Print the model's reasoning ("thinking") too, on stderr, apart from the answer.
     #[arg(long)]
     pub show_reasoning: bool,
+
+    /// Run the model in this process, with no server: a .gguf file, or a model Ollama has
+    /// pulled (without a value: --model). Needs the `local` feature.
+    #[arg(long, value_name = "MODEL|PATH", num_args = 0..=1, default_missing_value = "")]
+    pub local: Option<String>,
 }
 
 impl ChatArgs {
     /// Whether the flags send the chat to Ollama's native `/api/chat` (`--ctx`,
     /// `--keep-alive`, `--think`).
     fn uses_native_api(&self) -> bool {
-        self.ctx.is_some() || self.keep_alive.duration.is_some() || self.think
+        self.local.is_none()
+            && (self.ctx.is_some() || self.keep_alive.duration.is_some() || self.think)
     }
 
     /// The generation options these flags ask for. Reads the `--schema` file; a missing or
@@ -140,6 +146,9 @@ impl ChatArgs {
         }
         if let Some(s) = &self.system {
             b = b.system(s.clone());
+        }
+        if self.local.is_some() {
+            return crate::local::options(self, b);
         }
         let mut ollama = OllamaOptions::builder();
         if let Some(n) = self.ctx {
@@ -192,9 +201,11 @@ pub(crate) async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliEr
         .collect::<Result<Vec<_>, _>>()?;
     let options = args.options()?;
     let provider = crate::provider::build(global)?;
+    let local = crate::local::provider(args.local.as_deref())?;
+    let model = crate::local::model(args.local.as_deref(), &args.model);
     let chat = Chat {
-        provider: &provider,
-        model: &args.model,
+        provider: local.as_deref().unwrap_or(&provider),
+        model,
         options: &options,
         stream: !args.no_stream,
         spinner: true,
@@ -220,6 +231,7 @@ pub(crate) async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliEr
                                 its native /api/chat)";
                     Err(native_api::explain(&provider, e, what, Some(&args.model)).await)
                 }
+                Err(e) if local.is_none() => Err(crate::local::connect_hint(e, &args.model)),
                 result => result,
             }
         }
@@ -850,6 +862,7 @@ mod tests {
             format: Some("json".into()),
             schema: None,
             show_reasoning: false,
+            local: None,
         };
         let o = args.options().unwrap();
         assert_eq!(o.response_format, Some(llmport::ResponseFormat::Json));

@@ -40,6 +40,11 @@ pub struct EmbedArgs {
     /// How long the model stays loaded afterwards.
     #[command(flatten)]
     pub keep_alive: KeepAliveFlag,
+
+    /// Run the --model in this process, with no server: a .gguf file, or a model Ollama has
+    /// pulled. Needs the `local` feature.
+    #[arg(long)]
+    pub local: bool,
 }
 
 impl EmbedArgs {
@@ -79,10 +84,24 @@ pub(crate) async fn run(args: EmbedArgs, global: &GlobalArgs) -> Result<(), CliE
         return Err(CliError::usage(NO_TEXT));
     }
     let provider = crate::provider::build(global)?;
+    if let Some(engine) = crate::local::embedder(args.local.then_some(""))? {
+        if args.keep_alive.duration.is_some() {
+            return Err(CliError::usage(
+                "--keep-alive is Ollama's setting: with --local the model stays loaded while \
+                 the command runs",
+            ));
+        }
+        let embeddings = engine.embed(&args.model, &texts, &args.options()).await?;
+        let output = EmbedOutput {
+            model: embeddings.model.as_deref().unwrap_or(&args.model),
+            embeddings: &embeddings.vectors,
+        };
+        return write_json_line(&mut io::stdout(), &output);
+    }
     let embeddings = match provider.embed(&args.model, &texts, &args.options()).await {
         Ok(embeddings) => embeddings,
         Err(e) => {
-            let e = CliError::from(e);
+            let e = crate::local::connect_hint(CliError::from(e), &args.model);
             if !native_api::is_missing(&provider, &e, Some(&args.model)).await {
                 return Err(e);
             }
@@ -157,6 +176,7 @@ mod tests {
             keep_alive: KeepAliveFlag {
                 duration: Some(KeepAlive::Duration("5m".into())),
             },
+            local: false,
         };
         let o = args.options();
         assert_eq!(o.dimensions, Some(4));

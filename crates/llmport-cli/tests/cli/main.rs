@@ -3,5 +3,6 @@
 
 mod cli;
 mod connection;
+mod local;
 mod native;
 mod structured;

@@ -1,0 +1,95 @@
+//! `--local`: the in-process engine from the command line. Built without the CLI's `local`
+//! feature (as `cargo test --workspace` builds it) the flag says how to get the engine; with
+//! it (`cargo test -p llmport-cli --features local`), the real model answers, and an
+//! unreachable Ollama points to `--local` when the model is in Ollama's store.
+
+use llmport_test_support::cli::{dead_host, llmport};
+
+#[cfg(not(feature = "local"))]
+#[tokio::test(flavor = "multi_thread")]
+async fn without_the_feature_local_says_how_to_build_it() {
+    for args in [
+        &["chat", "--local", "model.gguf", "hi"][..],
+        &["embed", "--local", "-m", "model.gguf", "hi"][..],
+    ] {
+        let run = llmport(args, &[], None).await;
+        assert_eq!(run.code, Some(7), "{run:?}");
+        assert!(run.stderr.contains("--features local"), "{run:?}");
+    }
+}
+
+#[cfg(feature = "local")]
+fn model() -> Option<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.cache/models/smollm2-135m-instruct-q4_1.gguf");
+    if path.is_file() {
+        return Some(path.to_string_lossy().into_owned());
+    }
+    eprintln!(
+        "SKIPPED: no model at {}; fetch it with scripts/fetch-smollm2.sh",
+        path.display()
+    );
+    None
+}
+
+#[cfg(feature = "local")]
+#[tokio::test(flavor = "multi_thread")]
+async fn chat_local_answers_with_no_server() {
+    let Some(m) = model() else { return };
+    let host = dead_host();
+    let run = llmport(
+        &[
+            "--host",
+            &host,
+            "chat",
+            "--temperature",
+            "0",
+            "--local",
+            &m,
+            "What is the capital of France?",
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.contains("Paris"), "{run:?}");
+    let run = llmport(&["embed", "--local", "-m", &m, "hello"], &[], None).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(run.stdout.starts_with("{\"model\":"), "{run:?}");
+}
+
+#[cfg(feature = "local")]
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_ollama_points_to_local_for_a_stored_model() {
+    let Some(m) = model() else { return };
+    let store = tempfile::tempdir().unwrap();
+    let hex = "d".repeat(64);
+    std::fs::create_dir_all(store.path().join("blobs")).unwrap();
+    std::fs::copy(&m, store.path().join(format!("blobs/sha256-{hex}"))).unwrap();
+    let dir = store
+        .path()
+        .join("manifests/registry.ollama.ai/library/smol");
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = format!(
+        r#"{{"layers":[{{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:{hex}"}}]}}"#
+    );
+    std::fs::write(dir.join("latest"), manifest).unwrap();
+    let store_dir = store.path().to_str().unwrap();
+    let host = dead_host();
+    let run = llmport(
+        &["--host", &host, "chat", "-m", "smol", "hi"],
+        &[("OLLAMA_MODELS", store_dir)],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(3), "{run:?}");
+    assert!(run.stderr.contains("add --local"), "{run:?}");
+    let run = llmport(
+        &["--host", &host, "chat", "-m", "not-stored", "hi"],
+        &[("OLLAMA_MODELS", store_dir)],
+        None,
+    )
+    .await;
+    assert!(!run.stderr.contains("--local"), "{run:?}");
+}
