@@ -46,7 +46,12 @@ fn model() -> Option<String> {
 /// One engine for the tests that need nothing special: the model is loaded once.
 fn engine() -> &'static LocalEngine {
     static ENGINE: OnceLock<LocalEngine> = OnceLock::new();
-    ENGINE.get_or_init(|| LocalEngine::builder().num_ctx(1024).build().unwrap())
+    ENGINE.get_or_init(|| {
+        LocalEngine::builder()
+            .num_ctx(1024)
+            .build()
+            .expect("an engine")
+    })
 }
 
 fn greedy() -> llmport::options::OptionsBuilder {
@@ -54,7 +59,9 @@ fn greedy() -> llmport::options::OptionsBuilder {
 }
 
 async fn ask(p: &dyn Provider, model: &str, q: &str, o: &Options) -> llmport::GenResponse {
-    p.generate(model, &[Message::user(q)], o).await.unwrap()
+    p.generate(model, &[Message::user(q)], o)
+        .await
+        .expect("an answer")
 }
 
 #[tokio::test]

@@ -327,22 +327,24 @@ fn run_generation(model: &LlamaModel, ctx: &mut LlamaContext<'_>, job: GenerateJ
     }
     last.finish_reason = Some(finish);
     let total = job.asked.elapsed();
-    let mut meta = ResponseMeta::default();
-    meta.model = Some(job.model_name.clone());
-    meta.usage = Some(Usage {
-        input_tokens: u64::from(n_prompt),
-        output_tokens: u64::from(n_out),
-        total_tokens: u64::from(n_prompt) + u64::from(n_out),
-        ..Usage::default()
-    });
-    meta.time_to_first_token = ttft;
-    meta.total_time = Some(total);
-    meta.server_timings = Some(ServerTimings {
-        total: Some(started.elapsed()),
-        load: None,
-        prompt_eval: Some(prompt_eval),
-        eval: Some(eval),
-    });
+    let meta = ResponseMeta {
+        model: Some(job.model_name.clone()),
+        usage: Some(Usage {
+            input_tokens: u64::from(n_prompt),
+            output_tokens: u64::from(n_out),
+            total_tokens: u64::from(n_prompt) + u64::from(n_out),
+            ..Usage::default()
+        }),
+        time_to_first_token: ttft,
+        total_time: Some(total),
+        server_timings: Some(ServerTimings {
+            total: Some(started.elapsed()),
+            load: None,
+            prompt_eval: Some(prompt_eval),
+            eval: Some(eval),
+        }),
+        ..ResponseMeta::default()
+    };
     let _ = job.tx.blocking_send(Ok(GenResponse {
         candidates: vec![last],
         meta,
@@ -395,11 +397,12 @@ fn embed(ctx: &mut LlamaContext<'_>, job: &EmbedJob) -> Result<Embeddings> {
         }
         vectors.push(v);
     }
-    let mut out = Embeddings::default();
-    out.vectors = vectors;
-    out.model = Some(job.model_name.clone());
-    out.input_tokens = Some(n_tokens);
-    out.total_time = Some(started.elapsed());
+    let out = Embeddings {
+        vectors,
+        model: Some(job.model_name.clone()),
+        input_tokens: Some(n_tokens),
+        total_time: Some(started.elapsed()),
+    };
     Ok(out)
 }
 
