@@ -107,7 +107,7 @@ impl Vars {
     }
 
     /// A secret from `NAME` or from the file named by `NAME_FILE`.
-    fn secret(&self, name: &str) -> Result<Option<String>> {
+    pub(crate) fn secret(&self, name: &str) -> Result<Option<String>> {
         let file_var = format!("{name}_FILE");
         match (self.get(name), self.get(&file_var)) {
             (Some(_), Some(_)) => Err(Error::config_for(

@@ -214,7 +214,7 @@ pub mod transport;
 pub use anthropic::AnthropicProvider;
 pub use auth::{Auth, ClientCredentials, CredentialProvider};
 pub use embed::{EmbedEncoding, EmbedOptions, Embedder, Embeddings};
-pub use error::{ApiError, Error, Report, Result, TimeoutKind};
+pub use error::{ApiError, Error, Report, Result, SignInRequired, TimeoutKind};
 pub use message::{Message, Part, Role, ToolCall, ToolResult};
 pub use ollama::OllamaProvider;
 pub use openai::OpenAiProvider;

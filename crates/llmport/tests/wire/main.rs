@@ -7,6 +7,7 @@
 mod accumulate;
 mod anthropic;
 mod chat;
+mod cloud;
 mod embeddings;
 mod ollama_native;
 mod props;
