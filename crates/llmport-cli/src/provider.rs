@@ -1,6 +1,7 @@
 //! Builds the [`OllamaProvider`] every command talks to, from the global flags and the
 //! environment.
 
+use llmport::ollama::OllamaProviderBuilder;
 use llmport::{ClientOptions, OllamaProvider, RetryConfig, RetryEvent};
 
 use crate::error::CliError;
@@ -21,6 +22,14 @@ use crate::{GlobalArgs, Limit};
 /// `llmport::env`), and the flags override them: timeouts, retries, CA and client
 /// certificates, extra headers. Credentials come only from the environment.
 pub(crate) fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
+    build_with(global, |b| b)
+}
+
+/// [`build`], with a command's own settings applied last (e.g. `web`'s route).
+pub(crate) fn build_with(
+    global: &GlobalArgs,
+    settings: impl FnOnce(OllamaProviderBuilder) -> OllamaProviderBuilder,
+) -> Result<OllamaProvider, CliError> {
     let vars: Vec<(String, String)> = utf8_vars().collect();
     let mut builder = OllamaProvider::builder().from_vars(vars.iter().cloned());
     if let Some(host) = &global.host {
@@ -73,7 +82,7 @@ pub(crate) fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
     for (name, value) in &global.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
-    Ok(builder.build()?)
+    Ok(settings(builder).build()?)
 }
 
 /// What the CLI says on stderr before it waits for a retry: why, how long, and whose wait.

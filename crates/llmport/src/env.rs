@@ -26,6 +26,8 @@ use crate::transport::{ClientOptions, RetryConfig};
 pub const VARIABLES: &[&str] = &[
     "LLMPORT_BASE_URL",
     "OLLAMA_HOST",
+    "OLLAMA_API_KEY",
+    "LLMPORT_OLLAMA_CLOUD_URL",
     "LLMPORT_BEARER_TOKEN",
     "LLMPORT_API_KEY",
     "LLMPORT_API_KEY_HEADER",

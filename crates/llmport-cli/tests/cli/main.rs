@@ -5,3 +5,4 @@ mod cli;
 mod connection;
 mod native;
 mod structured;
+mod web;
