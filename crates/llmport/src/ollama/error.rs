@@ -186,3 +186,72 @@ fn context_length_error(api: &mut ApiError) -> Option<Error> {
     api.hint = Some(hint.into());
     Some(Error::ContextLength(Box::new(api)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer<'a>(status: u16, body: &'a [u8], url: &'a url::Url) -> ErrorAnswer<'a> {
+        ErrorAnswer {
+            status,
+            content_type: "application/json",
+            body,
+            url,
+            path: "api/chat",
+            model: Some("m"),
+            credentials_sent: false,
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn a_keyless_401_from_ollama_com_says_to_set_the_key() {
+        let url = url::Url::parse("https://ollama.com/api/chat").unwrap();
+        let e = OllamaErrors.status_error(&answer(401, br#"{"error":"unauthorized"}"#, &url));
+        assert!(matches!(e, Error::Auth { .. }), "{e:?}");
+        assert!(e.to_string().contains("OLLAMA_API_KEY"), "{e}");
+        let url = url::Url::parse("http://127.0.0.1:11434/api/chat").unwrap();
+        let e = OllamaErrors.status_error(&answer(401, br#"{"error":"unauthorized"}"#, &url));
+        assert!(!e.to_string().contains("OLLAMA_API_KEY"), "{e}");
+    }
+
+    #[test]
+    fn only_usage_limit_429s_are_quota_errors() {
+        assert!(is_usage_limit(
+            "you've reached your hourly usage limit, please wait or upgrade to continue"
+        ));
+        assert!(is_usage_limit(
+            "You (x) have reached your weekly Usage Limit"
+        ));
+        assert!(!is_usage_limit("rate limit exceeded"));
+        let url = url::Url::parse("https://ollama.com/api/chat").unwrap();
+        let e = OllamaErrors.status_error(&answer(400, br#"{"error":"usage limit"}"#, &url));
+        assert!(
+            matches!(e, Error::Api(_)),
+            "a 400 is not a quota error: {e:?}"
+        );
+    }
+
+    #[test]
+    fn signin_urls_are_https_and_clean() {
+        let ok = br#"{"error":"unauthorized","signin_url":"https://ollama.com/connect?name=a\u0026key=b"}"#;
+        assert_eq!(
+            signin_url(ok).as_deref(),
+            Some("https://ollama.com/connect?name=a&key=b")
+        );
+        for bad in [
+            &br#"{"signin_url":"http://ollama.com/connect"}"#[..],
+            br#"{"signin_url":"https://"}"#,
+            br#"{"signin_url":"https://a b.example/"}"#,
+            br#"{"signin_url":null}"#,
+            b"not json",
+        ] {
+            assert_eq!(signin_url(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        let long = format!(
+            r#"{{"signin_url":"https://x.example/{}"}}"#,
+            "a".repeat(5000)
+        );
+        assert_eq!(signin_url(long.as_bytes()), None);
+    }
+}

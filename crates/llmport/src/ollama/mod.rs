@@ -352,7 +352,10 @@ impl OllamaProviderBuilder {
     /// the builder as it is; an invalid value is reported by [`build`](Self::build).
     ///
     /// `LLMPORT_BASE_URL` (the OpenAI-compatible base URL, with `/v1`) wins over
-    /// `OLLAMA_HOST` (the server, parsed with Ollama's rules).
+    /// `OLLAMA_HOST` (the server, parsed with Ollama's rules); neither is read after
+    /// [`cloud`](Self::cloud). `OLLAMA_API_KEY` (or `OLLAMA_API_KEY_FILE`) is the
+    /// [API key](Self::api_key) for Ollama's cloud, `LLMPORT_OLLAMA_CLOUD_URL` its
+    /// [address](Self::cloud_url).
     pub fn from_vars<I, K, V>(mut self, vars: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
@@ -360,10 +363,16 @@ impl OllamaProviderBuilder {
         V: AsRef<str>,
     {
         let vars = Vars::new(vars);
-        if let Some(b) = vars.get("LLMPORT_BASE_URL") {
-            self = self.base_url(b);
-        } else if let Some(h) = vars.get("OLLAMA_HOST") {
-            self = self.host(h);
+        // A provider for the cloud stays one, whatever the variables say about a server.
+        let server = vars
+            .get("LLMPORT_BASE_URL")
+            .map(|b| (true, b))
+            .or_else(|| vars.get("OLLAMA_HOST").map(|h| (false, h)));
+        match server {
+            _ if self.cloud => {}
+            Some((true, base)) => self = self.base_url(base),
+            Some((false, host)) => self = self.host(host),
+            None => {}
         }
         if let Some(url) = vars.get("LLMPORT_OLLAMA_CLOUD_URL") {
             self.cloud_url = Some(url.to_owned());

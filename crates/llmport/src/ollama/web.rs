@@ -300,14 +300,12 @@ fn search_args(args: &Value) -> std::result::Result<(&str, Option<u32>), String>
             // Models write numbers as floats (3.0) or strings ("3") now and then.
             let n = v
                 .as_f64()
-                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-                .filter(|n| n.fract() == 0.0 && *n >= 1.0 && *n <= f64::from(MAX_WEB_RESULTS))
-                .ok_or(format!(
-                    "web_search's `max_results` must be a whole number from 1 to \
-                     {MAX_WEB_RESULTS}, not {v}"
-                ))?;
-            // In 1..=10 and whole, checked above.
-            Some(n as u32)
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse::<f64>().ok()));
+            let whole = (1..=MAX_WEB_RESULTS).find(|&k| n == Some(f64::from(k)));
+            Some(whole.ok_or(format!(
+                "web_search's `max_results` must be a whole number from 1 to \
+                 {MAX_WEB_RESULTS}, not {v}"
+            ))?)
         }
     };
     Ok((query, max_results))

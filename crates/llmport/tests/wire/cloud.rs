@@ -280,14 +280,21 @@ async fn native_chat_after(first: Reply) -> TestServer {
         .await
 }
 
+/// Each wait before a retry, and whether the server set it.
+type Waits = Arc<Mutex<Vec<(Duration, bool)>>>;
+
 /// Retries with a 1 ms backoff that record each wait and whether the server set it.
-fn observed_retries(n: u32) -> (RetryConfig, Arc<Mutex<Vec<(Duration, bool)>>>) {
+fn observed_retries(n: u32) -> (RetryConfig, Waits) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();
     let retry = RetryConfig::builder()
         .max_retries(n)
         .backoff(Duration::from_millis(1), Duration::from_millis(5))
-        .on_retry(move |ev| log.lock().unwrap().push((ev.wait, ev.server_asked)))
+        .on_retry(move |ev| {
+            log.lock()
+                .expect("the log")
+                .push((ev.wait, ev.server_asked));
+        })
         .build();
     (retry, seen)
 }
@@ -298,7 +305,7 @@ fn provider_with(server: &TestServer, retry: RetryConfig) -> OllamaProvider {
         .chat_api(OllamaChatApi::Native)
         .retry(retry)
         .build()
-        .unwrap()
+        .expect("provider builds")
 }
 
 #[tokio::test]
@@ -397,6 +404,15 @@ async fn server_busy_is_retried_with_the_backoff() {
         !seen[0].1,
         "no Retry-After from Ollama: the client's backoff"
     );
+
+    // A Retry-After (which Ollama does not send, but a proxy in front may) is honoured.
+    let server = native_chat_after(busy.clone().header("Retry-After", "0")).await;
+    let (retry, seen) = observed_retries(3);
+    provider_with(&server, retry)
+        .generate("llama3.2", &hi(), &Options::default())
+        .await
+        .expect("retried, then answered");
+    assert_eq!(*seen.lock().unwrap(), [(Duration::ZERO, true)]);
 
     // When it stays busy: the retryable Api error, with what to do.
     let server = TestServer::builder()

@@ -25,7 +25,11 @@ async fn sent(o: OllamaOptions) -> Value {
         .generate("llama3.1", &[Message::user("hi")], &with(o))
         .await
         .expect("the chat");
-    server.last_request().unwrap().json().unwrap()
+    server
+        .last_request()
+        .expect("a request")
+        .json()
+        .expect("a JSON body")
 }
 
 #[tokio::test]

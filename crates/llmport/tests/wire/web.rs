@@ -41,7 +41,7 @@ fn provider(local: &str, cloud: &TestServer) -> OllamaProvider {
         .api_key(KEY)
         .retry(RetryConfig::none())
         .build()
-        .unwrap()
+        .expect("provider builds")
 }
 
 #[tokio::test]
