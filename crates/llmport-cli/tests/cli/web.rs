@@ -11,22 +11,9 @@ use support::{fixture, llmport};
 
 const KEY: &str = "sk-cli-hunter2";
 
-/// A stand-in for ollama.com answering both web endpoints with the transcripts.
-async fn cloud() -> TestServer {
-    TestServer::builder()
-        .route(
-            "POST",
-            "/api/web_search",
-            fixture("cloud_web_search").reply(),
-        )
-        .route("POST", "/api/web_fetch", fixture("cloud_web_fetch").reply())
-        .start()
-        .await
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn web_search_prints_the_results_and_sends_the_key_to_the_cloud_only() {
-    let cloud = cloud().await;
+    let cloud = llmport_test_support::web_cloud().await;
     let local = TestServer::start([]).await;
     let url = cloud.url();
     let env = [
@@ -79,7 +66,7 @@ async fn web_search_prints_the_results_and_sends_the_key_to_the_cloud_only() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn web_fetch_prints_the_page() {
-    let cloud = cloud().await;
+    let cloud = llmport_test_support::web_cloud().await;
     let url = cloud.url();
     let env = [
         ("OLLAMA_API_KEY", KEY),
@@ -130,7 +117,7 @@ async fn what_a_page_holds_cannot_drive_the_terminal() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_key_the_error_says_what_to_set_and_nothing_is_sent() {
-    let cloud = cloud().await;
+    let cloud = llmport_test_support::web_cloud().await;
     let url = cloud.url();
     let run = llmport(
         &["web", "search", "q"],

@@ -1,7 +1,8 @@
 //! Ollama's native options on the wire: every `OllamaOptions` setting of `api.Options`
 //! (`num_keep`, `typical_p`, `repeat_last_n`, `num_batch`, `num_gpu`, `main_gpu`,
 //! `use_mmap`, `num_thread`, `draft_num_predict`) inside `options`, `truncate` and `shift` at
-//! the top level, each only when set; their ranges checked before sending; and the 400s for
+//! the top level, each only when set (their ranges are checked with the others in
+//! `ollama_native::out_of_range_ollama_options_are_refused_before_sending`); and the 400s for
 //! input that does not fit the context as `Error::ContextLength`.
 //! Transcripts: `native_chat_shift_false_too_long.json` (written for llmport from
 //! `llm/llama_server.go`), `native_embed_truncate_false_too_long.json`.
@@ -147,51 +148,6 @@ async fn unset_options_are_absent_from_the_wire() {
     for absent in ["truncate", "shift"] {
         assert!(!top.contains(&absent), "{absent} in {top:?}");
     }
-}
-
-#[tokio::test]
-async fn out_of_range_values_are_refused_before_sending() {
-    let server = TestServer::start([transcript("native_chat_format_schema_nonstream")]).await;
-    let p = ollama(&server.url());
-    let cases = [
-        (
-            OllamaOptions::builder().typical_p(1.5).build(),
-            "OllamaOptions::typical_p",
-        ),
-        (
-            OllamaOptions::builder().typical_p(-0.1).build(),
-            "OllamaOptions::typical_p",
-        ),
-        (
-            OllamaOptions::builder().num_keep(-2).build(),
-            "OllamaOptions::num_keep",
-        ),
-        (
-            OllamaOptions::builder().repeat_last_n(-5).build(),
-            "OllamaOptions::repeat_last_n",
-        ),
-        (
-            OllamaOptions::builder().num_gpu(-2).build(),
-            "OllamaOptions::num_gpu",
-        ),
-        (
-            OllamaOptions::builder().num_batch(0).build(),
-            "OllamaOptions::num_batch",
-        ),
-        (
-            OllamaOptions::builder().draft_num_predict(0).build(),
-            "OllamaOptions::draft_num_predict",
-        ),
-    ];
-    for (o, setting) in cases {
-        let e = p
-            .generate("llama3.1", &[Message::user("hi")], &with(o))
-            .await
-            .unwrap_err();
-        assert!(matches!(e, Error::Config { .. }), "{e:?}");
-        assert_eq!(e.setting(), Some(setting), "{e}");
-    }
-    assert!(server.requests().is_empty());
 }
 
 #[tokio::test]

@@ -16,23 +16,6 @@ use support::*;
 
 const KEY: &str = "sk-web-hunter2";
 
-/// A stand-in for ollama.com answering both web endpoints with the transcripts.
-async fn cloud() -> TestServer {
-    TestServer::builder()
-        .route(
-            "POST",
-            "/api/web_search",
-            transcript("cloud_web_search").reply(),
-        )
-        .route(
-            "POST",
-            "/api/web_fetch",
-            transcript("cloud_web_fetch").reply(),
-        )
-        .start()
-        .await
-}
-
 /// A provider for a local Ollama at `local` whose cloud is `cloud`, with the key.
 fn provider(local: &str, cloud: &TestServer) -> OllamaProvider {
     OllamaProvider::builder()
@@ -47,7 +30,7 @@ fn provider(local: &str, cloud: &TestServer) -> OllamaProvider {
 #[tokio::test]
 async fn web_search_posts_the_query_with_the_key_and_reads_the_results() {
     let local = TestServer::start([]).await;
-    let cloud = cloud().await;
+    let cloud = web_cloud().await;
     let p = provider(&local.url(), &cloud);
     let r = p.web_search("what is ollama?", Some(3)).await.unwrap();
     assert_eq!(r.results.len(), 3);
@@ -82,7 +65,7 @@ async fn web_search_posts_the_query_with_the_key_and_reads_the_results() {
 
 #[tokio::test]
 async fn web_fetch_posts_the_url_and_reads_the_page() {
-    let cloud = cloud().await;
+    let cloud = web_cloud().await;
     let p = provider("127.0.0.1:1", &cloud);
     let page = p.web_fetch("https://ollama.com").await.unwrap();
     assert_eq!(page.title, "Ollama");
@@ -100,7 +83,7 @@ async fn web_fetch_posts_the_url_and_reads_the_page() {
 #[tokio::test]
 async fn web_calls_against_the_cloud_itself_use_its_credentials() {
     // The provider's server is the cloud: one client, the key once.
-    let cloud = cloud().await;
+    let cloud = web_cloud().await;
     let p = OllamaProvider::builder()
         .cloud_url(cloud.url())
         .cloud()
@@ -128,7 +111,7 @@ async fn web_calls_against_the_cloud_itself_use_its_credentials() {
 
 #[tokio::test]
 async fn a_gateways_credentials_and_headers_stay_with_the_gateway() {
-    let cloud = cloud().await;
+    let cloud = web_cloud().await;
     let p = OllamaProvider::builder()
         .host("127.0.0.1:1")
         .auth(Auth::basic("ann", "gateway-secret"))
@@ -148,7 +131,7 @@ async fn a_gateways_credentials_and_headers_stay_with_the_gateway() {
 
 #[tokio::test]
 async fn without_a_key_nothing_is_sent_and_the_error_says_what_to_set() {
-    let cloud = cloud().await;
+    let cloud = web_cloud().await;
     let p = OllamaProvider::builder()
         .host("127.0.0.1:1")
         .cloud_url(cloud.url())
@@ -167,7 +150,7 @@ async fn without_a_key_nothing_is_sent_and_the_error_says_what_to_set() {
 
 #[tokio::test]
 async fn arguments_are_checked_before_sending() {
-    let cloud = cloud().await;
+    let cloud = web_cloud().await;
     let p = provider("127.0.0.1:1", &cloud);
     for n in [0, MAX_WEB_RESULTS + 1, 100] {
         let e = p.web_search("q", Some(n)).await.unwrap_err();
@@ -221,7 +204,7 @@ async fn the_server_route_goes_to_the_local_experimental_endpoint_without_the_ke
         )
         .start()
         .await;
-    let cloud = cloud().await;
+    let cloud = web_cloud().await;
     let p = OllamaProvider::builder()
         .host(local.url())
         .cloud_url(cloud.url())
@@ -285,7 +268,7 @@ fn result_of(m: &llmport::Message) -> (&str, Option<&str>, &str) {
 
 #[tokio::test]
 async fn the_web_tools_answer_a_models_calls() {
-    let cloud = cloud().await;
+    let cloud = web_cloud().await;
     let p = provider("127.0.0.1:1", &cloud);
 
     let call = ToolCall::new(
