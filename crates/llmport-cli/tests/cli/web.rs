@@ -203,3 +203,24 @@ async fn a_used_up_allowance_is_reported_in_one_line() {
     assert!(line.contains("usage limit reached"), "{line}");
     assert_eq!(cloud.requests().len(), 1, "not retried");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chat_with_the_cloud_as_host_sends_the_key_there_only() {
+    let cloud = TestServer::start([fixture("openai_chat_plain")]).await;
+    let url = cloud.url();
+    let env = [
+        ("OLLAMA_API_KEY", KEY),
+        ("LLMPORT_OLLAMA_CLOUD_URL", url.as_str()),
+    ];
+    let run = llmport(&["--host", &url, "chat", "hi"], &env, None).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(
+        cloud.last_request().unwrap().header("authorization"),
+        Some(&*format!("Bearer {KEY}"))
+    );
+    // Another server gets no key.
+    let local = TestServer::start([fixture("openai_chat_plain")]).await;
+    let run = llmport(&["--host", &local.url(), "chat", "hi"], &env, None).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(local.last_request().unwrap().header("authorization"), None);
+}

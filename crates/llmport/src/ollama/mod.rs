@@ -146,6 +146,17 @@ impl OllamaProvider {
     /// otherwise (time limits, retries, proxy, `LLMPORT_OLLAMA_CLOUD_URL`); `OLLAMA_HOST` and
     /// `LLMPORT_BASE_URL` are not read. Without a key this is an
     /// [`Error::Config`](crate::Error::Config) naming `OLLAMA_API_KEY`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> llmport::Result<()> {
+    /// use llmport::{Message, OllamaProvider, Options, Provider};
+    /// let cloud = OllamaProvider::cloud()?;
+    /// let answer = cloud
+    ///     .generate("gpt-oss:120b", &[Message::user("Hi!")], &Options::default())
+    ///     .await?;
+    /// println!("{}", answer.text());
+    /// # Ok(()) }
+    /// ```
     pub fn cloud() -> Result<Self> {
         Self::builder().from_vars(std::env::vars()).cloud().build()
     }

@@ -195,6 +195,32 @@ impl OllamaProvider {
     ///
     /// A web page can be long: trim the content before appending it if the model's context
     /// is small.
+    ///
+    /// An agent loop that lets a model search the web (with `OLLAMA_API_KEY` set):
+    ///
+    /// ```no_run
+    /// # async fn run() -> llmport::Result<()> {
+    /// use llmport::{Message, OllamaProvider, Options, Provider};
+    /// let ollama = OllamaProvider::from_env()?;
+    /// let options = Options::builder().tools(OllamaProvider::web_tools()).build();
+    /// let mut history = vec![Message::user("What is new in the latest Ollama release?")];
+    /// for _ in 0..5 {
+    ///     let answer = ollama.generate("qwen3", &history, &options).await?;
+    ///     let Some(message) = answer.message() else { break };
+    ///     history.push(message.clone());
+    ///     let calls: Vec<_> = message.tool_calls().cloned().collect();
+    ///     if calls.is_empty() {
+    ///         println!("{}", answer.text());
+    ///         break;
+    ///     }
+    ///     for call in &calls {
+    ///         if let Some(result) = ollama.answer_web_tool_call(call).await? {
+    ///             history.push(result);
+    ///         }
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn answer_web_tool_call(&self, call: &ToolCall) -> Result<Option<Message>> {
         let args = &call.arguments;
         let content = match call.name.as_str() {
