@@ -61,6 +61,8 @@
 //!   wraps it for Ollama.
 //! - [`AnthropicProvider`] for the Anthropic Messages API (Anthropic, Ollama's and
 //!   llama.cpp's `/v1/messages`), with its own settings in [`anthropic::AnthropicOptions`].
+//! - [`ResponsesProvider`] for OpenAI's Responses API (OpenAI, Ollama's and llama.cpp's
+//!   `/v1/responses`), with its own settings in [`responses::ResponsesOptions`].
 //! - [`GenResponse`] with [`Candidate`]s, a [`FinishReason`] and [`ResponseMeta`] (token counts,
 //!   time to first token, total time).
 //! - Tools: [`Tool::for_type`] declares a function whose parameters are a Rust type's JSON
@@ -198,6 +200,7 @@ pub mod options;
 pub mod provider;
 mod redact;
 pub mod response;
+pub mod responses;
 pub mod stream;
 mod telemetry;
 #[cfg(feature = "test-util")]
@@ -208,7 +211,7 @@ pub mod transport;
 // What the crate root re-exports (the rule): the provider-neutral vocabulary every caller
 // needs whatever the provider — messages, options, responses, streams, errors, embeddings,
 // authentication and client settings — plus each provider's entry type (`OllamaProvider`,
-// `OpenAiProvider`, `AnthropicProvider`). Everything provider-specific (`ollama::OllamaOptions`, `KeepAlive`,
+// `OpenAiProvider`, `AnthropicProvider`, `ResponsesProvider`). Everything provider-specific (`ollama::OllamaOptions`, `KeepAlive`,
 // `PullOptions`, model types, `OllamaChatApi`), the builders (reached through `T::builder()`)
 // and the secondary types of a concept stay in their module.
 pub use anthropic::AnthropicProvider;
@@ -221,6 +224,7 @@ pub use openai::OpenAiProvider;
 pub use options::{FunctionDecl, Options, ReasoningEffort, ResponseFormat, Tool, ToolChoice};
 pub use provider::{Provider, ProviderExt};
 pub use response::{Candidate, FinishReason, GenResponse, ResponseMeta, Usage};
+pub use responses::ResponsesProvider;
 pub use stream::{Accumulator, ResponseStream};
 pub use transport::{
     ClientOptions, ClientOptionsBuilder, RetryConfig, RetryConfigBuilder, RetryEvent,

@@ -11,6 +11,7 @@ mod embeddings;
 mod ollama_native;
 mod props;
 mod reasoning;
+mod responses;
 mod retry;
 mod secrets;
 mod stream;
