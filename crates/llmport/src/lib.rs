@@ -145,9 +145,10 @@
 //! # Tracing
 //!
 //! Every call runs in a `gen_ai.chat` span (`tracing`, info level) with OpenTelemetry GenAI
-//! attribute names: `gen_ai.system`, `gen_ai.operation.name`, `gen_ai.request.model`,
-//! `gen_ai.request.max_tokens`, `gen_ai.request.temperature`, `gen_ai.request.top_p`,
-//! `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`. Inside it, every HTTP attempt
+//! attribute names: `gen_ai.provider.name` (`openai` for Chat Completions and Responses,
+//! `anthropic` for Messages, `ollama` for Ollama's own API), `gen_ai.operation.name`,
+//! `gen_ai.request.model`, `gen_ai.request.max_tokens`, `gen_ai.request.temperature`,
+//! `gen_ai.request.top_p`, `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`. Inside it, every HTTP attempt
 //! runs in an `http.request` span (debug level) with `http.request.method`, `url.full`,
 //! `http.request.resend_count`, `http.response.status_code` and `error.type`; a retry is an
 //! info event with the wait; an OAuth2 token fetch is an `oauth2.token` span. No span or event

@@ -766,3 +766,31 @@ async fn a_json_answer_to_a_stream_request_is_an_error_or_a_whole_response() {
     assert!(err.is_none(), "{err:?}");
     assert!(items[0].text().starts_with("The sky"));
 }
+
+/// The `gen_ai.chat` span names the protocol's owner in `gen_ai.provider.name`: `openai`
+/// for the Responses API, `anthropic` for the Messages API.
+#[tokio::test]
+async fn spans_name_the_provider_per_protocol() {
+    let responses = serve("openai_responses_nonstream").await;
+    let messages = serve("anthropic_messages_nonstream").await;
+    let (captured, guard) = support::trace::capture();
+    provider(&responses)
+        .generate("llama3.2", &[Message::user("hi")], &Options::default())
+        .await
+        .unwrap();
+    llmport::AnthropicProvider::new(messages.url())
+        .unwrap()
+        .generate("qwen3-coder", &[Message::user("hi")], &Options::default())
+        .await
+        .unwrap();
+    drop(guard);
+    let text = captured.text();
+    for expected in [
+        "gen_ai.provider.name=\"openai\" gen_ai.operation.name=\"chat\" gen_ai.request.model=\"llama3.2\"",
+        "gen_ai.provider.name=\"anthropic\" gen_ai.operation.name=\"chat\" gen_ai.request.model=\"qwen3-coder\"",
+        "gen_ai.usage.input_tokens=38",
+    ] {
+        assert!(text.contains(expected), "{expected} not in:\n{text}");
+    }
+    assert!(!text.contains("gen_ai.system"), "{text}");
+}
