@@ -10,6 +10,7 @@ mod chat;
 mod embeddings;
 mod ollama_native;
 mod props;
+mod protocol_replies;
 mod reasoning;
 mod responses;
 mod retry;
