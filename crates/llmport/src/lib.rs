@@ -138,6 +138,9 @@
 //! | `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` | the standard proxy variables, honoured when `LLMPORT_PROXY` is unset (read from the process environment by the HTTP client) |
 //! | `LLMPORT_CA_CERT` | a PEM file of extra root CA certificates |
 //! | `LLMPORT_CLIENT_CERT`, `LLMPORT_CLIENT_KEY` | PEM files of a client certificate and its key (mutual TLS) |
+//! | `LLMPORT_API` | the chat API: `chat` (Chat Completions, and Ollama's own chat; default), `anthropic` (Messages), `responses` (OpenAI's Responses): [`env::chat_api`] |
+//! | `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL` | with `anthropic` only: the Anthropic SDK's key (as `x-api-key`) and base URL, the key sent only to api.anthropic.com or that URL ([`env::api_auth`]) |
+//! | `OPENAI_API_KEY`, `OPENAI_BASE_URL` | with `responses` only: the OpenAI SDK's key (as a Bearer token) and base URL, the key sent only to api.openai.com or that URL |
 //!
 //! Time limits are written `30s`, `2m`, `500ms`, `1h 30m` or as a number of seconds; `0` or
 //! `none` means no limit ([`env::parse_duration`]).
