@@ -119,6 +119,16 @@ fn cloud_error(answer: &ErrorAnswer<'_>, api: &mut ApiError) -> Option<Error> {
             }
             None
         }
+        403 if api.message.starts_with("ollama cloud is disabled") => Some(Error::Auth {
+            status: Some(403),
+            message: format!(
+                "{} — the Ollama server has its cloud features turned off: unset \
+                 OLLAMA_NO_CLOUD (or the app's setting) on the server, or use ollama.com \
+                 directly with OLLAMA_API_KEY",
+                api.message
+            ),
+            source: None,
+        }),
         429 if is_usage_limit(&api.message) => {
             let mut api = api.clone();
             api.retryable = false;
@@ -213,6 +223,24 @@ mod tests {
         let url = url::Url::parse("http://127.0.0.1:11434/api/chat").unwrap();
         let e = OllamaErrors.status_error(&answer(401, br#"{"error":"unauthorized"}"#, &url));
         assert!(!e.to_string().contains("OLLAMA_API_KEY"), "{e}");
+    }
+
+    #[test]
+    fn a_server_with_cloud_turned_off_says_so() {
+        let url = url::Url::parse("http://127.0.0.1:11434/api/experimental/web_search").unwrap();
+        let body = br#"{"error":"ollama cloud is disabled: web search is unavailable"}"#;
+        let e = OllamaErrors.status_error(&answer(403, body, &url));
+        assert!(
+            matches!(
+                e,
+                Error::Auth {
+                    status: Some(403),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("OLLAMA_NO_CLOUD"), "{e}");
     }
 
     #[test]
