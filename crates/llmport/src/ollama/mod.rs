@@ -121,6 +121,9 @@ pub struct OllamaProvider {
     /// The client for Ollama's cloud web search and fetch: `None` when no credentials for
     /// the cloud are configured.
     web: Option<HttpClient>,
+    /// Why there is no `web` client although a key was given (a key that cannot be a header
+    /// value): reported by the web calls, so that other calls still work. Never holds the key.
+    web_problem: Option<String>,
     /// Where web search and fetch go.
     web_route: WebRoute,
 }
@@ -521,10 +524,15 @@ impl OllamaProviderBuilder {
         }
         let openai = inner.base_url(base).build()?;
         let native = openai.http().with_base_url(&root)?;
+        let mut web_problem = None;
         let web = if at_cloud && (self.explicit_auth || self.api_key.is_some()) {
             Some(native.with_base_url(&cloud_root)?)
         } else if let Some(key) = self.api_key {
-            Some(native.for_other_server(&cloud_root, Auth::Bearer(key))?)
+            // Only the web calls need this client: a bad key must not stop the others.
+            native
+                .for_other_server(&cloud_root, Auth::Bearer(key))
+                .map_err(|e| web_problem = Some(e.to_string()))
+                .ok()
         } else {
             None
         };
@@ -535,6 +543,7 @@ impl OllamaProviderBuilder {
             lenient: self.lenient,
             chat_api: self.chat_api,
             web,
+            web_problem,
             web_route: self.web_route,
         })
     }

@@ -258,6 +258,9 @@ impl OllamaProvider {
                 },
             )),
             WebRoute::Cloud => {
+                if let (None, Some(problem)) = (&self.web, &self.web_problem) {
+                    return Err(Error::config_for("OLLAMA_API_KEY", problem.clone()));
+                }
                 let client = self.web.as_ref().ok_or_else(|| {
                     Error::config_for(
                         "OLLAMA_API_KEY",

@@ -315,3 +315,22 @@ async fn the_web_tools_answer_a_models_calls() {
     let other = ToolCall::new("c", "get_weather", json!({"city": "Paris"}));
     assert!(p.answer_web_tool_call(&other).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_key_that_cannot_be_a_header_fails_the_web_calls_only() {
+    let local = TestServer::start([transcript("native_tags")]).await;
+    let cloud = web_cloud().await;
+    let p = OllamaProvider::builder()
+        .host(local.url())
+        .cloud_url(cloud.url())
+        .api_key("sk-bad\nhunter2")
+        .retry(RetryConfig::none())
+        .build()
+        .expect("the local server's provider still builds");
+    p.list_models().await.expect("other calls work");
+    let e = p.web_search("q", None).await.unwrap_err();
+    assert!(matches!(e, Error::Config { .. }), "{e:?}");
+    assert_eq!(e.setting(), Some("OLLAMA_API_KEY"));
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    assert!(cloud.requests().is_empty());
+}
