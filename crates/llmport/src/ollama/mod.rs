@@ -1,12 +1,17 @@
 //! [`OllamaProvider`]: Ollama, through its OpenAI-compatible `/v1` API, and its native
 //! `/api/*` API for model management, embeddings and Ollama-only chat options.
 
+mod blobs;
+mod capabilities;
 mod chat;
+mod create;
 mod error;
 mod host;
 mod models;
 mod native;
 mod options;
+mod progress;
+mod push;
 mod unsupported;
 mod wire;
 
@@ -14,14 +19,18 @@ use std::borrow::Cow;
 
 use async_trait::async_trait;
 
+pub use self::blobs::file_digest;
 pub use self::chat::ChatDecoder;
+pub use self::create::{CreateMessage, CreateOptions, CreateOptionsBuilder};
 pub use self::host::parse_ollama_host;
 pub use self::models::PullOptionsBuilder;
 pub use self::models::{
-    LocalModel, ModelDetails, ModelInfo, PullOptions, PullProgress, RunningModel, TensorInfo,
+    LocalModel, ModelDetails, ModelInfo, Progress, PullOptions, PullProgress, RunningModel,
+    TensorInfo, ThinkingLevels,
 };
-pub use self::native::{PullDecoder, PullStream};
 pub use self::options::{KeepAlive, OllamaOptions, OllamaOptionsBuilder, Think, ThinkLevel};
+pub use self::progress::{ProgressDecoder, ProgressStream, PullDecoder, PullStream};
+pub use self::push::{PushOptions, PushOptionsBuilder};
 use crate::auth::Auth;
 use crate::env::Vars;
 use crate::error::Result;
@@ -87,6 +96,10 @@ pub struct OllamaProvider {
     lenient: bool,
     /// Which chat API a chat goes to.
     chat_api: OllamaChatApi,
+    /// Check the capabilities a request needs against `/api/show` before sending.
+    check_capabilities: bool,
+    /// What `/api/show` said about each model looked up (see `capabilities.rs`).
+    facts: capabilities::FactsCache,
 }
 
 impl OllamaProvider {
@@ -175,6 +188,7 @@ impl Provider for OllamaProvider {
     ) -> Result<GenResponse> {
         // Ranges first: a bad value is the caller's to fix whichever API would carry it.
         options.validate()?;
+        self.check_chat(model, messages, options).await?;
         if self.uses_native_chat(options) {
             unsupported::check_images(messages)?;
             return self.native_generate(model, messages, options).await;
@@ -191,6 +205,7 @@ impl Provider for OllamaProvider {
     ) -> Result<ResponseStream> {
         // Ranges first: a bad value is the caller's to fix whichever API would carry it.
         options.validate()?;
+        self.check_chat(model, messages, options).await?;
         if self.uses_native_chat(options) {
             unsupported::check_images(messages)?;
             return self.native_generate_stream(model, messages, options).await;
@@ -209,6 +224,7 @@ pub struct OllamaProviderBuilder {
     host: Option<String>,
     lenient: bool,
     chat_api: OllamaChatApi,
+    check_capabilities: bool,
     inner: OpenAiProviderBuilder,
 }
 
@@ -219,6 +235,7 @@ impl Default for OllamaProviderBuilder {
             host: None,
             lenient: false,
             chat_api: OllamaChatApi::Auto,
+            check_capabilities: false,
             inner: OpenAiProvider::builder()
                 .provider_name("ollama")
                 .error_mapping(std::sync::Arc::new(error::OllamaErrors))
@@ -281,6 +298,19 @@ impl OllamaProviderBuilder {
     /// Which chat API chats go to (default [`OllamaChatApi::Auto`]).
     pub fn chat_api(mut self, api: OllamaChatApi) -> Self {
         self.chat_api = api;
+        self
+    }
+
+    /// Check, before sending, that the model has the capabilities a request needs — tools,
+    /// images (`vision`), thinking, embeddings, fill-in-the-middle (`insert`) — as
+    /// `/api/show` reports them (looked up once per model; skipped when the server cannot
+    /// say). Off by default: the server refuses most such requests itself, and the refusal is
+    /// the same [`Error::ModelCapability`](crate::Error::ModelCapability); on, the request
+    /// fails before anything is generated or loaded, and `vision` (which Ollama does not
+    /// check) is caught too. A `think` level is checked against the model's
+    /// [`ThinkingLevels`] either way.
+    pub fn check_capabilities(mut self, yes: bool) -> Self {
+        self.check_capabilities = yes;
         self
     }
 
@@ -357,6 +387,8 @@ impl OllamaProviderBuilder {
             native,
             lenient: self.lenient,
             chat_api: self.chat_api,
+            check_capabilities: self.check_capabilities,
+            facts: capabilities::FactsCache::default(),
         })
     }
 }
