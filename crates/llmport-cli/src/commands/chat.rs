@@ -467,11 +467,12 @@ async fn answer<W: Write>(
                 if let Some(reason) = chunk.finish_reason() {
                     cut_off = *reason == FinishReason::Length;
                 }
-                reasoned = reasoned || chunk.candidates.iter().any(|c| {
-                    c.message.parts.iter().any(
+                reasoned = reasoned
+                    || chunk.candidates.iter().any(|c| {
+                        c.message.parts.iter().any(
                         |p| matches!(p, llmport::Part::Reasoning { text, .. } if !text.is_empty()),
                     )
-                });
+                    });
                 if chat.show_reasoning {
                     let thought = chunk.reasoning();
                     if !thought.is_empty() {

@@ -8,6 +8,7 @@ mod accumulate;
 mod anthropic;
 mod chat;
 mod embeddings;
+mod ollama_models;
 mod ollama_native;
 mod props;
 mod reasoning;
