@@ -3,5 +3,6 @@
 
 mod cli;
 mod connection;
+mod manage;
 mod native;
 mod structured;
