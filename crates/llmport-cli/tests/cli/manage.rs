@@ -32,14 +32,14 @@ fn sha256(bytes: &[u8]) -> String {
 /// A file of `len` bytes that starts like a GGUF file.
 fn gguf(dir: &tempfile::TempDir, name: &str, len: usize) -> (std::path::PathBuf, String) {
     let path = dir.path().join(name);
-    let mut f = std::fs::File::create(&path).unwrap();
+    let mut f = std::fs::File::create(&path).expect("create the file");
     let mut hasher = Sha256::new();
     let mut piece = b"GGUF".to_vec();
     piece.resize(1 << 20, 7);
     let mut left = len;
     while left > 0 {
         let n = left.min(piece.len());
-        f.write_all(&piece[..n]).unwrap();
+        f.write_all(&piece[..n]).expect("write the file");
         hasher.update(&piece[..n]);
         piece[0] = piece[0].wrapping_add(1);
         left -= n;

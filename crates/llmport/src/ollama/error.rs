@@ -86,8 +86,7 @@ pub(crate) fn capability_error(message: &str, requested: Option<&str>) -> Option
         let (who, what) = if let Some(what) = line.strip_prefix(SAYS) {
             ("", what)
         } else {
-            let at = line.find(&format!(" {SAYS}"))?;
-            (&line[..at], &line[at + 1 + SAYS.len()..])
+            line.split_once(&format!(" {SAYS}"))?
         };
         let what = what.trim();
         // One word (`tools`, `insert`): "raw mode does not support template, system, or

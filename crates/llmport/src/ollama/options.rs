@@ -99,6 +99,14 @@ impl OllamaOptions {
             f32::MAX,
             true,
         )?;
+        if let Some(Think::Level(level)) = &self.think
+            && level.as_str().trim().is_empty()
+        {
+            return Err(Error::config_for(
+                "OllamaOptions::think",
+                "an empty level: use true, false, or a level such as low, medium, high",
+            ));
+        }
         if let Some(KeepAlive::Seconds(s)) = &self.keep_alive
             && !s.is_finite()
         {
@@ -372,6 +380,11 @@ mod tests {
             ]
         );
         assert_eq!(Think::parse(" Off "), Think::Enabled(false));
+        let empty = OllamaOptions::builder().think(Think::level(" ")).build();
+        assert_eq!(
+            empty.validate().unwrap_err().setting(),
+            Some("OllamaOptions::think")
+        );
         assert_eq!(Think::parse("Max").to_string(), "Max");
     }
 }
