@@ -172,6 +172,18 @@ impl OllamaProvider {
             }
             Err(e) => {
                 tracing::debug!(model, error = %e, "no model facts: the checks are skipped");
+                // A server that answered (a proxy without /api/show, llama.cpp, a model it
+                // lacks) will answer the same next time: no facts, remembered, so that it is
+                // not asked again on every request. A failure to reach it is not remembered.
+                if matches!(e, Error::Api(_)) {
+                    self.facts.put(
+                        model,
+                        Arc::new(ModelFacts {
+                            capabilities: Vec::new(),
+                            thinking: None,
+                        }),
+                    );
+                }
                 None
             }
         }

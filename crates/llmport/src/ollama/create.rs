@@ -93,21 +93,28 @@ impl CreateOptionsBuilder {
 
     /// A model file the server has as the blob `digest` (see
     /// [`OllamaProvider::ensure_blob`]), under the file name `name` (`model.gguf`).
-    pub fn file(mut self, name: impl Into<String>, digest: &str) -> Self {
-        match canonical_digest(digest, "CreateOptions::file") {
-            Ok(d) => {
-                self.opts.files.insert(name.into(), d);
-            }
-            Err(e) => self.keep(e),
-        }
-        self
+    pub fn file(self, name: impl Into<String>, digest: &str) -> Self {
+        self.blob(false, name.into(), digest)
     }
 
     /// A LoRA adapter the server has as the blob `digest`, under the file name `name`.
-    pub fn adapter(mut self, name: impl Into<String>, digest: &str) -> Self {
-        match canonical_digest(digest, "CreateOptions::adapter") {
+    pub fn adapter(self, name: impl Into<String>, digest: &str) -> Self {
+        self.blob(true, name.into(), digest)
+    }
+
+    /// A file or an adapter, its digest spelled as the server compares it.
+    fn blob(mut self, adapter: bool, name: String, digest: &str) -> Self {
+        let setting = if adapter {
+            "CreateOptions::adapter"
+        } else {
+            "CreateOptions::file"
+        };
+        match canonical_digest(digest, setting) {
+            Ok(d) if adapter => {
+                self.opts.adapters.insert(name, d);
+            }
             Ok(d) => {
-                self.opts.adapters.insert(name.into(), d);
+                self.opts.files.insert(name, d);
             }
             Err(e) => self.keep(e),
         }

@@ -72,6 +72,9 @@ pub enum OllamaChatApi {
 /// native `/api/chat`, with the same [`GenResponse`] shape. Model management ([`list_models`](OllamaProvider::list_models),
 /// [`show`](OllamaProvider::show), [`pull`](OllamaProvider::pull),
 /// [`delete`](OllamaProvider::delete), [`running`](OllamaProvider::running),
+/// [`create`](OllamaProvider::create), [`create_from_gguf`](OllamaProvider::create_from_gguf),
+/// [`copy`](OllamaProvider::copy), [`push`](OllamaProvider::push),
+/// [`unload`](OllamaProvider::unload), the blobs,
 /// [`server_version`](OllamaProvider::server_version)) and embeddings
 /// ([`Embedder`](crate::Embedder)) use the native API at the server root. All of it shares
 /// one connection pool. No credentials are sent unless configured.

@@ -64,6 +64,16 @@ fn requests_to(server: &TestServer, method: &str, path_start: &str) -> Vec<Recor
         .collect()
 }
 
+/// A server that replays the transcript `name`, its body split in writes of `split` bytes
+/// (0: whole).
+async fn replaying(name: &str, split: usize) -> TestServer {
+    TestServer::builder()
+        .transcript(transcript(name))
+        .split_writes(split)
+        .start()
+        .await
+}
+
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{:x}", Sha256::digest(bytes))
 }
@@ -96,11 +106,7 @@ fn mario() -> CreateOptions {
 #[tokio::test]
 async fn create_from_a_model_sends_the_transcripts_request_and_reports_every_step() {
     for split in [0, 1] {
-        let server = TestServer::builder()
-            .transcript(transcript("native_create_from_model"))
-            .split_writes(split)
-            .start()
-            .await;
+        let server = replaying("native_create_from_model", split).await;
         let stream = ollama(&server.url())
             .create("mario", &mario())
             .await
@@ -369,11 +375,7 @@ async fn copy_sends_source_and_destination_and_a_missing_source_is_a_404() {
 #[tokio::test]
 async fn push_reports_every_layer_at_every_split() {
     for split in [0, 1] {
-        let server = TestServer::builder()
-            .transcript(transcript("native_push_progress"))
-            .split_writes(split)
-            .start()
-            .await;
+        let server = replaying("native_push_progress", split).await;
         let stream = ollama(&server.url()).push("alice/mario").await.unwrap();
         let (names, reports, error) = drain(stream).await;
         assert!(error.is_none(), "split {split}: {error:?}");
@@ -671,6 +673,18 @@ async fn booleans_and_servers_without_metadata_cost_no_check() {
         "high"
     );
     assert_eq!(requests_to(&server, "POST", "/api/show").len(), 1);
+
+    // A server without /api/show (404) is asked once, then left alone.
+    let server = checked_server(Reply::not_found()).await;
+    let ollama = support::ollama(&server.url());
+    for _ in 0..3 {
+        ollama
+            .generate("m", &user("hi"), &native_with(Some(Think::level("high"))))
+            .await
+            .expect("sent unchecked");
+    }
+    assert_eq!(requests_to(&server, "POST", "/api/show").len(), 1);
+    assert_eq!(requests_to(&server, "POST", "/api/chat").len(), 3);
 }
 
 #[tokio::test]
