@@ -4,7 +4,8 @@
 //!
 //! Two checks, with different defaults:
 //! - a `think` **level** (a string) is checked against the model's `thinking.values`
-//!   automatically: newer servers silently replace a value outside the list with the default,
+//!   automatically (unless
+//!   [`check_think_levels`](super::OllamaProviderBuilder::check_think_levels) is off): newer servers silently replace a value outside the list with the default,
 //!   so without the check the caller never learns that the level was ignored. Booleans and
 //!   requests without `think` cost nothing: no lookup.
 //! - the capabilities a request needs (`tools`, `vision`, `thinking`, `embedding`; `insert`
@@ -86,15 +87,18 @@ impl OllamaProvider {
         messages: &[Message],
         options: &Options,
     ) -> Result<()> {
-        let level = matches!(
-            options
-                .extension::<OllamaOptions>()
-                .and_then(|o| o.think.as_ref()),
-            Some(Think::Level(_))
-        ) || matches!(
-            options.reasoning_effort,
-            Some(effort) if effort != ReasoningEffort::None
-        );
+        let level = self.check_think_levels
+            && matches!(
+                options
+                    .extension::<OllamaOptions>()
+                    .and_then(|o| o.think.as_ref()),
+                Some(Think::Level(_))
+            )
+            || self.check_think_levels
+                && matches!(
+                    options.reasoning_effort,
+                    Some(effort) if effort != ReasoningEffort::None
+                );
         if !self.check_capabilities && !level {
             return Ok(());
         }
@@ -120,6 +124,7 @@ impl OllamaProvider {
             )?;
         }
         if let (Some(think @ Think::Level(_)), Some(levels)) = (&think, &facts.thinking)
+            && self.check_think_levels
             && !levels.accepts(think)
         {
             return Err(Error::unsupported(

@@ -101,6 +101,8 @@ pub struct OllamaProvider {
     chat_api: OllamaChatApi,
     /// Check the capabilities a request needs against `/api/show` before sending.
     check_capabilities: bool,
+    /// Check a `think` level against the model's `thinking.values` before sending.
+    check_think_levels: bool,
     /// What `/api/show` said about each model looked up (see `capabilities.rs`).
     facts: capabilities::FactsCache,
 }
@@ -228,6 +230,7 @@ pub struct OllamaProviderBuilder {
     lenient: bool,
     chat_api: OllamaChatApi,
     check_capabilities: bool,
+    check_think_levels: bool,
     inner: OpenAiProviderBuilder,
 }
 
@@ -239,6 +242,7 @@ impl Default for OllamaProviderBuilder {
             lenient: false,
             chat_api: OllamaChatApi::Auto,
             check_capabilities: false,
+            check_think_levels: true,
             inner: OpenAiProvider::builder()
                 .provider_name("ollama")
                 .error_mapping(std::sync::Arc::new(error::OllamaErrors))
@@ -317,6 +321,18 @@ impl OllamaProviderBuilder {
         self
     }
 
+    /// Check a `think` level (a string: [`Think::Level`], or a
+    /// [`ReasoningEffort`](crate::ReasoningEffort) other than `None`) against the
+    /// [`ThinkingLevels`] the server reports for the model, before sending (on by default).
+    /// Newer servers replace a level the model does not list with its default without
+    /// saying so; the check makes that an [`Error::Unsupported`](crate::Error::Unsupported)
+    /// listing the valid values instead. It costs one `/api/show` per model for the
+    /// provider's lifetime, and nothing for booleans; turn it off to never spend it.
+    pub fn check_think_levels(mut self, yes: bool) -> Self {
+        self.check_think_levels = yes;
+        self
+    }
+
     /// How requests authenticate (for Ollama behind a proxy or gateway).
     pub fn auth(mut self, auth: Auth) -> Self {
         self.inner = self.inner.auth(auth);
@@ -391,6 +407,7 @@ impl OllamaProviderBuilder {
             lenient: self.lenient,
             chat_api: self.chat_api,
             check_capabilities: self.check_capabilities,
+            check_think_levels: self.check_think_levels,
             facts: capabilities::FactsCache::default(),
         })
     }

@@ -649,6 +649,23 @@ async fn a_think_level_the_model_does_not_list_is_refused_with_the_list_and_show
         "cached per model"
     );
     assert_eq!(requests_to(&server, "POST", "/api/chat").len(), 1);
+
+    // Turned off: sent as given, no lookup.
+    let server = checked_server(transcript("native_show_thinking_metadata").reply()).await;
+    let unchecked = OllamaProvider::builder()
+        .host(server.url())
+        .check_think_levels(false)
+        .build()
+        .unwrap();
+    unchecked
+        .generate(
+            "qwen3.8:27b",
+            &user("hi"),
+            &native_with(Some(Think::level("ultra"))),
+        )
+        .await
+        .expect("sent");
+    assert!(requests_to(&server, "POST", "/api/show").is_empty());
 }
 
 #[tokio::test]
