@@ -87,18 +87,17 @@ impl OllamaProvider {
         messages: &[Message],
         options: &Options,
     ) -> Result<()> {
-        let level = self.check_think_levels
-            && matches!(
-                options
-                    .extension::<OllamaOptions>()
-                    .and_then(|o| o.think.as_ref()),
-                Some(Think::Level(_))
-            )
-            || self.check_think_levels
-                && matches!(
-                    options.reasoning_effort,
-                    Some(effort) if effort != ReasoningEffort::None
-                );
+        let level_in_extension = matches!(
+            options
+                .extension::<OllamaOptions>()
+                .and_then(|o| o.think.as_ref()),
+            Some(Think::Level(_))
+        );
+        let level_from_effort = matches!(
+            options.reasoning_effort,
+            Some(effort) if effort != ReasoningEffort::None
+        );
+        let level = self.check_think_levels && (level_in_extension || level_from_effort);
         if !self.check_capabilities && !level {
             return Ok(());
         }
