@@ -126,6 +126,22 @@ pub enum Error {
         reason: String,
     },
 
+    /// The model cannot do what the request needs — tools, thinking, images (`vision`),
+    /// fill-in-the-middle (`insert`), embeddings, chat (`completion`) — as the server said in
+    /// its answer, or as the capabilities it reports for the model show before sending.
+    #[error(
+        "model {model} does not support {capability} — pick a model with {capability} \
+         (`llmport show {model}` lists what it supports)"
+    )]
+    ModelCapability {
+        /// The model, as the request named it.
+        model: String,
+        /// What it lacks, in the server's word (`tools`, `thinking`, `vision`, `insert`,
+        /// `embedding`, `completion`); several are joined with `, ` when the server named
+        /// several at once.
+        capability: String,
+    },
+
     /// A configured resource limit was exceeded (line length, body size, …).
     #[error("limit exceeded: {what} is larger than {limit} bytes")]
     LimitExceeded {

@@ -57,6 +57,11 @@ impl ErrorMapping for OllamaErrors {
             );
             return Error::from(api);
         }
+        if answer.status == 400
+            && let Some(e) = capability_error(&api.message, answer.model)
+        {
+            return e;
+        }
         api = with_hint(api);
         if answer.status == 404 && api.message.contains("not found") {
             api.hint = match answer.path {
@@ -80,6 +85,62 @@ impl ErrorMapping for OllamaErrors {
             hint: "is `ollama serve` running?",
         }
     }
+}
+
+/// Ollama's refusal of a request that needs a capability the model lacks (a 400), as an
+/// [`Error::ModelCapability`]; `None` for any other message. Two spellings reach a client:
+/// `registry.ollama.ai/library/gemma2:2b does not support tools` (the scheduler's check, with
+/// the fully-qualified name; several missing capabilities are joined with newlines, the
+/// later lines without the name) and `"llama3.2" does not support thinking` (the handlers'
+/// checks, the name as requested in Go's `%q`). `requested` is the model the request named,
+/// which the error reports when known (the user's spelling, not the registry's).
+pub(crate) fn capability_error(message: &str, requested: Option<&str>) -> Option<Error> {
+    const SAYS: &str = "does not support ";
+    let mut named: Option<String> = None;
+    let mut capabilities: Vec<&str> = Vec::new();
+    for line in message.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (who, what) = if let Some(what) = line.strip_prefix(SAYS) {
+            ("", what)
+        } else {
+            line.split_once(&format!(" {SAYS}"))?
+        };
+        let what = what.trim();
+        // One word (`tools`, `insert`): "raw mode does not support template, system, or
+        // context" is another refusal.
+        if what.is_empty()
+            || !what
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return None;
+        }
+        if named.is_none() && !who.is_empty() {
+            // `%q` quoting is a JSON string for every printable name.
+            named = Some(if who.starts_with('"') {
+                serde_json::from_str::<String>(who).ok()?
+            } else {
+                who.to_owned()
+            });
+        }
+        if !capabilities.contains(&what) {
+            capabilities.push(what);
+        }
+    }
+    if capabilities.is_empty() {
+        return None;
+    }
+    let model = match (requested, named) {
+        (Some(m), _) if !m.is_empty() => m.to_owned(),
+        (_, Some(n)) => n
+            .strip_prefix("registry.ollama.ai/library/")
+            .map(str::to_owned)
+            .unwrap_or(n),
+        _ => return None,
+    };
+    Some(Error::ModelCapability {
+        model,
+        capability: capabilities.join(", "),
+    })
 }
 
 /// Whether a 404's message is about a model (Ollama's `model 'x' not found`), rather than a
@@ -281,5 +342,50 @@ mod tests {
             "a".repeat(5000)
         );
         assert_eq!(signin_url(long.as_bytes()), None);
+    }
+
+    fn cap(message: &str, requested: Option<&str>) -> Option<(String, String)> {
+        match capability_error(message, requested)? {
+            Error::ModelCapability { model, capability } => Some((model, capability)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn both_spellings_and_joined_lines_are_recognised() {
+        let pair = |m: &str, c: &str| Some((m.to_owned(), c.to_owned()));
+        assert_eq!(
+            cap(
+                "registry.ollama.ai/library/gemma2:2b does not support tools",
+                None
+            ),
+            pair("gemma2:2b", "tools")
+        );
+        assert_eq!(
+            cap(
+                "registry.ollama.ai/alice/m:latest does not support insert",
+                Some("alice/m")
+            ),
+            pair("alice/m", "insert")
+        );
+        assert_eq!(
+            cap("\"llama3.2\" does not support thinking", None),
+            pair("llama3.2", "thinking")
+        );
+        assert_eq!(
+            cap(
+                "registry.ollama.ai/library/nomic:latest does not support completion\ndoes not support tools",
+                None
+            ),
+            pair("nomic:latest", "completion, tools")
+        );
+        assert_eq!(
+            cap(
+                "raw mode does not support template, system, or context",
+                Some("m")
+            ),
+            None
+        );
+        assert_eq!(cap("model 'x' not found", Some("x")), None);
     }
 }

@@ -9,6 +9,7 @@ mod anthropic;
 mod chat;
 mod cloud;
 mod embeddings;
+mod ollama_models;
 mod ollama_native;
 mod ollama_options;
 mod props;
