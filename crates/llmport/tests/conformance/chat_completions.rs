@@ -236,11 +236,7 @@ impl Protocol for ChatCompletions {
     }
 
     fn answer_stream(&self, a: &Answer) -> Reply {
-        let mut events: Vec<String> = self
-            .stream_chunks(a)
-            .iter()
-            .map(Value::to_string)
-            .collect();
+        let mut events: Vec<String> = self.stream_chunks(a).iter().map(Value::to_string).collect();
         events.push("[DONE]".to_owned());
         Reply::sse(events)
     }
@@ -271,7 +267,11 @@ impl Protocol for ChatCompletions {
                     self.chunk(self.choice(json!({"content": ""}), None), "")
                         .to_string(),
                 );
-                vec![("Ollama middleware/openai.go (error swallowed)", Reply::sse(events), "")]
+                vec![(
+                    "Ollama middleware/openai.go (error swallowed)",
+                    Reply::sse(events),
+                    "",
+                )]
             }
         }
     }
@@ -295,9 +295,7 @@ impl Protocol for ChatCompletions {
                 "application/json; charset=utf-8",
                 &self.error_body(
                     404,
-                    &format!(
-                        "The model `{model}` does not exist or you do not have access to it."
-                    ),
+                    &format!("The model `{model}` does not exist or you do not have access to it."),
                     "invalid_request_error",
                     Some("model_not_found"),
                 ),
@@ -306,7 +304,12 @@ impl Protocol for ChatCompletions {
             (Server::Ollama, Failure::ModelNotFound(model)) => json_reply(
                 404,
                 "application/json",
-                &self.error_body(404, &format!("model '{model}' not found"), "not_found_error", None),
+                &self.error_body(
+                    404,
+                    &format!("model '{model}' not found"),
+                    "not_found_error",
+                    None,
+                ),
                 &[],
             ),
         }
@@ -323,7 +326,10 @@ impl Protocol for ChatCompletions {
             429,
             "application/json",
             &body,
-            &[("retry-after", "1"), ("x-ratelimit-remaining-requests", "0")],
+            &[
+                ("retry-after", "1"),
+                ("x-ratelimit-remaining-requests", "0"),
+            ],
         )]
     }
 

@@ -36,11 +36,16 @@ impl Gap {
         let _ = writeln!(
             std::io::stderr(),
             "NOT EXPRESSIBLE {} {:?} {}: {}{}",
-            self.protocol.map_or("every protocol".to_owned(), |p| format!("{p:?}")),
+            self.protocol
+                .map_or("every protocol".to_owned(), |p| format!("{p:?}")),
             self.tier,
             self.scenario,
             self.reason,
-            if self.refused { " (the refusal is asserted)" } else { "" },
+            if self.refused {
+                " (the refusal is asserted)"
+            } else {
+                ""
+            },
         );
     }
 }
@@ -125,6 +130,9 @@ fn the_gap_table_is_documented() {
         g.note();
         let protocol = g.protocol.map_or("every".to_owned(), |p| format!("{p:?}"));
         let row = format!("| {protocol} | {:?} | {} |", g.tier, g.scenario);
-        assert!(doc.contains(&row), "conformance.rs documents the row {row:?}");
+        assert!(
+            doc.contains(&row),
+            "conformance.rs documents the row {row:?}"
+        );
     }
 }

@@ -12,7 +12,9 @@
 //! Without them every live test passes after one `SKIPPED …` line on stderr. The tests take
 //! turns (one lock): llama-server batches concurrent requests, which can change sampling.
 
-use llmport::{Error, FinishReason, GenResponse, Message, Options, Provider, ProviderExt, RetryConfig};
+use llmport::{
+    Error, FinishReason, GenResponse, Message, Options, Provider, ProviderExt, RetryConfig,
+};
 
 use crate::gaps::{Tier, gap};
 use crate::protocol::Protocol;
@@ -55,7 +57,10 @@ async fn live(p: &dyn Protocol, scenario: &str, model: Model) -> Option<Live> {
     }
     let (url_var, key_var) = match model {
         Model::Tiny => ("LLMPORT_LIVE_BASE_URL", "LLMPORT_LIVE_API_KEY"),
-        Model::Smollm2 => ("LLMPORT_LIVE_SMOLLM2_BASE_URL", "LLMPORT_LIVE_SMOLLM2_API_KEY"),
+        Model::Smollm2 => (
+            "LLMPORT_LIVE_SMOLLM2_BASE_URL",
+            "LLMPORT_LIVE_SMOLLM2_API_KEY",
+        ),
     };
     let Some(url) = var(url_var) else {
         // Once per server, not once per test.
@@ -122,23 +127,35 @@ fn helpful(max_tokens: u32) -> Options {
 }
 
 pub async fn plain_chat(p: &dyn Protocol) {
-    let Some(l) = live(p, "plain_chat", Model::Smollm2).await else { return };
+    let Some(l) = live(p, "plain_chat", Model::Smollm2).await else {
+        return;
+    };
     let r = l
-        .ask(p, &[Message::user("What is the capital of France?")], &helpful(32))
+        .ask(
+            p,
+            &[Message::user("What is the capital of France?")],
+            &helpful(32),
+        )
         .await;
     assert!(r.text().contains("Paris"), "a real answer: {:?}", r.text());
     assert_eq!(r.finish_reason(), Some(&FinishReason::Stop));
 }
 
 pub async fn system_instructions(p: &dyn Protocol) {
-    let Some(l) = live(p, "system_instructions", Model::Smollm2).await else { return };
+    let Some(l) = live(p, "system_instructions", Model::Smollm2).await else {
+        return;
+    };
     let options = Options::builder()
         .system("You are a helpful assistant. Answer in French.")
         .temperature(0.0)
         .max_tokens(24)
         .build();
     let r = l
-        .ask(p, &[Message::user("What is the capital of France?")], &options)
+        .ask(
+            p,
+            &[Message::user("What is the capital of France?")],
+            &options,
+        )
         .await;
     let text = r.text().to_lowercase();
     // Without the instruction the answer is "The capital of France is Paris."
@@ -149,25 +166,38 @@ pub async fn system_instructions(p: &dyn Protocol) {
 }
 
 pub async fn multi_turn(p: &dyn Protocol) {
-    let Some(l) = live(p, "multi_turn", Model::Smollm2).await else { return };
+    let Some(l) = live(p, "multi_turn", Model::Smollm2).await else {
+        return;
+    };
     let history = [
         Message::user("What is the capital of Italy?"),
         Message::assistant("The capital of Italy is Rome."),
         Message::user("Tell me more about that city."),
     ];
     let r = l.ask(p, &history, &helpful(24)).await;
-    assert!(r.text().contains("Rome"), "remembers turn 1: {:?}", r.text());
+    assert!(
+        r.text().contains("Rome"),
+        "remembers turn 1: {:?}",
+        r.text()
+    );
 }
 
 pub async fn stream_equals_non_stream(p: &dyn Protocol) {
-    let Some(l) = live(p, "stream_equals_non_stream", Model::Tiny).await else { return };
+    let Some(l) = live(p, "stream_equals_non_stream", Model::Tiny).await else {
+        return;
+    };
     let mut options = Options::builder().temperature(0.0).max_tokens(16);
     if p.takes_seed() {
         options = options.seed(42);
     }
-    let [whole, stream] = l.ask_both(p, &[Message::user("Say hello")], &options.build()).await;
+    let [whole, stream] = l
+        .ask_both(p, &[Message::user("Say hello")], &options.build())
+        .await;
     assert!(!whole.text().is_empty());
-    assert_eq!(stream.candidates, whole.candidates, "same text, calls and finish");
+    assert_eq!(
+        stream.candidates, whole.candidates,
+        "same text, calls and finish"
+    );
     assert_eq!(
         stream.meta.output_tokens(),
         whole.meta.output_tokens(),
@@ -176,7 +206,9 @@ pub async fn stream_equals_non_stream(p: &dyn Protocol) {
 }
 
 pub async fn stop_sequence(p: &dyn Protocol) {
-    let Some(l) = live(p, "stop_sequence", Model::Smollm2).await else { return };
+    let Some(l) = live(p, "stop_sequence", Model::Smollm2).await else {
+        return;
+    };
     let options = Options::builder()
         .system("You are a helpful assistant.")
         .temperature(0.0)
@@ -184,17 +216,26 @@ pub async fn stop_sequence(p: &dyn Protocol) {
         .stop(["Paris"])
         .build();
     for r in l
-        .ask_both(p, &[Message::user("What is the capital of France?")], &options)
+        .ask_both(
+            p,
+            &[Message::user("What is the capital of France?")],
+            &options,
+        )
         .await
     {
         let text = r.text();
-        assert!(text.contains("capital") && !text.contains("Paris"), "cut before the stop: {text:?}");
+        assert!(
+            text.contains("capital") && !text.contains("Paris"),
+            "cut before the stop: {text:?}"
+        );
         assert_eq!(r.finish_reason(), Some(&FinishReason::Stop));
     }
 }
 
 pub async fn max_tokens_length(p: &dyn Protocol) {
-    let Some(l) = live(p, "max_tokens_length", Model::Tiny).await else { return };
+    let Some(l) = live(p, "max_tokens_length", Model::Tiny).await else {
+        return;
+    };
     // Greedy, the random model answers "hi" with 36 tokens (realserver README).
     let options = Options::builder().temperature(0.0).max_tokens(8).build();
     for r in l.ask_both(p, &[Message::user("hi")], &options).await {
@@ -204,7 +245,9 @@ pub async fn max_tokens_length(p: &dyn Protocol) {
 }
 
 pub async fn usage(p: &dyn Protocol) {
-    let Some(l) = live(p, "usage", Model::Tiny).await else { return };
+    let Some(l) = live(p, "usage", Model::Tiny).await else {
+        return;
+    };
     let options = Options::builder().temperature(0.0).max_tokens(8).build();
     for r in l.ask_both(p, &[Message::user("hi")], &options).await {
         let u = r.meta.usage.expect("usage");
@@ -214,7 +257,9 @@ pub async fn usage(p: &dyn Protocol) {
 }
 
 async fn tools_round_trip_in(p: &dyn Protocol, scenario: &str, streamed_mode: bool) {
-    let Some(l) = live(p, scenario, Model::Tiny).await else { return };
+    let Some(l) = live(p, scenario, Model::Tiny).await else {
+        return;
+    };
     let options = Options::builder()
         .tool(weather_tool())
         .temperature(0.0)
@@ -223,14 +268,23 @@ async fn tools_round_trip_in(p: &dyn Protocol, scenario: &str, streamed_mode: bo
     let question = Message::user("What is the weather in Paris?");
     let provider = l.provider(p);
     let first = if streamed_mode {
-        streamed(provider.as_ref(), &l.model, std::slice::from_ref(&question), &options)
-            .await
-            .0
+        streamed(
+            provider.as_ref(),
+            &l.model,
+            std::slice::from_ref(&question),
+            &options,
+        )
+        .await
+        .0
     } else {
         l.ask(p, std::slice::from_ref(&question), &options).await
     };
     // The random model's wired-in circuit calls a tool whenever tools are offered.
-    assert_eq!(first.finish_reason(), Some(&FinishReason::ToolCalls), "{first:?}");
+    assert_eq!(
+        first.finish_reason(),
+        Some(&FinishReason::ToolCalls),
+        "{first:?}"
+    );
     let call = (*first.tool_calls().first().expect("a tool call")).clone();
     assert_eq!(call.name, "get_weather");
     assert!(call.arguments.is_object(), "arguments as JSON: {call:?}");
@@ -245,11 +299,16 @@ async fn tools_round_trip_in(p: &dyn Protocol, scenario: &str, streamed_mode: bo
         .max_tokens(16)
         .build();
     let answer = if streamed_mode {
-        streamed(provider.as_ref(), &l.model, &history, &back).await.0
+        streamed(provider.as_ref(), &l.model, &history, &back)
+            .await
+            .0
     } else {
         l.ask(p, &history, &back).await
     };
-    assert!(answer.finish_reason().is_some(), "the server took the result: {answer:?}");
+    assert!(
+        answer.finish_reason().is_some(),
+        "the server took the result: {answer:?}"
+    );
 }
 
 pub async fn tools_round_trip(p: &dyn Protocol) {
@@ -261,17 +320,24 @@ pub async fn tools_round_trip_streamed(p: &dyn Protocol) {
 }
 
 pub async fn structured_output(p: &dyn Protocol) {
-    let Some(l) = live(p, "structured_output", Model::Smollm2).await else { return };
+    let Some(l) = live(p, "structured_output", Model::Smollm2).await else {
+        return;
+    };
     let result = l
         .provider(p)
         .generate_json::<City>(
             &l.model,
-            &[Message::user("Give the name and population of Paris as JSON.")],
+            &[Message::user(
+                "Give the name and population of Paris as JSON.",
+            )],
             &helpful(100),
         )
         .await;
     if gap(p.id(), Tier::Live, "structured_output").is_some_and(|g| g.refused) {
-        assert!(matches!(result, Err(Error::Unsupported { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(Error::Unsupported { .. })),
+            "{result:?}"
+        );
         return;
     }
     let city = result.expect("JSON of the schema (the server enforces it with a grammar)");
@@ -279,19 +345,31 @@ pub async fn structured_output(p: &dyn Protocol) {
 }
 
 pub async fn images(p: &dyn Protocol) {
-    let Some(l) = live(p, "images", Model::Tiny).await else { return };
-    let message = Message::user("What is in this picture?").add_binary("pixel.png", PNG, "image/png");
+    let Some(l) = live(p, "images", Model::Tiny).await else {
+        return;
+    };
+    let message =
+        Message::user("What is in this picture?").add_binary("pixel.png", PNG, "image/png");
     let err = l
         .provider(p)
-        .generate(&l.model, &[message], &Options::builder().max_tokens(8).build())
+        .generate(
+            &l.model,
+            &[message],
+            &Options::builder().max_tokens(8).build(),
+        )
         .await
         .expect_err("no vision here");
     assert_eq!(err.status(), Some(500), "{err:?}");
-    assert!(err.to_string().contains("image input is not supported"), "{err}");
+    assert!(
+        err.to_string().contains("image input is not supported"),
+        "{err}"
+    );
 }
 
 pub async fn unauthorized(p: &dyn Protocol) {
-    let Some(l) = live(p, "unauthorized", Model::Tiny).await else { return };
+    let Some(l) = live(p, "unauthorized", Model::Tiny).await else {
+        return;
+    };
     if l.key.is_none() {
         skip(
             &format!("live unauthorized over {:?}", p.id()),
@@ -301,11 +379,21 @@ pub async fn unauthorized(p: &dyn Protocol) {
     }
     let wrong = p.provider(&l.root, Some("sk-wrong"), RetryConfig::none());
     let err = wrong
-        .generate(&l.model, &[Message::user("hi")], &Options::builder().max_tokens(4).build())
+        .generate(
+            &l.model,
+            &[Message::user("hi")],
+            &Options::builder().max_tokens(4).build(),
+        )
         .await
         .expect_err("a wrong key is refused");
     assert!(
-        matches!(err, Error::Auth { status: Some(401), .. }),
+        matches!(
+            err,
+            Error::Auth {
+                status: Some(401),
+                ..
+            }
+        ),
         "an authentication error: {err:?}"
     );
     let stream = wrong

@@ -40,19 +40,22 @@ fn error_envelope(kind: &str, message: &str) -> Value {
 fn error_reply(status: u16, kind: &str, message: &str, headers: &[(&str, &str)]) -> Reply {
     let mut all = vec![("request-id", "req_011CSHoEeqs5C35K2UUqR7Fy")];
     all.extend_from_slice(headers);
-    json_reply(status, "application/json", &error_envelope(kind, message), &all)
+    json_reply(
+        status,
+        "application/json",
+        &error_envelope(kind, message),
+        &all,
+    )
 }
 
 /// The events of a streamed answer up to (not including) `message_delta`.
 fn opening_events(a: &Answer) -> Vec<(&'static str, Value)> {
-    let mut events = vec![
-        (
-            "message_start",
-            json!({"type": "message_start", "message": {"id": MESSAGE_ID, "type": "message",
+    let mut events = vec![(
+        "message_start",
+        json!({"type": "message_start", "message": {"id": MESSAGE_ID, "type": "message",
                 "role": "assistant", "model": MODEL, "content": [], "stop_reason": null,
                 "stop_sequence": null, "usage": {"input_tokens": a.usage.0, "output_tokens": 1}}}),
-        ),
-    ];
+    )];
     let mut index = 0;
     if !a.text.is_empty() {
         events.push((
@@ -194,7 +197,12 @@ impl Protocol for Messages {
                     ("anthropic-ratelimit-requests-remaining", "0"),
                 ],
             ),
-            error_reply(529, "overloaded_error", "Overloaded", &[("retry-after", "1")]),
+            error_reply(
+                529,
+                "overloaded_error",
+                "Overloaded",
+                &[("retry-after", "1")],
+            ),
         ]
     }
 

@@ -100,12 +100,18 @@ impl Protocol for OllamaNative {
         let message = "an error was encountered while running the model: unexpected EOF";
         let mut lines: Vec<Value> = Answer::text(text).deltas().into_iter().map(line).collect();
         lines.push(json!({"error": message}));
-        vec![("Ollama server/routes.go streamResponse", Reply::ndjson(lines), message)]
+        vec![(
+            "Ollama server/routes.go streamResponse",
+            Reply::ndjson(lines),
+            message,
+        )]
     }
 
     fn failure(&self, failure: Failure) -> Reply {
         match failure {
-            Failure::Unauthorized => json_reply(401, JSON_UTF8, &json!({"error": "unauthorized"}), &[]),
+            Failure::Unauthorized => {
+                json_reply(401, JSON_UTF8, &json!({"error": "unauthorized"}), &[])
+            }
             Failure::ModelNotFound(model) => json_reply(
                 404,
                 JSON_UTF8,
@@ -156,10 +162,9 @@ impl Protocol for OllamaNative {
             let text = m["content"].as_str().unwrap_or_default().to_owned();
             match role {
                 "system" => sent.system = Some(text),
-                "tool" => sent.tool_results.push((
-                    m["tool_call_id"].as_str().unwrap_or_default().into(),
-                    text,
-                )),
+                "tool" => sent
+                    .tool_results
+                    .push((m["tool_call_id"].as_str().unwrap_or_default().into(), text)),
                 _ => {
                     if !text.is_empty() {
                         sent.turns.push((role.into(), text));

@@ -194,7 +194,12 @@ pub fn typed_sse(content_type: &str, events: Vec<(&str, Value)>) -> Reply {
 }
 
 /// A JSON answer with this exact `Content-Type` and extra headers.
-pub fn json_reply(status: u16, content_type: &str, body: &Value, headers: &[(&str, &str)]) -> Reply {
+pub fn json_reply(
+    status: u16,
+    content_type: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> Reply {
     let mut reply = Reply::text(status, content_type, body.to_string());
     for (name, value) in headers {
         reply = reply.header(*name, *value);

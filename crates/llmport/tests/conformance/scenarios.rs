@@ -114,10 +114,19 @@ pub async fn streamed(
 /// A streamed answer is the same answer: same candidates (text, tool calls, finish), same
 /// usage, id and model. Only the timings differ.
 pub fn assert_same(streamed: &GenResponse, whole: &GenResponse) {
-    assert_eq!(streamed.candidates, whole.candidates, "stream vs whole: candidates");
-    assert_eq!(streamed.meta.usage, whole.meta.usage, "stream vs whole: usage");
+    assert_eq!(
+        streamed.candidates, whole.candidates,
+        "stream vs whole: candidates"
+    );
+    assert_eq!(
+        streamed.meta.usage, whole.meta.usage,
+        "stream vs whole: usage"
+    );
     assert_eq!(streamed.meta.id, whole.meta.id, "stream vs whole: id");
-    assert_eq!(streamed.meta.model, whole.meta.model, "stream vs whole: model");
+    assert_eq!(
+        streamed.meta.model, whole.meta.model,
+        "stream vs whole: model"
+    );
 }
 
 /// Serves `answer` whole and then streamed, asks twice with the same options and checks
@@ -138,7 +147,10 @@ async fn both_ways(
     assert!(chunks > 1, "the answer came in pieces ({chunks})");
     assert_same(&stream, &whole);
     let [a, b]: [Sent; 2] = sent(p, &server).try_into().expect("two requests");
-    assert!(!a.stream && b.stream, "the first whole, the second streamed");
+    assert!(
+        !a.stream && b.stream,
+        "the first whole, the second streamed"
+    );
     (whole, [a, b])
 }
 
@@ -147,7 +159,11 @@ fn user(text: &str) -> Vec<(String, String)> {
 }
 
 pub async fn plain_chat(p: &dyn Protocol) {
-    let server = serve(p, vec![p.answer(&Answer::text("Hello there, how are you?"))]).await;
+    let server = serve(
+        p,
+        vec![p.answer(&Answer::text("Hello there, how are you?"))],
+    )
+    .await;
     let r = provider(p, &server)
         .generate(MODEL, &[Message::user("Say hello.")], &Options::default())
         .await
@@ -160,7 +176,11 @@ pub async fn plain_chat(p: &dyn Protocol) {
     assert!(!s.stream);
     assert_eq!(s.turns, user("Say hello."));
     assert_eq!(s.system, None);
-    assert_eq!(s.key.as_deref(), Some(KEY), "the key, where the protocol carries it");
+    assert_eq!(
+        s.key.as_deref(),
+        Some(KEY),
+        "the key, where the protocol carries it"
+    );
 }
 
 pub async fn system_instructions(p: &dyn Protocol) {
@@ -173,7 +193,10 @@ pub async fn system_instructions(p: &dyn Protocol) {
         .generate(MODEL, &[Message::user("Say hello.")], &by_option)
         .await
         .expect("an answer");
-    let by_message = [Message::system("Talk like a pirate."), Message::user("Say hello.")];
+    let by_message = [
+        Message::system("Talk like a pirate."),
+        Message::user("Say hello."),
+    ];
     let r = provider
         .generate(MODEL, &by_message, &Options::default())
         .await
@@ -220,10 +243,20 @@ pub async fn stream_equals_non_stream(p: &dyn Protocol) {
     }
     let options = options.build();
     let answer = Answer::text("Rayleigh scattering favors blue light.");
-    let (whole, sent) = both_ways(p, &answer, &[Message::user("Why is the sky blue?")], &options).await;
+    let (whole, sent) = both_ways(
+        p,
+        &answer,
+        &[Message::user("Why is the sky blue?")],
+        &options,
+    )
+    .await;
     assert_eq!(whole.text(), answer.text);
     for s in sent {
-        assert_eq!(s.seed, p.takes_seed().then_some(42), "the same seed both ways");
+        assert_eq!(
+            s.seed,
+            p.takes_seed().then_some(42),
+            "the same seed both ways"
+        );
     }
 }
 
@@ -271,7 +304,11 @@ async fn tools_round_trip_in(p: &dyn Protocol, streamed_mode: bool) {
     });
     let last = Answer::text("It is 18 degrees in Paris.");
     let replies = if streamed_mode {
-        vec![p.answer(&call), p.answer_stream(&call), p.answer_stream(&last)]
+        vec![
+            p.answer(&call),
+            p.answer_stream(&call),
+            p.answer_stream(&last),
+        ]
     } else {
         vec![p.answer(&call), p.answer(&last)]
     };
@@ -285,8 +322,13 @@ async fn tools_round_trip_in(p: &dyn Protocol, streamed_mode: bool) {
         .await
         .expect("the tool call");
     let first = if streamed_mode {
-        let (stream, _) =
-            streamed(provider.as_ref(), MODEL, std::slice::from_ref(&question), &options).await;
+        let (stream, _) = streamed(
+            provider.as_ref(),
+            MODEL,
+            std::slice::from_ref(&question),
+            &options,
+        )
+        .await;
         assert_same(&stream, &whole);
         stream
     } else {
@@ -295,7 +337,11 @@ async fn tools_round_trip_in(p: &dyn Protocol, streamed_mode: bool) {
     assert_eq!(first.finish_reason(), Some(&FinishReason::ToolCalls));
     assert_eq!(
         first.tool_calls(),
-        [&ToolCall::new(CALL_ID, "get_weather", json!({"city": "Paris"}))]
+        [&ToolCall::new(
+            CALL_ID,
+            "get_weather",
+            json!({"city": "Paris"})
+        )]
     );
 
     let history = [
@@ -304,7 +350,9 @@ async fn tools_round_trip_in(p: &dyn Protocol, streamed_mode: bool) {
         Message::tool_result(CALL_ID, "18 degrees"),
     ];
     let answer = if streamed_mode {
-        streamed(provider.as_ref(), MODEL, &history, &options).await.0
+        streamed(provider.as_ref(), MODEL, &history, &options)
+            .await
+            .0
     } else {
         provider
             .generate(MODEL, &history, &options)
@@ -319,8 +367,14 @@ async fn tools_round_trip_in(p: &dyn Protocol, streamed_mode: bool) {
     assert_eq!(ask.tools, ["get_weather"]);
     assert_eq!(back.tools, ["get_weather"]);
     assert_eq!(back.turns, user("What is the weather in Paris?"));
-    assert_eq!(back.tool_calls, [(CALL_ID.to_owned(), "get_weather".to_owned())]);
-    assert_eq!(back.tool_results, [(CALL_ID.to_owned(), "18 degrees".to_owned())]);
+    assert_eq!(
+        back.tool_calls,
+        [(CALL_ID.to_owned(), "get_weather".to_owned())]
+    );
+    assert_eq!(
+        back.tool_results,
+        [(CALL_ID.to_owned(), "18 degrees".to_owned())]
+    );
     assert_eq!(back.stream, streamed_mode);
 }
 
@@ -339,7 +393,11 @@ pub async fn structured_output(p: &dyn Protocol) {
     )
     .await;
     let result = provider(p, &server)
-        .generate_json::<City>(MODEL, &[Message::user("Paris, as JSON.")], &Options::default())
+        .generate_json::<City>(
+            MODEL,
+            &[Message::user("Paris, as JSON.")],
+            &Options::default(),
+        )
         .await;
     if let Some(g) = gap(p.id(), Tier::InProcess, "structured_output") {
         assert!(g.refused, "a gap of this scenario is a refusal");
@@ -362,12 +420,17 @@ pub async fn structured_output(p: &dyn Protocol) {
         ResponseFormat::JsonSchema { schema, .. } => schema,
         other => panic!("for_type gives a schema: {other:?}"),
     };
-    assert_eq!(s.schema.as_ref(), Some(&expected), "the type's schema, where the protocol wants it");
+    assert_eq!(
+        s.schema.as_ref(),
+        Some(&expected),
+        "the type's schema, where the protocol wants it"
+    );
 }
 
 pub async fn images(p: &dyn Protocol) {
     let server = serve(p, vec![p.answer(&Answer::text("A single red pixel."))]).await;
-    let message = Message::user("What is in this picture?").add_binary("pixel.png", PNG, "image/png");
+    let message =
+        Message::user("What is in this picture?").add_binary("pixel.png", PNG, "image/png");
     let r = provider(p, &server)
         .generate(MODEL, &[message], &Options::default())
         .await
@@ -385,17 +448,28 @@ pub async fn midstream_error(p: &dyn Protocol) {
     for (source, reply, message) in p.midstream_errors("Once upon a time") {
         let server = serve(p, vec![reply]).await;
         let provider = provider(p, &server);
-        let (items, error) =
-            stream_items(provider.as_ref(), &[Message::user("Tell a story.")], &Options::default())
-                .await;
+        let (items, error) = stream_items(
+            provider.as_ref(),
+            &[Message::user("Tell a story.")],
+            &Options::default(),
+        )
+        .await;
         let text: String = items.iter().map(GenResponse::text).collect();
-        assert_eq!(text, "Once upon a time", "{source}: the text before the failure");
-        let error = error.unwrap_or_else(|| panic!("{source}: the failure is an error, not an end"));
+        assert_eq!(
+            text, "Once upon a time",
+            "{source}: the text before the failure"
+        );
+        let error =
+            error.unwrap_or_else(|| panic!("{source}: the failure is an error, not an end"));
         assert!(
             error.to_string().contains(message),
             "{source}: the server's message {message:?} reaches the caller: {error}"
         );
-        assert_eq!(server.requests().len(), 1, "{source}: a broken stream is not re-sent");
+        assert_eq!(
+            server.requests().len(),
+            1,
+            "{source}: a broken stream is not re-sent"
+        );
     }
 }
 
@@ -406,8 +480,12 @@ pub async fn truncated_stream(p: &dyn Protocol) {
     );
     let server = serve(p, vec![reply]).await;
     let provider = provider(p, &server);
-    let (items, error) =
-        stream_items(provider.as_ref(), &[Message::user("Hi")], &Options::default()).await;
+    let (items, error) = stream_items(
+        provider.as_ref(),
+        &[Message::user("Hi")],
+        &Options::default(),
+    )
+    .await;
     let text: String = items.iter().map(GenResponse::text).collect();
     assert_eq!(text, "Hello ");
     let error = error.expect("a stream cut short is an error, not an end");
@@ -429,7 +507,9 @@ pub async fn unauthorized(p: &dyn Protocol) {
         .map(|_| ());
     for result in [whole, stream.map(|()| GenResponse::default())] {
         match result {
-            Err(Error::Auth { status, message, .. }) => {
+            Err(Error::Auth {
+                status, message, ..
+            }) => {
                 assert_eq!(status, Some(401));
                 assert!(!message.contains(KEY), "the key stays secret: {message}");
             }
@@ -447,7 +527,10 @@ pub async fn model_not_found(p: &dyn Protocol) {
         .expect_err("a 404");
     assert_eq!(err.status(), Some(404), "{err:?}");
     assert!(!err.is_retryable());
-    assert!(err.to_string().contains("no-such-model"), "names the model: {err}");
+    assert!(
+        err.to_string().contains("no-such-model"),
+        "names the model: {err}"
+    );
     assert_eq!(server.requests().len(), 1, "a 404 is not retried");
 }
 
@@ -462,7 +545,11 @@ pub async fn retry_after(p: &dyn Protocol) {
         .await
         .expect("an answer after the retries");
     assert_eq!(r.text(), "Hello.");
-    assert_eq!(server.requests().len(), waits + 1, "each refusal retried once");
+    assert_eq!(
+        server.requests().len(),
+        waits + 1,
+        "each refusal retried once"
+    );
     // The backoff of `fast_retries` is milliseconds: only `Retry-After: 1` waits this long.
     let waited = start.elapsed();
     assert!(
