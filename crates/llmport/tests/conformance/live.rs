@@ -215,6 +215,21 @@ pub async fn stop_sequence(p: &dyn Protocol) {
         .max_tokens(32)
         .stop(["Paris"])
         .build();
+    if gap(p.id(), Tier::Live, "stop_sequence").is_some_and(|g| g.refused) {
+        let result = l
+            .provider(p)
+            .generate(
+                &l.model,
+                &[Message::user("What is the capital of France?")],
+                &options,
+            )
+            .await;
+        assert!(
+            matches!(result, Err(Error::Unsupported { .. })),
+            "{result:?}"
+        );
+        return;
+    }
     for r in l
         .ask_both(
             p,

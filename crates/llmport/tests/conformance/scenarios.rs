@@ -17,7 +17,7 @@ use llmport_test_support::fast_retries;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::gaps::{Tier, gap};
+use crate::gaps::{Gap, Tier, gap};
 use crate::protocol::{Answer, Call, Failure, Finish, Protocol, Sent, truncated};
 
 /// The model every in-process request names.
@@ -154,6 +154,20 @@ async fn both_ways(
     (whole, [a, b])
 }
 
+/// A `refused` row of the gap table: the provider refuses the setting as
+/// `Error::Unsupported`, before sending anything.
+fn assert_refused<T: std::fmt::Debug>(g: &Gap, result: llmport::Result<T>, server: &TestServer) {
+    assert!(
+        g.refused,
+        "a gap of an in-process scenario is a refusal: {g:?}"
+    );
+    assert!(
+        matches!(result, Err(Error::Unsupported { .. })),
+        "refused before sending: {result:?}"
+    );
+    assert!(server.requests().is_empty(), "nothing was sent");
+}
+
 fn user(text: &str) -> Vec<(String, String)> {
     vec![("user".to_owned(), text.to_owned())]
 }
@@ -262,6 +276,14 @@ pub async fn stream_equals_non_stream(p: &dyn Protocol) {
 
 pub async fn stop_sequence(p: &dyn Protocol) {
     let options = Options::builder().stop(["END"]).build();
+    if let Some(g) = gap(p.id(), Tier::InProcess, "stop_sequence") {
+        let server = serve(p, vec![p.answer(&Answer::text("One, two, three"))]).await;
+        let result = provider(p, &server)
+            .generate(MODEL, &[Message::user("Count.")], &options)
+            .await;
+        assert_refused(g, result, &server);
+        return;
+    }
     let answer = Answer::text("One, two, three").finish(Finish::StopSequence("END"));
     let (whole, sent) = both_ways(p, &answer, &[Message::user("Count.")], &options).await;
     assert_eq!(whole.finish_reason(), Some(&FinishReason::Stop));
@@ -400,12 +422,7 @@ pub async fn structured_output(p: &dyn Protocol) {
         )
         .await;
     if let Some(g) = gap(p.id(), Tier::InProcess, "structured_output") {
-        assert!(g.refused, "a gap of this scenario is a refusal");
-        assert!(
-            matches!(result, Err(Error::Unsupported { .. })),
-            "refused before sending: {result:?}"
-        );
-        assert!(server.requests().is_empty(), "nothing was sent");
+        assert_refused(g, result, &server);
         return;
     }
     assert_eq!(
