@@ -62,7 +62,8 @@ impl ChatCompletions {
         let (input, output) = a.usage;
         match self.server {
             Server::LlamaCpp => json!({"completion_tokens": output, "prompt_tokens": input,
-                "total_tokens": input + output, "prompt_tokens_details": {"cached_tokens": 0}}),
+                "total_tokens": input + output,
+                "prompt_tokens_details": {"cached_tokens": a.cached}}),
             Server::Ollama => json!({"prompt_tokens": input, "completion_tokens": output,
                 "total_tokens": input + output}),
         }
@@ -179,6 +180,11 @@ impl Protocol for ChatCompletions {
 
     fn path(&self) -> &'static str {
         "/v1/chat/completions"
+    }
+
+    fn reports_cache(&self) -> bool {
+        // Ollama's /v1 usage has no prompt_tokens_details.
+        self.server == Server::LlamaCpp
     }
 
     fn provider(&self, root: &str, key: Option<&str>, retry: RetryConfig) -> Box<dyn Provider> {

@@ -259,16 +259,28 @@ pub async fn max_tokens_length(p: &dyn Protocol) {
     }
 }
 
+/// The same prompt twice (the second time the server has it cached): the same
+/// `input_tokens`, since it counts the whole prompt in every protocol, the cached part
+/// included (llama-server's `/v1/messages` counts the two apart, as Anthropic does).
 pub async fn usage(p: &dyn Protocol) {
     let Some(l) = live(p, "usage", Model::Tiny).await else {
         return;
     };
     let options = Options::builder().temperature(0.0).max_tokens(8).build();
-    for r in l.ask_both(p, &[Message::user("hi")], &options).await {
-        let u = r.meta.usage.expect("usage");
+    let answers = l.ask_both(p, &[Message::user("hi")], &options).await;
+    let [whole, stream] = answers.map(|r| r.meta.usage.expect("usage"));
+    for u in [whole, stream] {
         assert!(u.input_tokens > 0 && u.output_tokens > 0, "{u:?}");
         assert_eq!(u.total_tokens, u.input_tokens + u.output_tokens, "{u:?}");
+        assert!(
+            u.cached_input_tokens.unwrap_or(0) <= u.input_tokens,
+            "{u:?}"
+        );
     }
+    assert_eq!(
+        whole.input_tokens, stream.input_tokens,
+        "{whole:?} vs {stream:?}"
+    );
 }
 
 async fn tools_round_trip_in(p: &dyn Protocol, scenario: &str, streamed_mode: bool) {

@@ -32,6 +32,17 @@ fn stop_reason(finish: &Finish) -> (&'static str, Value) {
     }
 }
 
+/// Anthropic counts the prompt's uncached tokens as `input_tokens` and the cached ones
+/// apart, in `cache_read_input_tokens` (present only when there are any).
+fn usage(a: &Answer, output: u64) -> Value {
+    let mut usage = json!({"input_tokens": a.usage.0 - a.cached});
+    if a.cached > 0 {
+        usage["cache_read_input_tokens"] = json!(a.cached);
+    }
+    usage["output_tokens"] = json!(output);
+    usage
+}
+
 fn error_envelope(kind: &str, message: &str) -> Value {
     json!({"type": "error", "error": {"type": kind, "message": message},
         "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy"})
@@ -54,7 +65,7 @@ fn opening_events(a: &Answer) -> Vec<(&'static str, Value)> {
         "message_start",
         json!({"type": "message_start", "message": {"id": MESSAGE_ID, "type": "message",
                 "role": "assistant", "model": MODEL, "content": [], "stop_reason": null,
-                "stop_sequence": null, "usage": {"input_tokens": a.usage.0, "output_tokens": 1}}}),
+                "stop_sequence": null, "usage": usage(a, 1)}}),
     )];
     let mut index = 0;
     if !a.text.is_empty() {
@@ -135,7 +146,7 @@ impl Protocol for Messages {
         let body = json!({"id": MESSAGE_ID, "type": "message", "role": "assistant",
             "model": MODEL, "content": content, "stop_reason": reason,
             "stop_sequence": sequence,
-            "usage": {"input_tokens": a.usage.0, "output_tokens": a.usage.1}});
+            "usage": usage(a, a.usage.1)});
         json_reply(200, "application/json", &body, &[])
     }
 

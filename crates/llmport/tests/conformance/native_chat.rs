@@ -72,6 +72,10 @@ impl Protocol for OllamaNative {
         "/api/chat"
     }
 
+    fn reports_cache(&self) -> bool {
+        false
+    }
+
     fn provider(&self, root: &str, key: Option<&str>, retry: RetryConfig) -> Box<dyn Provider> {
         Box::new(
             OllamaProvider::builder()

@@ -50,6 +50,8 @@ pub struct Answer {
     pub tool_call: Option<Call>,
     /// Input and output tokens.
     pub usage: (u64, u64),
+    /// Of the input tokens, how many the server read from its prompt cache.
+    pub cached: u64,
 }
 
 impl Answer {
@@ -60,6 +62,7 @@ impl Answer {
             finish: Finish::Stop,
             tool_call: None,
             usage: (12, 5),
+            cached: 0,
         }
     }
 
@@ -76,6 +79,7 @@ impl Answer {
             finish: Finish::ToolCall,
             tool_call: Some(call),
             usage: (150, 20),
+            cached: 0,
         }
     }
 
@@ -137,6 +141,11 @@ pub trait Protocol: Sync {
 
     /// Whether the protocol has a sampling seed (the streamed scenarios send one when it has).
     fn takes_seed(&self) -> bool {
+        true
+    }
+
+    /// Whether the server says how many prompt tokens came from its cache.
+    fn reports_cache(&self) -> bool {
         true
     }
 

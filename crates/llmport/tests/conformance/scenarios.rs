@@ -305,14 +305,22 @@ pub async fn max_tokens_length(p: &dyn Protocol) {
     }
 }
 
+/// One meaning in every protocol: `input_tokens` counts the whole prompt, cached or not, and
+/// `cached_input_tokens` the part read from the cache (Anthropic counts the two apart).
 pub async fn usage(p: &dyn Protocol) {
     let mut answer = Answer::text("Hello there.");
     answer.usage = (31, 9);
+    answer.cached = 20;
     let (whole, _) = both_ways(p, &answer, &[Message::user("Hi")], &Options::default()).await;
     let usage = whole.meta.usage.expect("usage");
     assert_eq!(
         (usage.input_tokens, usage.output_tokens, usage.total_tokens),
         (31, 9, 40)
+    );
+    assert_eq!(
+        usage.cached_input_tokens,
+        p.reports_cache().then_some(20),
+        "the cached part of the prompt"
     );
 }
 
