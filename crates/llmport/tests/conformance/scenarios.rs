@@ -559,26 +559,44 @@ pub async fn model_not_found(p: &dyn Protocol) {
     assert_eq!(server.requests().len(), 1, "a 404 is not retried");
 }
 
+/// Whole and streamed: each refusal with `Retry-After: 1` is waited out and retried, once.
 pub async fn retry_after(p: &dyn Protocol) {
+    let answer = Answer::text("Hello there.");
     let mut replies = p.retry_later();
     let waits = replies.len();
-    replies.push(p.answer(&Answer::text("Hello.")));
+    replies.push(p.answer(&answer));
+    replies.extend(p.retry_later());
+    replies.push(p.answer_stream(&answer));
     let server = serve(p, replies).await;
+    let provider = provider(p, &server);
     let start = Instant::now();
-    let r = provider(p, &server)
+    let whole = provider
         .generate(MODEL, &[Message::user("Hi")], &Options::default())
         .await
         .expect("an answer after the retries");
-    assert_eq!(r.text(), "Hello.");
     assert_eq!(
         server.requests().len(),
         waits + 1,
         "each refusal retried once"
     );
+    let (stream, _) = streamed(
+        provider.as_ref(),
+        MODEL,
+        &[Message::user("Hi")],
+        &Options::default(),
+    )
+    .await;
+    assert_same(&stream, &whole);
+    assert_eq!(whole.text(), "Hello there.");
+    assert_eq!(
+        server.requests().len(),
+        2 * (waits + 1),
+        "the stream's refusals too"
+    );
     // The backoff of `fast_retries` is milliseconds: only `Retry-After: 1` waits this long.
     let waited = start.elapsed();
     assert!(
-        waited >= Duration::from_secs(waits as u64),
+        waited >= Duration::from_secs(2 * waits as u64),
         "waited {waited:?}, the server said 1 s per retry"
     );
 }
