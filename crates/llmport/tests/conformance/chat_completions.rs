@@ -16,12 +16,12 @@
 
 use llmport::ollama::OllamaChatApi;
 use llmport::testing::{RecordedRequest, Reply};
-use llmport::{Auth, OllamaProvider, OpenAiProvider, Provider, RetryConfig};
+use llmport::{Auth, OpenAiProvider, Provider, RetryConfig};
 use serde_json::{Value, json};
 
 use crate::protocol::{
-    Answer, Failure, Finish, Id, Protocol, Sent, bearer, data_uri_base64, json_reply, strings,
-    text_of,
+    Answer, Failure, Finish, Id, Protocol, Sent, bearer, data_uri_base64, json_reply, ollama,
+    sent_from, strings, text_of,
 };
 
 /// Which server's Chat Completions.
@@ -198,15 +198,7 @@ impl Protocol for ChatCompletions {
                     .build()
                     .expect("provider builds"),
             ),
-            Server::Ollama => Box::new(
-                OllamaProvider::builder()
-                    .host(root)
-                    .auth(auth)
-                    .chat_api(OllamaChatApi::OpenAiCompatible)
-                    .retry(retry)
-                    .build()
-                    .expect("provider builds"),
-            ),
+            Server::Ollama => ollama(root, key, retry, OllamaChatApi::OpenAiCompatible),
         }
     }
 
@@ -340,11 +332,8 @@ impl Protocol for ChatCompletions {
     }
 
     fn read(&self, request: &RecordedRequest) -> Sent {
-        let body: Value = request.json().expect("a JSON request");
+        let (body, sent) = sent_from(request, false);
         let mut sent = Sent {
-            path: request.path_only().to_owned(),
-            model: body["model"].as_str().unwrap_or_default().to_owned(),
-            stream: body["stream"].as_bool().unwrap_or(false),
             stop: strings(&body["stop"]),
             max_tokens: body["max_tokens"].as_u64(),
             seed: body["seed"].as_i64(),
@@ -352,7 +341,7 @@ impl Protocol for ChatCompletions {
                 .get("schema")
                 .cloned(),
             key: bearer(request),
-            ..Sent::default()
+            ..sent
         };
         for tool in body["tools"].as_array().into_iter().flatten() {
             sent.tools

@@ -12,7 +12,7 @@ use llmport::{AnthropicProvider, Provider, RetryConfig};
 use serde_json::{Value, json};
 
 use crate::protocol::{
-    Answer, Failure, Finish, Id, Protocol, Sent, json_reply, strings, text_of, typed_sse,
+    Answer, Failure, Finish, Id, Protocol, Sent, json_reply, sent_from, strings, text_of, typed_sse,
 };
 
 /// The Messages API.
@@ -218,16 +218,13 @@ impl Protocol for Messages {
     }
 
     fn read(&self, request: &RecordedRequest) -> Sent {
-        let body: Value = request.json().expect("a JSON request");
+        let (body, sent) = sent_from(request, false);
         let mut sent = Sent {
-            path: request.path_only().to_owned(),
-            model: body["model"].as_str().unwrap_or_default().to_owned(),
-            stream: body["stream"].as_bool().unwrap_or(false),
             system: body.get("system").map(text_of),
             stop: strings(&body["stop_sequences"]),
             max_tokens: body["max_tokens"].as_u64(),
             key: request.header("x-api-key").map(str::to_owned),
-            ..Sent::default()
+            ..sent
         };
         for tool in body["tools"].as_array().into_iter().flatten() {
             sent.tools

@@ -10,10 +10,12 @@
 
 use llmport::ollama::OllamaChatApi;
 use llmport::testing::{RecordedRequest, Reply};
-use llmport::{Auth, OllamaProvider, Provider, RetryConfig};
+use llmport::{Provider, RetryConfig};
 use serde_json::{Value, json};
 
-use crate::protocol::{Answer, Failure, Finish, Id, Protocol, Sent, bearer, json_reply, strings};
+use crate::protocol::{
+    Answer, Failure, Finish, Id, Protocol, Sent, bearer, json_reply, ollama, sent_from, strings,
+};
 
 /// Ollama's native `/api/chat`.
 #[derive(Debug)]
@@ -77,15 +79,7 @@ impl Protocol for OllamaNative {
     }
 
     fn provider(&self, root: &str, key: Option<&str>, retry: RetryConfig) -> Box<dyn Provider> {
-        Box::new(
-            OllamaProvider::builder()
-                .host(root)
-                .auth(key.map_or(Auth::None, Auth::bearer))
-                .chat_api(OllamaChatApi::Native)
-                .retry(retry)
-                .build()
-                .expect("provider builds"),
-        )
+        ollama(root, key, retry, OllamaChatApi::Native)
     }
 
     fn answer(&self, a: &Answer) -> Reply {
@@ -143,19 +137,16 @@ impl Protocol for OllamaNative {
     }
 
     fn read(&self, request: &RecordedRequest) -> Sent {
-        let body: Value = request.json().expect("a JSON request");
+        // Ollama streams unless told not to.
+        let (body, sent) = sent_from(request, true);
         let options = &body["options"];
         let mut sent = Sent {
-            path: request.path_only().to_owned(),
-            model: body["model"].as_str().unwrap_or_default().to_owned(),
-            // Ollama streams unless told not to.
-            stream: body["stream"].as_bool().unwrap_or(true),
             stop: strings(&options["stop"]),
             max_tokens: options["num_predict"].as_u64(),
             seed: options["seed"].as_i64(),
             schema: body["format"].is_object().then(|| body["format"].clone()),
             key: bearer(request),
-            ..Sent::default()
+            ..sent
         };
         for tool in body["tools"].as_array().into_iter().flatten() {
             sent.tools

@@ -4,8 +4,9 @@
 //! are written in ([`Answer`], [`Sent`]).
 
 use bytes::Bytes;
+use llmport::ollama::OllamaChatApi;
 use llmport::testing::{RecordedRequest, Reply};
-use llmport::{Provider, RetryConfig};
+use llmport::{Auth, OllamaProvider, Provider, RetryConfig};
 use serde_json::Value;
 
 /// The protocol paths the suite covers; the key of the table of gaps.
@@ -255,4 +256,35 @@ pub fn bearer(request: &RecordedRequest) -> Option<String> {
         .header("authorization")
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned)
+}
+
+/// `OllamaProvider` for a server root, held to one of Ollama's chat APIs.
+pub fn ollama(
+    root: &str,
+    key: Option<&str>,
+    retry: RetryConfig,
+    api: OllamaChatApi,
+) -> Box<dyn Provider> {
+    Box::new(
+        OllamaProvider::builder()
+            .host(root)
+            .auth(key.map_or(Auth::None, Auth::bearer))
+            .chat_api(api)
+            .retry(retry)
+            .build()
+            .expect("provider builds"),
+    )
+}
+
+/// A request's JSON body, and what every protocol reads the same way from it: the path, the
+/// model and the stream flag (`stream_default` when absent).
+pub fn sent_from(request: &RecordedRequest, stream_default: bool) -> (Value, Sent) {
+    let body: Value = request.json().expect("a JSON request");
+    let sent = Sent {
+        path: request.path_only().to_owned(),
+        model: body["model"].as_str().unwrap_or_default().to_owned(),
+        stream: body["stream"].as_bool().unwrap_or(stream_default),
+        ..Sent::default()
+    };
+    (body, sent)
 }
