@@ -46,6 +46,7 @@
 //! | every | Live | truncated_stream | a healthy llama-server always ends its streams |
 //! | every | Live | model_not_found | llama-server serves its one model under any name |
 //! | every | Live | retry_after | llama-server never answers 429 or 529 |
+//! | every | Live | stream_split_anywhere | where llama-server's writes fall is not ours to choose |
 //!
 //! Also known, not a row: the seed. The Messages API has none (`Protocol::takes_seed`), so
 //! its stream-equals-whole scenario relies on `temperature: 0` alone. SmolLM2's chat template
@@ -79,7 +80,8 @@ macro_rules! suite {
             suite!(@in_process $protocol; plain_chat, system_instructions, multi_turn,
                 stream_equals_non_stream, stop_sequence, max_tokens_length, usage,
                 tools_round_trip, tools_round_trip_streamed, structured_output, images,
-                midstream_error, truncated_stream, unauthorized, model_not_found, retry_after);
+                midstream_error, truncated_stream, unauthorized, model_not_found, retry_after,
+                stream_split_anywhere);
 
             pub mod live {
                 suite!(@live $protocol; plain_chat, system_instructions, multi_turn,

@@ -112,6 +112,13 @@ pub const GAPS: &[Gap] = &[
         reason: "llama-server never answers 429 or 529",
         refused: false,
     },
+    Gap {
+        protocol: None,
+        tier: Tier::Live,
+        scenario: "stream_split_anywhere",
+        reason: "where llama-server's writes fall is not ours to choose",
+        refused: false,
+    },
 ];
 
 /// The row for a protocol, tier and scenario, if any.

@@ -324,6 +324,35 @@ pub async fn usage(p: &dyn Protocol) {
     );
 }
 
+/// Text and a tool call in one answer, streamed with the server's writes cut into pieces of
+/// 1, 2 and 5 bytes: the decoders reassemble the same answer wherever the cuts fall.
+pub async fn stream_split_anywhere(p: &dyn Protocol) {
+    let mut answer = Answer::call(Call {
+        id: CALL_ID,
+        name: "get_weather",
+        arguments: json!({"city": "Paris", "unit": "°C"}),
+    });
+    answer.text = "Let me look that up – un instant.".to_owned();
+    let options = Options::builder().tool(weather_tool()).build();
+    let question = [Message::user("What is the weather in Paris?")];
+    let server = serve(p, vec![p.answer(&answer)]).await;
+    let whole = provider(p, &server)
+        .generate(MODEL, &question, &options)
+        .await
+        .expect("the whole answer");
+    assert_eq!(whole.text(), answer.text);
+    assert_eq!(whole.tool_calls().len(), 1);
+    for n in [1, 2, 5] {
+        let server = TestServer::builder()
+            .route("POST", p.path(), p.answer_stream(&answer))
+            .split_writes(n)
+            .start()
+            .await;
+        let (stream, _) = streamed(provider(p, &server).as_ref(), MODEL, &question, &options).await;
+        assert_same(&stream, &whole);
+    }
+}
+
 const CALL_ID: &str = "call_4fj2k9xq";
 
 async fn tools_round_trip_in(p: &dyn Protocol, streamed_mode: bool) {
