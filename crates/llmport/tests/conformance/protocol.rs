@@ -157,7 +157,8 @@ pub trait Protocol: Sync {
     fn answer_stream(&self, answer: &Answer) -> Reply;
 
     /// Streams whose server fails after `text` was sent, each with where its shape comes
-    /// from and the server's error message (which the caller must see).
+    /// from and the server's error message, which the caller must see (empty where the
+    /// server itself loses it: the caller still gets an error, not an end).
     fn midstream_errors(&self, text: &str) -> Vec<(&'static str, Reply, &'static str)>;
 
     /// An error answer.
