@@ -11,6 +11,7 @@
 //! | `OllamaV1` | `OllamaProvider`, `OllamaChatApi::OpenAiCompatible` | Ollama's `openai/` (`conformance/chat_completions.rs`) |
 //! | `OllamaNative` | `OllamaProvider`, `OllamaChatApi::Native` | Ollama's `server/routes.go` (`conformance/native_chat.rs`) |
 //! | `Anthropic` | `AnthropicProvider` | Anthropic's API reference, llama.cpp (`conformance/messages.rs`) |
+//! | `Responses` | `ResponsesProvider` | OpenAI's API reference, llama.cpp (`conformance/responses.rs`) |
 //!
 //! Two tiers, one test per scenario and path in each:
 //!
@@ -40,6 +41,9 @@
 //! |---|---|---|---|
 //! | Anthropic | InProcess | structured_output | no `response_format` in the Messages API: refused (`Error::Unsupported`) before sending |
 //! | Anthropic | Live | structured_output | the same refusal |
+//! | Responses | InProcess | stop_sequence | no stop sequences in the Responses API: refused (`Error::Unsupported`) before sending |
+//! | Responses | Live | stop_sequence | the same refusal |
+//! | Responses | Live | structured_output | llama-server's `/v1/responses` drops `text.format` (no grammar; `server-chat.cpp`): SmolLM2 answers a fenced block with other keys |
 //! | OllamaNative | Live | * | llama-server does not serve Ollama's native `/api/chat` |
 //! | every | Live | images | no vision projector for either model: the server's 500 "image input is not supported" is asserted to reach the caller |
 //! | every | Live | midstream_error | a healthy llama-server cannot be made to fail mid-stream |
@@ -48,8 +52,9 @@
 //! | every | Live | retry_after | llama-server never answers 429 or 529 |
 //! | every | Live | stream_split_anywhere | where llama-server's writes fall is not ours to choose |
 //!
-//! Also known, not a row: the seed. The Messages API has none (`Protocol::takes_seed`), so
-//! its stream-equals-whole scenario relies on `temperature: 0` alone. SmolLM2's chat template
+//! Also known, not a row: the seed. The Messages and Responses APIs have none
+//! (`Protocol::takes_seed`), so their stream-equals-whole scenario relies on
+//! `temperature: 0` alone. SmolLM2's chat template
 //! has no tool syntax (llama-server answers text even with `tool_choice: required`), so the
 //! live tool scenarios use the random model, whose weights call a tool whenever tools are
 //! offered.
@@ -66,6 +71,8 @@ mod messages;
 mod native_chat;
 #[path = "conformance/protocol.rs"]
 mod protocol;
+#[path = "conformance/responses.rs"]
+mod responses;
 #[path = "conformance/scenarios.rs"]
 mod scenarios;
 
@@ -126,6 +133,7 @@ suite!(openai_chat, crate::chat_completions::LLAMA_CPP);
 suite!(ollama_v1, crate::chat_completions::OLLAMA);
 suite!(ollama_native, crate::native_chat::OllamaNative);
 suite!(anthropic, crate::messages::Messages);
+suite!(openai_responses, crate::responses::Responses);
 
 /// A scenario the live tier leaves out is a `Live` row for every protocol in the gap table.
 #[test]

@@ -69,6 +69,32 @@ pub const GAPS: &[Gap] = &[
         refused: true,
     },
     Gap {
+        protocol: Some(Id::Responses),
+        tier: Tier::InProcess,
+        scenario: "stop_sequence",
+        reason: "the Responses API has no stop sequences; ResponsesProvider refuses them as \
+                 Error::Unsupported before sending",
+        refused: true,
+    },
+    Gap {
+        protocol: Some(Id::Responses),
+        tier: Tier::Live,
+        scenario: "stop_sequence",
+        reason: "the Responses API has no stop sequences; ResponsesProvider refuses them as \
+                 Error::Unsupported before sending",
+        refused: true,
+    },
+    Gap {
+        protocol: Some(Id::Responses),
+        tier: Tier::Live,
+        scenario: "structured_output",
+        reason: "llama-server's /v1/responses drops text.format (server-chat.cpp, \
+                 server_chat_convert_responses_to_chatcmpl makes no response_format of it), so \
+                 no grammar holds the model to the schema: SmolLM2 answers a fenced ```json \
+                 block with other keys",
+        refused: false,
+    },
+    Gap {
         protocol: Some(Id::OllamaNative),
         tier: Tier::Live,
         scenario: "*",

@@ -20,6 +20,8 @@ pub enum Id {
     OllamaNative,
     /// `AnthropicProvider`: the Messages API.
     Anthropic,
+    /// `ResponsesProvider`: OpenAI's Responses API.
+    Responses,
 }
 
 /// How the model ends its answer.
@@ -190,18 +192,14 @@ fn contains(haystack: &Bytes, needle: &[u8]) -> bool {
 }
 
 /// A `200` SSE stream of typed events (`event: NAME` + `data: JSON`), one HTTP chunk per event,
-/// as Anthropic's and llama.cpp's servers write them.
+/// as Anthropic's and llama.cpp's servers write them, with this exact `Content-Type`.
 pub fn typed_sse(content_type: &str, events: Vec<(&str, Value)>) -> Reply {
-    let chunks = events
-        .into_iter()
-        .map(|(name, data)| Bytes::from(format!("event: {name}\ndata: {data}\n\n")))
-        .collect();
-    Reply {
-        headers: vec![("Content-Type".to_owned(), content_type.to_owned())],
-        chunks,
-        content_length: false,
-        ..Reply::empty(200)
-    }
+    Reply::sse_events(
+        events
+            .into_iter()
+            .map(|(name, data)| (name, data.to_string())),
+    )
+    .header("Content-Type", content_type)
 }
 
 /// A JSON answer with this exact `Content-Type` and extra headers.
