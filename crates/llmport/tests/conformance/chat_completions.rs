@@ -20,8 +20,8 @@ use llmport::{Auth, OpenAiProvider, Provider, RetryConfig};
 use serde_json::{Value, json};
 
 use crate::protocol::{
-    Answer, Failure, Finish, Id, Protocol, Sent, bearer, data_uri_base64, json_reply, ollama,
-    sent_from, strings, text_of,
+    Answer, Failure, Finish, Id, Protocol, Sent, bearer, data_uri_base64, function_names,
+    json_reply, ollama, sent_from, strings, text_of,
 };
 
 /// Which server's Chat Completions.
@@ -340,13 +340,10 @@ impl Protocol for ChatCompletions {
             schema: body["response_format"]["json_schema"]
                 .get("schema")
                 .cloned(),
+            tools: function_names(&body["tools"]),
             key: bearer(request),
             ..sent
         };
-        for tool in body["tools"].as_array().into_iter().flatten() {
-            sent.tools
-                .push(tool["function"]["name"].as_str().unwrap_or_default().into());
-        }
         for m in body["messages"].as_array().into_iter().flatten() {
             let role = m["role"].as_str().unwrap_or_default();
             match role {

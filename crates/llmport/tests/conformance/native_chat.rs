@@ -14,7 +14,8 @@ use llmport::{Provider, RetryConfig};
 use serde_json::{Value, json};
 
 use crate::protocol::{
-    Answer, Failure, Finish, Id, Protocol, Sent, bearer, json_reply, ollama, sent_from, strings,
+    Answer, Failure, Finish, Id, Protocol, Sent, bearer, function_names, json_reply, ollama,
+    sent_from, strings,
 };
 
 /// Ollama's native `/api/chat`.
@@ -145,13 +146,10 @@ impl Protocol for OllamaNative {
             max_tokens: options["num_predict"].as_u64(),
             seed: options["seed"].as_i64(),
             schema: body["format"].is_object().then(|| body["format"].clone()),
+            tools: function_names(&body["tools"]),
             key: bearer(request),
             ..sent
         };
-        for tool in body["tools"].as_array().into_iter().flatten() {
-            sent.tools
-                .push(tool["function"]["name"].as_str().unwrap_or_default().into());
-        }
         for m in body["messages"].as_array().into_iter().flatten() {
             let role = m["role"].as_str().unwrap_or_default();
             let text = m["content"].as_str().unwrap_or_default().to_owned();

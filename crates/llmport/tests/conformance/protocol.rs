@@ -249,6 +249,21 @@ pub fn strings(value: &Value) -> Vec<String> {
     }
 }
 
+/// The names of Chat Completions-style tools (`[{"type": "function", "function": {"name"}}]`).
+pub fn function_names(tools: &Value) -> Vec<String> {
+    tools
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            t["function"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
 /// The bearer token of a request.
 pub fn bearer(request: &RecordedRequest) -> Option<String> {
     request
