@@ -6,3 +6,4 @@ mod cli;
 mod connection;
 mod native;
 mod structured;
+mod web;

@@ -135,24 +135,42 @@ pub(super) fn chat_request_body(
         format,
         keep_alive: o.keep_alive.as_ref(),
         tools,
-        options: ChatOptions {
-            num_ctx: o.num_ctx,
-            num_predict: o.num_predict.or(options
-                .max_tokens
-                .map(|n| i32::try_from(n).unwrap_or(i32::MAX))),
-            temperature: options.temperature,
-            top_p: options.top_p,
-            top_k: o.top_k,
-            min_p: o.min_p,
-            seed: options.seed,
-            repeat_penalty: o.repeat_penalty,
-            frequency_penalty: options.frequency_penalty,
-            presence_penalty: options.presence_penalty,
-            stop: &options.stop,
-        },
+        options: native_options(options, o),
         think: o.think.or(options.reasoning_effort.map(think_for)),
+        truncate: o.truncate,
+        shift: o.shift,
     };
     encode_with_extra(&req, &options.extra)
+}
+
+/// The native `options` object of a chat or generate request: the neutral [`Options`] and
+/// the [`OllamaOptions`] that belong in it (each key only when set). The one place that
+/// maps them, for every native endpoint that takes `options`.
+pub(super) fn native_options<'a>(options: &'a Options, o: &OllamaOptions) -> ChatOptions<'a> {
+    ChatOptions {
+        num_ctx: o.num_ctx,
+        num_predict: o.num_predict.or(options
+            .max_tokens
+            .map(|n| i32::try_from(n).unwrap_or(i32::MAX))),
+        temperature: options.temperature,
+        top_p: options.top_p,
+        top_k: o.top_k,
+        min_p: o.min_p,
+        seed: options.seed,
+        repeat_penalty: o.repeat_penalty,
+        frequency_penalty: options.frequency_penalty,
+        presence_penalty: options.presence_penalty,
+        stop: &options.stop,
+        num_keep: o.num_keep,
+        typical_p: o.typical_p,
+        repeat_last_n: o.repeat_last_n,
+        num_batch: o.num_batch,
+        num_gpu: o.num_gpu,
+        main_gpu: o.main_gpu,
+        use_mmap: o.use_mmap,
+        num_thread: o.num_thread,
+        draft_num_predict: o.draft_num_predict,
+    }
 }
 
 /// Refuses what the native chat cannot honour, and numbers JSON cannot carry.
