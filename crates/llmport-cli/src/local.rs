@@ -17,7 +17,7 @@ pub(crate) fn model<'a>(local: Option<&'a str>, model: &'a str) -> &'a str {
 /// The options of `chat --local`: `--ctx` is the engine's context size; the flags that only
 /// mean something to an Ollama server are refused.
 pub(crate) fn options(args: &ChatArgs, b: OptionsBuilder) -> Result<Options, CliError> {
-    if args.keep_alive.duration.is_some() || args.think {
+    if args.keep_alive.duration.is_some() || args.think.is_some() {
         return Err(CliError::usage(
             "--keep-alive and --think are Ollama's settings: with --local the model stays loaded \
              while the command runs, and there is no thinking switch",
