@@ -164,7 +164,7 @@
 //!
 //! - `test-util`: `llmport::testing`, an in-process HTTP server that speaks Ollama's wire format and
 //!   replays recorded transcripts, for tests of code that uses llmport.
-//! - `local`: [`LocalEngine`](local::LocalEngine), a provider that runs GGUF models in this
+//! - `local`: `LocalEngine` (module `local`), a provider that runs GGUF models in this
 //!   process with llama.cpp (built from source: needs cmake, a C++ compiler and libclang),
 //!   and finds the models Ollama has pulled. Off by default.
 #![cfg_attr(docsrs, feature(doc_cfg))]
