@@ -17,21 +17,21 @@ PROFILE=${BENCH_PROFILE:-release}
 [ -f "$MODEL" ] || "$ROOT/scripts/fetch-smollm2.sh"
 [ -x "$SERVER" ] || { echo "no llama-server at $SERVER" >&2; exit 1; }
 
-echo "==> llmport LocalEngine ($PROFILE build, $THREADS threads, $RUNS runs)"
 flag=(); [ "$PROFILE" = release ] && flag=(--release)
 (cd "$ROOT" && cargo build -q "${flag[@]}" -p llmport --features local --example local_bench)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-"$TARGET/$PROFILE/examples/local_bench" "$MODEL" "$THREADS" "$RUNS" | tee /tmp/llmport-local-bench.jsonl
+BIN="$TARGET/$PROFILE/examples/local_bench"
 
-echo "==> llama-server (same GGUF, -t $THREADS, -np 1, -c 2048, no prompt cache)"
+echo "==> llama-server (same GGUF, -t $THREADS, -np 1, -c 2048, no prompt cache) and llmport's"
+echo "    LocalEngine ($PROFILE build, $THREADS threads), paired: A B A B … ($RUNS pairs)"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$SERVER" -m "$MODEL" -t "$THREADS" -tb "$THREADS" -np 1 -c 2048 --port "$PORT" --host 127.0.0.1 \
   --jinja >/tmp/llmport-local-bench-server.log 2>&1 &
 SPID=$!
 trap 'kill $SPID 2>/dev/null || true' EXIT
-python3 - "$PORT" "$SPID" "$RUNS" <<'PY'
-import json, sys, time, urllib.request, statistics
-port, pid, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
+python3 - "$PORT" "$SPID" "$RUNS" "$BIN" "$MODEL" "$THREADS" <<'PY'
+import json, subprocess, sys, time, urllib.request, statistics
+port, pid, runs, bin_, model, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 base = f"http://127.0.0.1:{port}"
 for _ in range(600):
     try:
@@ -50,11 +50,8 @@ def chat(text, n, stream=False):
     req = urllib.request.Request(base + "/v1/chat/completions", json.dumps(body).encode(),
                                  {"Content-Type": "application/json"})
     return urllib.request.urlopen(req, timeout=300)
-chat(count, 8).read()  # warm-up
-pp, tg, ttft, cpt = [], [], [], []
-for run in range(runs):
+def server_run():
     r = json.loads(chat(long, 1).read())
-    pp.append(r["timings"]["prompt_per_second"])
     c0 = cpu(); t0 = time.perf_counter(); first = None; timings = None
     with chat(count, 128, stream=True) as resp:
         for line in resp:
@@ -66,14 +63,27 @@ for run in range(runs):
                 first = time.perf_counter() - t0
             if "timings" in d: timings = d["timings"]
     n = timings["predicted_n"]
-    tg.append(timings["predicted_per_second"]); ttft.append(first * 1000)
-    cpt.append((cpu() - c0) * 1000 / n)
-    print(json.dumps({"run": run, "prompt_tokens": r["timings"]["prompt_n"], "pp_tps": round(pp[-1], 1),
-                      "gen_tokens": n, "tg_tps": round(tg[-1], 1), "ttft_ms": round(ttft[-1], 1),
-                      "cpu_ms_per_token": round(cpt[-1], 2)}))
-rss = [l for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM:")][0].split()[1]
-print(json.dumps({"median": True, "pp_tps": round(statistics.median(pp), 1),
-                  "tg_tps": round(statistics.median(tg), 1), "ttft_ms": round(statistics.median(ttft), 1),
-                  "cpu_ms_per_token": round(statistics.median(cpt), 2),
-                  "peak_rss_mb": round(int(rss) / 1024, 1)}))
+    return {"pp_tps": r["timings"]["prompt_per_second"], "tg_tps": timings["predicted_per_second"],
+            "ttft_ms": first * 1000, "cpu_ms_per_token": (cpu() - c0) * 1000 / n}
+def llmport_run():
+    out = subprocess.run([bin_, model, threads, "1"], check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+chat(count, 8).read()  # warm-up
+keys = ["pp_tps", "tg_tps", "ttft_ms", "cpu_ms_per_token"]
+A, B = [], []
+for i in range(runs):
+    a = server_run(); b = llmport_run()
+    A.append(a); B.append(b)
+    print(json.dumps({"pair": i, "llama-server": {k: round(a[k], 2) for k in keys},
+                      "llmport": {k: round(b[k], 2) for k in keys + ["peak_rss_mb"]}}))
+rss = int([l for l in open(f"/proc/{pid}/status") if l.startswith("VmHWM:")][0].split()[1]) / 1024
+med = lambda xs, k: statistics.median(x[k] for x in xs)
+ratio = lambda k: statistics.median(b[k] / a[k] for a, b in zip(A, B))
+print()
+print("| figure | llama-server | llmport LocalEngine | llmport / llama-server (median of pairs) |")
+print("|---|---|---|---|")
+for k, name in [("pp_tps", "prompt processing, tokens/s"), ("tg_tps", "generation, tokens/s"),
+                ("ttft_ms", "time to first token, ms (short prompt)"), ("cpu_ms_per_token", "CPU per generated token, ms")]:
+    print(f"| {name} | {med(A, k):.1f} | {med(B, k):.1f} | {ratio(k):.2f} |")
+print(f"| peak RSS, MB (model file {__import__('os').path.getsize(model) / 2**20:.0f} MB) | {rss:.0f} | {med(B, 'peak_rss_mb'):.0f} | {med(B, 'peak_rss_mb') / rss:.2f} |")
 PY
