@@ -148,16 +148,15 @@ impl Reply {
             "response.completed",
             json!({"response": response_object(model, "completed", &texts, texts.len() as u64)}),
         ));
-        Reply::sse_events(
-            events
-                .into_iter()
-                .enumerate()
-                .map(|(i, (event, mut data))| {
-                    data["type"] = json!(event);
-                    data["sequence_number"] = json!(i);
-                    (event, data.to_string())
-                }),
-        )
+        Reply::sse_events(events.into_iter().enumerate().map(|(i, (event, data))| {
+            let mut fields = match data {
+                Value::Object(fields) => fields,
+                _ => serde_json::Map::new(),
+            };
+            fields.insert("type".into(), json!(event));
+            fields.insert("sequence_number".into(), json!(i));
+            (event, Value::Object(fields).to_string())
+        }))
     }
 }
 
@@ -195,10 +194,9 @@ fn response_object(model: &str, status: &str, texts: &[&str], output: u64) -> Va
     "model": model,
     "output": if done { json!([message_item(&texts.concat(), "completed")]) } else { json!([]) },
     "usage": if done {
-        let mut u = usage_counts(1, output, "input_tokens", "output_tokens", true);
-        u["input_tokens_details"] = json!({"cached_tokens": 0});
-        u["output_tokens_details"] = json!({"reasoning_tokens": 0});
-        u
+        json!({"input_tokens": 1, "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": output, "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 1 + output})
     } else {
         Value::Null
     }})
