@@ -927,3 +927,22 @@ async fn a_stream_cut_mid_event_says_so() {
     let err = err.expect("an error");
     assert!(err.to_string().contains("cut off"), "{err}");
 }
+
+/// Bytes after the end of the answer in the same frame (found by the fuzz targets: invalid
+/// UTF-8 there) are ignored, as they are in a later frame: the answer is whole, with no error
+/// after it. The Messages decoder had the same flaw.
+#[test]
+fn bytes_after_the_end_in_the_same_frame_are_ignored() {
+    let body = Bytes::from_static(
+        b"event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"status\":\"completed\"}}\n\n\xff\xfe\n\n",
+    );
+    let items = decode_pieces(StreamDecoder::default(), [body]);
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert!(items[0].is_ok());
+    let body = Bytes::from_static(
+        b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n\xff\xfe\n\n",
+    );
+    let items = decode_pieces(llmport::anthropic::StreamDecoder::default(), [body]);
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert!(items[0].is_ok());
+}
