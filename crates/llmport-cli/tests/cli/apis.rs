@@ -7,11 +7,6 @@ use llmport_test_support::cli as support;
 use llmport::testing::{Reply, TestServer};
 use support::llmport;
 
-/// An environment variable and its value.
-type Var = (&'static str, String);
-/// A header and the value it must have.
-type Header = (&'static str, &'static str);
-
 async fn server() -> TestServer {
     TestServer::builder()
         .route(
@@ -109,12 +104,18 @@ async fn vendor_keys_reach_only_the_host_named_for_them() {
         ("ANTHROPIC_API_KEY", "sk-ant-secret"),
         ("OPENAI_API_KEY", "sk-oai-secret"),
     ];
-    let with = |extra: &[Var]| {
-        let mut v: Vec<Var> = keys.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    let with = |extra: &[(&'static str, String)]| {
+        let mut v: Vec<(&str, String)> = keys.iter().map(|(k, v)| (*k, v.to_string())).collect();
         v.extend(extra.iter().cloned());
         v
     };
-    let cases: Vec<(Vec<&str>, Vec<Var>, Option<Header>)> = vec![
+    // (arguments, environment, the header that must carry a key).
+    type Case<'a> = (
+        Vec<&'a str>,
+        Vec<(&'a str, String)>,
+        Option<(&'a str, &'a str)>,
+    );
+    let cases: Vec<Case<'_>> = vec![
         (
             vec!["--api", "anthropic", "--no-stream"],
             with(&[("ANTHROPIC_BASE_URL", server.url())]),

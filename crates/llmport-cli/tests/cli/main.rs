@@ -4,5 +4,7 @@
 mod apis;
 mod cli;
 mod connection;
+mod manage;
 mod native;
 mod structured;
+mod web;

@@ -148,15 +148,18 @@ impl Reply {
             "response.completed",
             json!({"response": response_object(model, "completed", &texts, texts.len() as u64)}),
         ));
-        Reply::sse_events(events.into_iter().enumerate().map(|(i, (event, data))| {
-            let mut fields = match data {
-                Value::Object(fields) => fields,
-                _ => serde_json::Map::new(),
-            };
-            fields.insert("type".into(), json!(event));
-            fields.insert("sequence_number".into(), json!(i));
-            (event, Value::Object(fields).to_string())
-        }))
+        Reply::sse_events(
+            events
+                .into_iter()
+                .enumerate()
+                .map(|(i, (event, mut data))| {
+                    if let Some(fields) = data.as_object_mut() {
+                        fields.insert("type".into(), json!(event));
+                        fields.insert("sequence_number".into(), json!(i));
+                    }
+                    (event, data.to_string())
+                }),
+        )
     }
 }
 
@@ -194,9 +197,12 @@ fn response_object(model: &str, status: &str, texts: &[&str], output: u64) -> Va
     "model": model,
     "output": if done { json!([message_item(&texts.concat(), "completed")]) } else { json!([]) },
     "usage": if done {
-        json!({"input_tokens": 1, "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": output, "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": 1 + output})
+        let mut u = usage_counts(1, output, "input_tokens", "output_tokens", true);
+        if let Some(fields) = u.as_object_mut() {
+            fields.insert("input_tokens_details".into(), json!({"cached_tokens": 0}));
+            fields.insert("output_tokens_details".into(), json!({"reasoning_tokens": 0}));
+        }
+        u
     } else {
         Value::Null
     }})

@@ -7,8 +7,11 @@
 mod accumulate;
 mod anthropic;
 mod chat;
+mod cloud;
 mod embeddings;
+mod ollama_models;
 mod ollama_native;
+mod ollama_options;
 mod props;
 mod protocol_replies;
 mod reasoning;
@@ -23,3 +26,4 @@ mod timeouts;
 mod tools;
 mod unsupported;
 mod vision;
+mod web;
