@@ -119,7 +119,9 @@ impl CliError {
                 llmport::Error::Auth { .. } => exit::AUTH,
                 llmport::Error::Timeout { .. } => exit::TIMEOUT,
                 llmport::Error::Stream { .. } => exit::STREAM,
-                llmport::Error::Unsupported { .. } => exit::UNSUPPORTED,
+                llmport::Error::Unsupported { .. } | llmport::Error::ModelCapability { .. } => {
+                    exit::UNSUPPORTED
+                }
                 _ => exit::GENERIC,
             },
         }

@@ -106,6 +106,23 @@ pub enum Error {
         reason: String,
     },
 
+    /// The model lacks a capability the request needs: a `suffix` needs `insert`
+    /// (fill-in-the-middle), images `vision`, tools `tools`, `think` `thinking`, a chat or a
+    /// completion `completion`, embeddings `embedding` (Ollama's capability names, as
+    /// `/api/show` lists them). Recognised from the server's answer (Ollama's HTTP 400
+    /// `… does not support insert`). Use another model, or leave out what it cannot do.
+    #[error("the model {model} does not support {capability}: {message}")]
+    ModelCapability {
+        /// The model, as the request named it (the server's name for it when the request's
+        /// is not known).
+        model: String,
+        /// The capability it lacks, as the server names it (`insert`, `vision`, `tools`,
+        /// `thinking`, `completion`, …); several are joined with `, `.
+        capability: String,
+        /// What the server said, and what to do.
+        message: String,
+    },
+
     /// A configured resource limit was exceeded (line length, body size, …).
     #[error("limit exceeded: {what} is larger than {limit} bytes")]
     LimitExceeded {

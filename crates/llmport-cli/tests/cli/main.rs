@@ -3,5 +3,6 @@
 
 mod cli;
 mod connection;
+mod generate;
 mod native;
 mod structured;

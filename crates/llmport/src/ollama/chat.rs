@@ -19,7 +19,7 @@ use super::OllamaProvider;
 use super::native::{lines_decoder, require_model};
 use super::options::{OllamaOptions, Think, ThinkLevel};
 use super::wire::{
-    ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall,
+    ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall, Metrics,
     WireFunctionCall, WireToolCall, reported_error,
 };
 use crate::codec::DEFAULT_MAX_LINE;
@@ -29,7 +29,7 @@ use crate::json_body::encode_with_extra;
 use crate::media::{is_text_mime, read_image_uri};
 use crate::message::{Message, Part, Role, ToolCall, ToolResult};
 use crate::options::{Options, ReasoningEffort, ResponseFormat, ToolChoice};
-use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta, ServerTimings, Usage};
+use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta};
 use crate::stream::ResponseStream;
 use crate::telemetry::{chat_span, record_usage};
 use crate::tool_schema::encode_tool;
@@ -116,12 +116,7 @@ pub(super) fn chat_request_body(
             "no messages to send: a chat needs at least one message",
         ));
     }
-    let format = match (&o.format, &options.response_format) {
-        (Some(f), _) => Some(Cow::Borrowed(f)),
-        (None, Some(ResponseFormat::Json)) => Some(Cow::Owned(Value::from("json"))),
-        (None, Some(ResponseFormat::JsonSchema { schema, .. })) => Some(Cow::Borrowed(schema)),
-        (None, None) => None,
-    };
+    let format = native_format(o, options);
     // `tool_choice: none` is honoured by not offering the tools.
     let tools = if options.tool_choice == Some(ToolChoice::None) {
         Vec::new()
@@ -135,24 +130,50 @@ pub(super) fn chat_request_body(
         format,
         keep_alive: o.keep_alive.as_ref(),
         tools,
-        options: ChatOptions {
-            num_ctx: o.num_ctx,
-            num_predict: o.num_predict.or(options
-                .max_tokens
-                .map(|n| i32::try_from(n).unwrap_or(i32::MAX))),
-            temperature: options.temperature,
-            top_p: options.top_p,
-            top_k: o.top_k,
-            min_p: o.min_p,
-            seed: options.seed,
-            repeat_penalty: o.repeat_penalty,
-            frequency_penalty: options.frequency_penalty,
-            presence_penalty: options.presence_penalty,
-            stop: &options.stop,
-        },
-        think: o.think.or(options.reasoning_effort.map(think_for)),
+        options: native_options(o, options),
+        think: native_think(o, options),
+        logprobs: options.logprobs,
+        top_logprobs: options.top_logprobs.filter(|_| options.logprobs),
     };
     encode_with_extra(&req, &options.extra)
+}
+
+/// The native `options` map: the core [`Options`] and the [`OllamaOptions`] together (the
+/// chat's and the generate endpoint's alike).
+pub(super) fn native_options<'a>(o: &OllamaOptions, options: &'a Options) -> ChatOptions<'a> {
+    ChatOptions {
+        num_ctx: o.num_ctx,
+        num_predict: o.num_predict.or(options
+            .max_tokens
+            .map(|n| i32::try_from(n).unwrap_or(i32::MAX))),
+        temperature: options.temperature,
+        top_p: options.top_p,
+        top_k: o.top_k,
+        min_p: o.min_p,
+        seed: options.seed,
+        repeat_penalty: o.repeat_penalty,
+        frequency_penalty: options.frequency_penalty,
+        presence_penalty: options.presence_penalty,
+        stop: &options.stop,
+    }
+}
+
+/// The native `format`: [`OllamaOptions::format`] as it is, else the core response format.
+pub(super) fn native_format<'a>(
+    o: &'a OllamaOptions,
+    options: &'a Options,
+) -> Option<Cow<'a, Value>> {
+    match (&o.format, &options.response_format) {
+        (Some(f), _) => Some(Cow::Borrowed(f)),
+        (None, Some(ResponseFormat::Json)) => Some(Cow::Owned(Value::from("json"))),
+        (None, Some(ResponseFormat::JsonSchema { schema, .. })) => Some(Cow::Borrowed(schema)),
+        (None, None) => None,
+    }
+}
+
+/// The native `think`: [`OllamaOptions::think`], else the core reasoning effort.
+pub(super) fn native_think(o: &OllamaOptions, options: &Options) -> Option<Think> {
+    o.think.or(options.reasoning_effort.map(think_for))
 }
 
 /// Refuses what the native chat cannot honour, and numbers JSON cannot carry.
@@ -535,6 +556,7 @@ impl LineHandler for ChatLines {
             eval_count,
             eval_duration,
             error,
+            logprobs,
         } = chunk;
         if let Some(err) = reported_error(error.as_ref()) {
             return Err(Error::stream(format!(
@@ -550,6 +572,11 @@ impl LineHandler for ChatLines {
         let mut cand = None;
         if let Some(msg) = message {
             self.apply(msg, &mut cand);
+        }
+        if let Some(lp) = logprobs.filter(|lp| !lp.is_empty()) {
+            // Kept even on a line without text (a tool call the parser still holds).
+            self.progress = true;
+            cand.get_or_insert_with(|| Candidate::new(0)).logprobs = lp;
         }
         if !done {
             if let Some(c) = cand {
@@ -580,21 +607,14 @@ impl LineHandler for ChatLines {
             None | Some("") => FinishReason::Stop,
             Some(reason) => FinishReason::from_wire(reason),
         });
-        // Ollama leaves out counts and durations that are zero.
-        let input = prompt_eval_count.unwrap_or(0);
-        let output = eval_count.unwrap_or(0);
-        let timings = [
+        let metrics = Metrics {
             total_duration,
             load_duration,
+            prompt_eval_count,
             prompt_eval_duration,
+            eval_count,
             eval_duration,
-        ];
-        let server_timings = timings.iter().any(Option::is_some).then(|| ServerTimings {
-            total: total_duration.map(Duration::from_nanos),
-            load: load_duration.map(Duration::from_nanos),
-            prompt_eval: prompt_eval_duration.map(Duration::from_nanos),
-            eval: eval_duration.map(Duration::from_nanos),
-        });
+        };
         let total = self.timer.elapsed();
         self.sent_first = true;
         out.push_back(Ok(GenResponse {
@@ -602,17 +622,10 @@ impl LineHandler for ChatLines {
             meta: ResponseMeta {
                 id: None,
                 model: self.model.clone(),
-                usage: Some(Usage {
-                    input_tokens: input,
-                    output_tokens: output,
-                    total_tokens: input.saturating_add(output),
-                    reasoning_tokens: None,
-                    cached_input_tokens: None,
-                    cache_creation_input_tokens: None,
-                }),
+                usage: Some(metrics.usage()),
                 time_to_first_token: Some(self.first_token.unwrap_or(total)),
                 total_time: Some(total),
-                server_timings,
+                server_timings: metrics.server_timings(),
             },
         }));
         Ok(())

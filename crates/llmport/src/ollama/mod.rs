@@ -3,6 +3,7 @@
 
 mod chat;
 mod error;
+mod generate;
 mod host;
 mod models;
 mod native;
@@ -15,6 +16,7 @@ use std::borrow::Cow;
 use async_trait::async_trait;
 
 pub use self::chat::ChatDecoder;
+pub use self::generate::{GenerateDecoder, GenerateOptions, GenerateOptionsBuilder};
 pub use self::host::parse_ollama_host;
 pub use self::models::PullOptionsBuilder;
 pub use self::models::{
@@ -222,6 +224,8 @@ impl Default for OllamaProviderBuilder {
             inner: OpenAiProvider::builder()
                 .provider_name("ollama")
                 .error_mapping(std::sync::Arc::new(error::OllamaErrors))
+                // Ollama's /v1/completions fills in the middle (for `insert` models).
+                .completions_suffix(true)
                 .description("Ollama (OpenAI-compatible API)"),
         }
     }

@@ -206,6 +206,13 @@ impl ChunkDecoder {
                 .parts
                 .extend(calls.into_iter().map(Part::ToolCall));
         }
+        if !choice.logprobs.is_empty() {
+            // Ollama puts a chunk's log probabilities on its reasoning half when it splits
+            // one; and a last one may come alone, before the finish: kept wherever they come.
+            self.progress = true;
+            cand.get_or_insert_with(|| Candidate::new(choice.index))
+                .logprobs = choice.logprobs;
+        }
         if let Some(reason) = choice.finish_reason.as_deref() {
             self.progress = true;
             cand.get_or_insert_with(|| Candidate::new(choice.index))
@@ -316,7 +323,7 @@ impl ChunkDecoder {
     }
 }
 
-fn error_text(v: &serde_json::Value) -> String {
+pub(super) fn error_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Object(o) => o

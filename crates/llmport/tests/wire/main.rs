@@ -8,6 +8,8 @@ mod accumulate;
 mod anthropic;
 mod chat;
 mod embeddings;
+mod generate;
+mod logprobs;
 mod ollama_native;
 mod props;
 mod reasoning;
