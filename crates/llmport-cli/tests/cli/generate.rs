@@ -96,7 +96,7 @@ async fn generate_suffix_on_a_model_without_insert_names_model_and_capability() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn generate_raw_with_an_image_sends_them_and_refuses_raw_with_system() {
+async fn generate_raw_sends_the_prompt_verbatim_and_refuses_raw_with_system() {
     let server = TestServer::start([fixture("native_generate_raw")]).await;
     let run = llmport(
         &[
@@ -182,4 +182,42 @@ async fn logprobs_appear_in_json_output_of_generate_and_chat() {
     );
     let body = sent(&server, "/v1/chat/completions");
     assert_eq!(body["top_logprobs"], 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn generate_sends_images_as_raw_base64() {
+    let name = "native_generate_images";
+    let recorded = fixture(name).raw()["request"]["body"].clone();
+    // The transcript's 1x1 PNG (its `images[0]`, decoded).
+    let png: &[u8] = &[
+        137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0, 1, 0, 0, 0, 1, 8, 6,
+        0, 0, 0, 31, 21, 196, 137, 0, 0, 0, 13, 73, 68, 65, 84, 120, 218, 99, 100, 248, 207, 80,
+        15, 0, 3, 134, 1, 128, 90, 52, 125, 107, 0, 0, 0, 0, 73, 69, 78, 68, 174, 66, 96, 130,
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pixel.png");
+    std::fs::write(&path, png).unwrap();
+    let server = TestServer::start([fixture(name)]).await;
+    let run = llmport(
+        &[
+            "--host",
+            &server.url(),
+            "generate",
+            "-m",
+            "gemma3:4b",
+            "--image",
+            path.to_str().unwrap(),
+            "--no-stream",
+            recorded["prompt"].as_str().unwrap(),
+        ],
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(
+        run.stdout,
+        "The image is a single orange pixel on a plain background.\n"
+    );
+    assert_eq!(sent(&server, "/api/generate"), recorded);
 }

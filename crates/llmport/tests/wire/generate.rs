@@ -20,6 +20,8 @@ use llmport::{Error, FinishReason, GenResponse, OpenAiProvider, Options, RetryCo
 use serde_json::{Value, json};
 use support::*;
 
+use crate::ollama_native::numbers_as_f64;
+
 /// Every generate transcript that answers 200.
 const GENERATE_OK: [&str; 8] = [
     "native_generate_stream",
@@ -92,20 +94,6 @@ fn answer_lines(fx: &Value) -> Vec<Value> {
     match fx["response"]["ndjson_lines"].as_array() {
         Some(lines) => lines.clone(),
         None => vec![fx["response"]["body"].clone()],
-    }
-}
-
-/// A JSON value with every number as an f64 (`0` and `0.0` are the same number to Ollama).
-fn numbers_as_f64(v: &Value) -> Value {
-    match v {
-        Value::Number(n) => json!(n.as_f64().expect("a finite number")),
-        Value::Array(a) => Value::Array(a.iter().map(numbers_as_f64).collect()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, x)| (k.clone(), numbers_as_f64(x)))
-                .collect(),
-        ),
-        other => other.clone(),
     }
 }
 
