@@ -10,6 +10,7 @@ use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use clap::builder::TypedValueParser;
 use futures::StreamExt;
 use llmport::ollama::OllamaOptions;
 use llmport::ollama::Think;
@@ -67,6 +68,17 @@ pub struct ChatArgs {
     /// Print the model's reasoning ("thinking") too, on stderr, apart from the answer.
     #[arg(long)]
     pub show_reasoning: bool,
+
+    /// The chat API to speak: chat (Chat Completions, and Ollama's own chat where --ctx,
+    /// --keep-alive or --think ask for it), anthropic (the Messages API, /v1/messages) or
+    /// responses (OpenAI's Responses API, /v1/responses) [default: LLMPORT_API, else chat]
+    #[arg(
+        long,
+        value_name = "API",
+        value_parser = clap::builder::PossibleValuesParser::new(["chat", "anthropic", "responses"])
+            .map(|s| s.parse::<llmport::env::ChatApi>().unwrap_or_default())
+    )]
+    pub api: Option<llmport::env::ChatApi>,
 }
 
 /// The generation flags `chat` and `generate` share (flattened into both).
@@ -221,9 +233,9 @@ pub(crate) async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliEr
         .map(|p| Image::load(p))
         .collect::<Result<Vec<_>, _>>()?;
     let options = args.options()?;
-    let provider = crate::provider::build(global)?;
+    let provider = crate::provider::build_chat(global, args.api)?;
     let chat = Chat {
-        provider: &provider,
+        provider: provider.as_dyn(),
         model: &args.model,
         options: &options,
         stream: !args.no_stream,
@@ -244,13 +256,16 @@ pub(crate) async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliEr
             if prompt.trim().is_empty() {
                 return Err(CliError::usage(NO_PROMPT));
             }
-            match one_shot(&chat, &prompt, &images, args.json, &mut out).await {
-                Err(e) if args.uses_native_api() => {
+            match (
+                one_shot(&chat, &prompt, &images, args.json, &mut out).await,
+                provider.ollama(),
+            ) {
+                (Err(e), Some(ollama)) if args.uses_native_api() => {
                     let what = "--ctx, --keep-alive and --think (Ollama's own settings, sent to \
                                 its native /api/chat)";
-                    Err(native_api::explain(&provider, e, what, Some(&args.model)).await)
+                    Err(native_api::explain(ollama, e, what, Some(&args.model)).await)
                 }
-                result => result,
+                (result, _) => result,
             }
         }
         None => {
@@ -883,6 +898,7 @@ mod tests {
             no_stream: false,
             json: false,
             show_reasoning: false,
+            api: None,
         };
         let o = args.options().unwrap();
         assert_eq!(o.response_format, Some(llmport::ResponseFormat::Json));
@@ -1276,5 +1292,79 @@ mod tests {
         result.unwrap();
         assert_eq!(out.text(), "");
         assert!(server.requests().is_empty());
+    }
+
+    /// `--api anthropic` and `--api responses`: the interactive loop is the same, each turn
+    /// sending the whole conversation in that API's shape.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn interactive_works_with_the_messages_and_responses_apis() {
+        let server = TestServer::builder()
+            .route(
+                "POST",
+                "/v1/messages",
+                Reply::messages_stream("m", ["Hi", "!"]),
+            )
+            .route(
+                "POST",
+                "/v1/messages",
+                Reply::messages_stream("m", ["Fine."]),
+            )
+            .route(
+                "POST",
+                "/v1/responses",
+                Reply::responses_stream("m", ["Hi", "!"]),
+            )
+            .route(
+                "POST",
+                "/v1/responses",
+                Reply::responses_stream("m", ["Fine."]),
+            )
+            .start()
+            .await;
+        let anthropic = llmport::AnthropicProvider::new(server.url()).unwrap();
+        let responses = llmport::ResponsesProvider::new(server.v1_url()).unwrap();
+        let providers: [(&dyn Provider, &str, &str); 2] = [
+            (&anthropic, "/v1/messages", "messages"),
+            (&responses, "/v1/responses", "input"),
+        ];
+        for (provider, path, key) in providers {
+            let options = Options::default();
+            let chat = Chat {
+                provider,
+                model: "m",
+                options: &options,
+                stream: true,
+                spinner: false,
+                show_reasoning: false,
+                terminal: false,
+            };
+            let mut out = Screen::default();
+            let mut err = Vec::new();
+            interactive(
+                &chat,
+                &[],
+                io::Cursor::new(b"Hello\nHow are you?\n".to_vec()),
+                &mut out,
+                &mut err,
+                std::future::pending,
+            )
+            .await
+            .unwrap();
+            assert!(out.text().contains("Hi!"), "{path}: {}", out.text());
+            assert!(out.text().contains("Fine."), "{path}: {}", out.text());
+            let sent: Vec<Value> = server
+                .requests()
+                .into_iter()
+                .filter(|r| r.path == path)
+                .map(|r| r.json().unwrap()[key].clone())
+                .collect();
+            assert_eq!(sent.len(), 2, "{path}");
+            let second = sent[1].as_array().unwrap();
+            assert_eq!(
+                second.len(),
+                3,
+                "{path}: the whole conversation: {second:?}"
+            );
+        }
     }
 }

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::OllamaProvider;
-use super::native::{lines_decoder, require_model};
+use super::native::{decode_whole_answer, lines_decoder, require_model};
 use super::options::{OllamaOptions, Think, ThinkLevel};
 use super::wire::{
     ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall, Metrics,
@@ -51,7 +51,7 @@ impl OllamaProvider {
             let timer = Timer::start();
             let req = Request::post_json("api/chat", body, Some(model));
             let bytes = self.native.send_for_body(&req).await?;
-            let response = decode_whole_answer(&bytes, timer)?;
+            let response = decode_whole_answer(&bytes, ChatLines::new(timer), "chat")?;
             record_usage(&response);
             Ok(response)
         }
@@ -385,22 +385,6 @@ fn image_base64(uri: &str, mime_type: &str) -> Result<String> {
 // ---------------------------------------------------------------------------------------
 // Answer
 // ---------------------------------------------------------------------------------------
-
-/// A non-streaming answer: one chat object, decoded exactly as a stream's last line.
-fn decode_whole_answer(bytes: &[u8], timer: Timer) -> Result<GenResponse> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| Error::decode("the chat answer is not valid UTF-8"))?;
-    let mut decoder = ChatLines::new(timer);
-    let mut out = VecDeque::new();
-    decoder.on_line(text, &mut out)?;
-    match out.pop_front() {
-        Some(response) if decoder.done => response,
-        _ => Err(Error::decode(format!(
-            "the chat answer is not finished (no `\"done\": true`): {}",
-            excerpt(bytes)
-        ))),
-    }
-}
 
 /// A streamed answer of Ollama's native `/api/chat`, decoded: NDJSON lines → [`GenResponse`]
 /// chunks, the same chunks as the `/v1` path gives (text and reasoning deltas as they arrive,

@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::OllamaProvider;
 use super::chat::{native_format, native_options, native_think};
 use super::error::raw_mode_refusal;
-use super::native::{lines_decoder, require_model};
+use super::native::{decode_whole_answer, lines_decoder, require_model};
 use super::options::OllamaOptions;
 use super::wire::{GenerateChunk, GenerateRequest, Metrics, reported_error};
 use crate::codec::DEFAULT_MAX_LINE;
@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::json_body::encode_with_extra;
 use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta};
 use crate::stream::ResponseStream;
-use crate::telemetry::{chat_span, record_usage};
+use crate::telemetry::{completion_span, record_usage};
 use crate::transport::{Request, Timer, excerpt};
 
 const PROVIDER: &str = "ollama";
@@ -128,13 +128,13 @@ impl GenerateOptionsBuilder {
 impl Completer for OllamaProvider {
     /// A whole answer from `/api/generate` (`"stream": false`).
     async fn complete(&self, request: &CompletionRequest) -> Result<GenResponse> {
-        let span = chat_span(PROVIDER, &request.model, &request.options, false);
+        let span = completion_span(PROVIDER, &request.model, &request.options, false);
         async {
             let body = generate_request_body(request, false)?;
             let timer = Timer::start();
             let req = Request::post_json("api/generate", body, Some(&request.model));
             let bytes = self.native.send_for_body(&req).await?;
-            let response = decode_whole_answer(&bytes, timer)?;
+            let response = decode_whole_answer(&bytes, GenerateLines::new(timer), "generate")?;
             record_usage(&response);
             Ok(response)
         }
@@ -144,7 +144,7 @@ impl Completer for OllamaProvider {
 
     /// A streamed answer from `/api/generate` (NDJSON).
     async fn complete_stream(&self, request: &CompletionRequest) -> Result<ResponseStream> {
-        let span = chat_span(PROVIDER, &request.model, &request.options, true);
+        let span = completion_span(PROVIDER, &request.model, &request.options, true);
         async {
             let body = generate_request_body(request, true)?;
             let timer = Timer::start();
@@ -257,22 +257,6 @@ fn encode_image(index: usize, bytes: &[u8]) -> Result<String> {
 // ---------------------------------------------------------------------------------------
 // Answer
 // ---------------------------------------------------------------------------------------
-
-/// A non-streaming answer: one generate object, decoded exactly as a stream's last line.
-fn decode_whole_answer(bytes: &[u8], timer: Timer) -> Result<GenResponse> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| Error::decode("the generate answer is not valid UTF-8"))?;
-    let mut lines = GenerateLines::new(timer);
-    let mut out = VecDeque::new();
-    lines.on_line(text, &mut out)?;
-    match out.pop_front() {
-        Some(response) if lines.done => response,
-        _ => Err(Error::decode(format!(
-            "the generate answer is not finished (no `\"done\": true`): {}",
-            excerpt(bytes)
-        ))),
-    }
-}
 
 /// A streamed answer of Ollama's native `/api/generate`, decoded: NDJSON lines →
 /// [`GenResponse`] chunks (text and reasoning deltas and token log probabilities as they
@@ -458,12 +442,14 @@ impl LineHandler for GenerateLines {
         };
         let total = self.timer.elapsed();
         self.sent_first = true;
-        let mut meta = ResponseMeta::default();
-        meta.model = self.model.clone();
-        meta.usage = Some(metrics.usage());
-        meta.time_to_first_token = Some(self.first_token.unwrap_or(total));
-        meta.total_time = Some(total);
-        meta.server_timings = metrics.server_timings();
+        let meta = ResponseMeta {
+            model: self.model.clone(),
+            usage: Some(metrics.usage()),
+            time_to_first_token: Some(self.first_token.unwrap_or(total)),
+            total_time: Some(total),
+            server_timings: metrics.server_timings(),
+            ..ResponseMeta::default()
+        };
         out.push_back(Ok(GenResponse {
             candidates: vec![c],
             meta,

@@ -26,22 +26,23 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::OpenAiProvider;
+use super::stream::{Document, classify_document};
 use super::wire::{StreamOptions, WireUsage};
 use crate::codec::{Decoder, SseDecoder, SseEvent, StreamLimits, Text};
 use crate::completion::{Completer, CompletionRequest, check_completion_options};
-use crate::error::{ApiError, Error, Result};
+use crate::error::{Error, Result};
 use crate::json_body::encode_with_extra;
 use crate::response::{
     Candidate, FinishReason, GenResponse, ResponseMeta, TokenLogprob, TopLogprob,
 };
 use crate::stream::ResponseStream;
-use crate::telemetry::{chat_span, record_usage};
+use crate::telemetry::{completion_span, record_usage};
 use crate::transport::{Request, Timer, excerpt};
 
 #[async_trait]
 impl Completer for OpenAiProvider {
     async fn complete(&self, request: &CompletionRequest) -> Result<GenResponse> {
-        let span = chat_span(self.inner.name, &request.model, &request.options, false);
+        let span = completion_span(self.inner.name, &request.model, &request.options, false);
         async {
             let body = self.completions_body(request, false)?;
             let timer = Timer::start();
@@ -56,7 +57,7 @@ impl Completer for OpenAiProvider {
     }
 
     async fn complete_stream(&self, request: &CompletionRequest) -> Result<ResponseStream> {
-        let span = chat_span(self.inner.name, &request.model, &request.options, true);
+        let span = completion_span(self.inner.name, &request.model, &request.options, true);
         async {
             let body = self.completions_body(request, true)?;
             let timer = Timer::start();
@@ -331,13 +332,15 @@ fn decode_completion(body: &[u8], timer: Timer) -> Result<GenResponse> {
         })
         .collect();
     let elapsed = timer.elapsed();
-    let mut meta = ResponseMeta::default();
-    meta.id = wire.id.map(Into::into);
-    meta.model = wire.model.map(Into::into);
-    meta.usage = wire.usage.map(Into::into);
-    // Without streaming, the first token reaches the caller with the last.
-    meta.time_to_first_token = Some(elapsed);
-    meta.total_time = Some(elapsed);
+    let meta = ResponseMeta {
+        id: wire.id.map(Into::into),
+        model: wire.model.map(Into::into),
+        usage: wire.usage.map(Into::into),
+        // Without streaming, the first token reaches the caller with the last.
+        time_to_first_token: Some(elapsed),
+        total_time: Some(elapsed),
+        ..ResponseMeta::default()
+    };
     Ok(GenResponse { candidates, meta })
 }
 
@@ -527,20 +530,10 @@ impl Decoder for CompletionsDecoder {
     }
 
     fn decode_document(&mut self, status: u16, body: &[u8]) -> Result<()> {
-        let value: Value = match serde_json::from_slice(body) {
-            Ok(v) => v,
-            Err(_) if body.trim_ascii_start().starts_with(b"data:") => {
-                self.feed(Bytes::copy_from_slice(body));
-                self.end();
-                return Ok(());
-            }
-            Err(_) => return Err(not_a_stream(body)),
-        };
-        if let Some(err) = reported_error(value.get("error")) {
-            return Err(Error::Api(Box::new(ApiError::new(status, err))));
-        }
-        if value.get("choices").is_none_or(|c| !c.is_array()) {
-            return Err(not_a_stream(body));
+        if classify_document(status, body, "a text completion")? == Document::Events {
+            self.feed(Bytes::copy_from_slice(body));
+            self.end();
+            return Ok(());
         }
         let mut response = decode_completion(body, self.timer)?;
         response.meta.time_to_first_token = response.meta.total_time;
@@ -558,12 +551,4 @@ fn reported_error(v: Option<&Value>) -> Option<String> {
         Value::String(s) if s.is_empty() => None,
         other => Some(super::stream::error_text(other)),
     }
-}
-
-fn not_a_stream(body: &[u8]) -> Error {
-    Error::decode(format!(
-        "expected an event stream, got a JSON document that is neither a text completion nor \
-         an error (Content-Type: application/json): {}",
-        excerpt(body)
-    ))
 }

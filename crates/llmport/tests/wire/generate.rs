@@ -122,24 +122,27 @@ fn assert_matches_transcript(name: &str, r: &GenResponse, fx: &Value) {
     let usage = r.meta.usage.expect("usage");
     assert_eq!(
         usage.input_tokens,
-        last["prompt_eval_count"].as_u64().unwrap()
+        last["prompt_eval_count"].as_u64().expect("a count")
     );
-    assert_eq!(usage.output_tokens, last["eval_count"].as_u64().unwrap());
+    assert_eq!(
+        usage.output_tokens,
+        last["eval_count"].as_u64().expect("a count")
+    );
     let timings = r.meta.server_timings.expect("server timings");
     assert_eq!(
-        timings.total.unwrap().as_nanos() as u64,
-        last["total_duration"].as_u64().unwrap(),
+        timings.total.expect("total").as_nanos() as u64,
+        last["total_duration"].as_u64().expect("a duration"),
         "{name}"
     );
     assert_eq!(
-        timings.eval.unwrap().as_nanos() as u64,
-        last["eval_duration"].as_u64().unwrap(),
+        timings.eval.expect("eval").as_nanos() as u64,
+        last["eval_duration"].as_u64().expect("a duration"),
         "{name}"
     );
     let cand = &r.candidates[0];
     let context: Option<Vec<i64>> = last
         .get("context")
-        .map(|c| serde_json::from_value(c.clone()).unwrap());
+        .map(|c| serde_json::from_value(c.clone()).expect("token ids"));
     assert_eq!(cand.context, context, "{name}: context");
     let logprobs: Vec<Value> = lines
         .iter()
@@ -148,7 +151,7 @@ fn assert_matches_transcript(name: &str, r: &GenResponse, fx: &Value) {
         .cloned()
         .collect();
     assert_eq!(
-        serde_json::to_value(&cand.logprobs).unwrap(),
+        serde_json::to_value(&cand.logprobs).expect("serialisable"),
         Value::Array(logprobs),
         "{name}: logprobs (same shape, same values)"
     );

@@ -45,7 +45,7 @@ fn native(server: &TestServer) -> OllamaProvider {
         .chat_api(OllamaChatApi::Native)
         .retry(RetryConfig::none())
         .build()
-        .unwrap()
+        .expect("provider builds")
 }
 
 async fn ask(p: &dyn Provider, stream: bool) -> GenResponse {
@@ -53,12 +53,14 @@ async fn ask(p: &dyn Provider, stream: bool) -> GenResponse {
     if stream {
         p.generate_stream("llama3.2", &messages, &options())
             .await
-            .unwrap()
+            .expect("the stream starts")
             .collect_response()
             .await
-            .unwrap()
+            .expect("the stream completes")
     } else {
-        p.generate("llama3.2", &messages, &options()).await.unwrap()
+        p.generate("llama3.2", &messages, &options())
+            .await
+            .expect("an answer")
     }
 }
 
