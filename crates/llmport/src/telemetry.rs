@@ -16,6 +16,26 @@ use crate::message::Message;
 use crate::options::Options;
 use crate::response::GenResponse;
 
+/// A generation span named `$name` for the GenAI operation `$operation`, with the request's
+/// attributes and empty usage fields (recorded by [`record_usage`]). A macro, as a span's
+/// name must be a literal.
+macro_rules! generation_span {
+    ($name:literal, $operation:literal, $provider:expr, $model:expr, $options:expr, $stream:expr) => {
+        tracing::info_span!(
+            $name,
+            gen_ai.provider.name = $provider,
+            gen_ai.operation.name = $operation,
+            gen_ai.request.model = $model,
+            gen_ai.request.max_tokens = $options.max_tokens,
+            gen_ai.request.temperature = $options.temperature,
+            gen_ai.request.top_p = $options.top_p,
+            gen_ai.request.stream = $stream,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+        )
+    };
+}
+
 /// A chat span with OpenTelemetry GenAI attribute names. No message content, no secrets.
 pub(crate) fn chat_span(
     provider: &str,
@@ -23,18 +43,7 @@ pub(crate) fn chat_span(
     options: &Options,
     stream: bool,
 ) -> tracing::Span {
-    tracing::info_span!(
-        "gen_ai.chat",
-        gen_ai.provider.name = provider,
-        gen_ai.operation.name = "chat",
-        gen_ai.request.model = model,
-        gen_ai.request.max_tokens = options.max_tokens,
-        gen_ai.request.temperature = options.temperature,
-        gen_ai.request.top_p = options.top_p,
-        gen_ai.request.stream = stream,
-        gen_ai.usage.input_tokens = tracing::field::Empty,
-        gen_ai.usage.output_tokens = tracing::field::Empty,
-    )
+    generation_span!("gen_ai.chat", "chat", provider, model, options, stream)
 }
 
 /// A prompt-completion span (`/api/generate`, `/v1/completions`): the conventions'
@@ -45,17 +54,13 @@ pub(crate) fn completion_span(
     options: &Options,
     stream: bool,
 ) -> tracing::Span {
-    tracing::info_span!(
+    generation_span!(
         "gen_ai.text_completion",
-        gen_ai.provider.name = provider,
-        gen_ai.operation.name = "text_completion",
-        gen_ai.request.model = model,
-        gen_ai.request.max_tokens = options.max_tokens,
-        gen_ai.request.temperature = options.temperature,
-        gen_ai.request.top_p = options.top_p,
-        gen_ai.request.stream = stream,
-        gen_ai.usage.input_tokens = tracing::field::Empty,
-        gen_ai.usage.output_tokens = tracing::field::Empty,
+        "text_completion",
+        provider,
+        model,
+        options,
+        stream
     )
 }
 

@@ -635,3 +635,31 @@ async fn completions_refuse_what_they_cannot_carry() {
     assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
     assert!(server.requests().is_empty());
 }
+
+#[tokio::test]
+async fn completions_are_traced_as_text_completion_with_usage_and_no_content() {
+    let fx = fixture_json("native_generate_nonstream");
+    let server = TestServer::start([transcript("native_generate_nonstream")]).await;
+    let (request, _) = generate_request_of(&fx);
+    let (captured, guard) = support::trace::capture();
+    ollama(&server.url()).complete(&request).await.unwrap();
+    drop(guard);
+    let trace = captured.text();
+    for expected in [
+        "gen_ai.text_completion",
+        "gen_ai.operation.name=\"text_completion\"",
+        "gen_ai.provider.name=\"ollama\"",
+        "gen_ai.usage.input_tokens=31",
+        "gen_ai.usage.output_tokens=23",
+    ] {
+        assert!(
+            trace.contains(expected),
+            "the trace lacks {expected:?}:\n{trace}"
+        );
+    }
+    assert!(
+        !trace.contains("Why is the sky blue"),
+        "no prompt in traces: {trace}"
+    );
+    assert!(!trace.contains("Rayleigh"), "no answer in traces: {trace}");
+}
