@@ -93,6 +93,7 @@
 //! shares, also the raw-TCP fault server of the integration tests).
 
 mod answers;
+mod completions;
 mod json_order;
 mod lifecycle;
 mod reply;

@@ -663,3 +663,45 @@ async fn completions_are_traced_as_text_completion_with_usage_and_no_content() {
     );
     assert!(!trace.contains("Rayleigh"), "no answer in traces: {trace}");
 }
+
+#[tokio::test]
+async fn the_test_servers_completion_answers_read_like_the_real_ones() {
+    let server = TestServer::builder()
+        .route("POST", "/api/generate", Reply::generate("m", "Hello"))
+        .route(
+            "POST",
+            "/api/generate",
+            Reply::generate_stream("m", ["He", "llo"]),
+        )
+        .route("POST", "/v1/completions", Reply::completion("m", "Hello"))
+        .route(
+            "POST",
+            "/v1/completions",
+            Reply::completion_stream("m", ["He", "llo"]),
+        )
+        .start()
+        .await;
+    let request = CompletionRequest::new("m", "Say hello");
+    let ollama = ollama(&server.url());
+    let openai = openai(&server.v1_url());
+    let completers: [&dyn Completer; 2] = [&ollama, &openai];
+    for (i, c) in completers.into_iter().enumerate() {
+        let whole = c.complete(&request).await.unwrap();
+        // Only Ollama's /api/generate has a `context`.
+        let context = (i == 0).then(|| vec![1, 2, 3]);
+        assert_eq!(whole.candidates[0].context, context, "{c:?}");
+        let streamed = c
+            .complete_stream(&request)
+            .await
+            .unwrap()
+            .collect_response()
+            .await
+            .unwrap();
+        for r in [&whole, &streamed] {
+            assert_eq!(r.text(), "Hello", "{c:?}");
+            assert_eq!(r.finish_reason(), Some(&FinishReason::Stop));
+            assert!(r.meta.usage.is_some());
+        }
+        assert_eq!(streamed.meta.usage.unwrap().output_tokens, 2);
+    }
+}
