@@ -3,6 +3,7 @@
 //! ([`ChatProvider`]: `--api chat|anthropic|responses`).
 
 use llmport::env::ChatApi;
+use llmport::ollama::OllamaProviderBuilder;
 use llmport::{
     AnthropicProvider, ClientOptions, OllamaProvider, Provider, ResponsesProvider, RetryConfig,
     RetryEvent,
@@ -26,13 +27,22 @@ use crate::{GlobalArgs, Limit};
 /// `llmport::env`), and the flags override them: timeouts, retries, CA and client
 /// certificates, extra headers. Credentials come only from the environment.
 pub(crate) fn build(global: &GlobalArgs) -> Result<OllamaProvider, CliError> {
+    build_with(global, |b| b)
+}
+
+/// [`build`], with a command's own settings applied last (e.g. `web`'s route).
+pub(crate) fn build_with(
+    global: &GlobalArgs,
+    settings: impl FnOnce(OllamaProviderBuilder) -> OllamaProviderBuilder,
+) -> Result<OllamaProvider, CliError> {
     let vars: Vec<(String, String)> = utf8_vars().collect();
-    build_ollama(global, &vars)
+    build_ollama(global, &vars, settings)
 }
 
 fn build_ollama(
     global: &GlobalArgs,
     vars: &[(String, String)],
+    settings: impl FnOnce(OllamaProviderBuilder) -> OllamaProviderBuilder,
 ) -> Result<OllamaProvider, CliError> {
     let mut builder = OllamaProvider::builder().from_vars(vars.iter().cloned());
     if let Some(host) = &global.host {
@@ -45,7 +55,7 @@ fn build_ollama(
     for (name, value) in &global.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
-    Ok(builder.build()?)
+    Ok(settings(builder).build()?)
 }
 
 /// The provider `llmport chat` talks to: the API `--api` names, else `LLMPORT_API`, else
@@ -94,7 +104,7 @@ pub(crate) fn build_chat(
         Some(api) => api,
         None => llmport::env::chat_api(vars.iter().cloned())?.unwrap_or_default(),
     };
-    let ollama = build_ollama(global, &vars)?;
+    let ollama = build_ollama(global, &vars, |b| b)?;
     if api == ChatApi::Chat {
         return Ok(ChatProvider::Ollama(ollama));
     }

@@ -28,6 +28,8 @@ use crate::transport::{ClientOptions, RetryConfig};
 pub const VARIABLES: &[&str] = &[
     "LLMPORT_BASE_URL",
     "OLLAMA_HOST",
+    "OLLAMA_API_KEY",
+    "LLMPORT_OLLAMA_CLOUD_URL",
     "LLMPORT_BEARER_TOKEN",
     "LLMPORT_API_KEY",
     "LLMPORT_API_KEY_HEADER",
@@ -114,7 +116,7 @@ impl Vars {
     }
 
     /// A secret from `NAME` or from the file named by `NAME_FILE`.
-    fn secret(&self, name: &str) -> Result<Option<String>> {
+    pub(crate) fn secret(&self, name: &str) -> Result<Option<String>> {
         let file_var = format!("{name}_FILE");
         match (self.get(name), self.get(&file_var)) {
             (Some(_), Some(_)) => Err(Error::config_for(

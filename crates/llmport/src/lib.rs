@@ -123,6 +123,8 @@
 //! |---|---|
 //! | `LLMPORT_BASE_URL` | the OpenAI-compatible base URL, with `/v1` (wins over `OLLAMA_HOST`) |
 //! | `OLLAMA_HOST` | the Ollama server, with Ollama's own parsing rules (`host:port`, `https://host`, …) |
+//! | `OLLAMA_API_KEY` | an ollama.com API key: `Authorization: Bearer <key>` to Ollama's cloud only (the provider's server when that is the cloud, and web search/fetch); see [`OllamaProvider::cloud`] |
+//! | `LLMPORT_OLLAMA_CLOUD_URL` | where Ollama's cloud is (default `https://ollama.com`; for tests and staging) |
 //! | `LLMPORT_BEARER_TOKEN` | `Authorization: Bearer <token>` |
 //! | `LLMPORT_API_KEY` | an API key, sent as `Authorization: Bearer <key>` unless… |
 //! | `LLMPORT_API_KEY_HEADER` | …this names another header for it, e.g. `X-API-Key` |
@@ -227,7 +229,7 @@ pub use anthropic::AnthropicProvider;
 pub use auth::{Auth, ClientCredentials, CredentialProvider};
 pub use completion::{Completer, CompletionRequest};
 pub use embed::{EmbedEncoding, EmbedOptions, Embedder, Embeddings};
-pub use error::{ApiError, Error, Report, Result, TimeoutKind};
+pub use error::{ApiError, Error, Report, Result, SignInRequired, TimeoutKind};
 pub use message::{Message, Part, Role, ToolCall, ToolResult};
 pub use ollama::OllamaProvider;
 pub use openai::OpenAiProvider;

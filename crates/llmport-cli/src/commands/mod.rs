@@ -11,6 +11,7 @@ pub(crate) mod pull;
 pub(crate) mod rm;
 pub(crate) mod show;
 pub(crate) mod version;
+pub(crate) mod web;
 
 use clap::{Args, Subcommand};
 use llmport::ollama::KeepAlive;
@@ -92,6 +93,19 @@ pub enum Command {
         after_help = EXIT_STATUS_SEE_HELP
     )]
     Embed(embed::EmbedArgs),
+
+    /// Search the web or fetch a page through Ollama's web search (ollama.com).
+    #[command(
+        long_about = "Search the web (`web search QUERY [-n N]`) or fetch one page (`web fetch \
+                      URL`) through Ollama's web search and fetch.\n\n\
+                      The requests go to ollama.com with the API key in OLLAMA_API_KEY (create \
+                      one at https://ollama.com/settings/keys), and the key goes nowhere else. \
+                      With --via-server they go through the Ollama server instead (--host; \
+                      Ollama 0.18 or newer, signed in with `ollama signin`), which needs no \
+                      key.",
+        after_help = EXIT_STATUS_SEE_HELP
+    )]
+    Web(web::WebArgs),
 }
 
 impl Command {
@@ -107,6 +121,7 @@ impl Command {
             Command::Ps(args) => ps::run(args, global).await,
             Command::Version(args) => version::run(args, global).await,
             Command::Embed(args) => embed::run(args, global).await,
+            Command::Web(args) => web::run(args, global).await,
         }
     }
 }

@@ -7,3 +7,4 @@ mod connection;
 mod generate;
 mod native;
 mod structured;
+mod web;

@@ -130,17 +130,20 @@ pub(super) fn chat_request_body(
         format,
         keep_alive: o.keep_alive.as_ref(),
         tools,
-        options: native_options(o, options),
+        options: native_options(options, o),
         think: native_think(o, options),
+        truncate: o.truncate,
+        shift: o.shift,
         logprobs: options.logprobs,
         top_logprobs: options.top_logprobs.filter(|_| options.logprobs),
     };
     encode_with_extra(&req, &options.extra)
 }
 
-/// The native `options` map: the core [`Options`] and the [`OllamaOptions`] together (the
-/// chat's and the generate endpoint's alike).
-pub(super) fn native_options<'a>(o: &OllamaOptions, options: &'a Options) -> ChatOptions<'a> {
+/// The native `options` object of a chat or generate request: the neutral [`Options`] and
+/// the [`OllamaOptions`] that belong in it (each key only when set). The one place that
+/// maps them, for every native endpoint that takes `options`.
+pub(super) fn native_options<'a>(options: &'a Options, o: &OllamaOptions) -> ChatOptions<'a> {
     ChatOptions {
         num_ctx: o.num_ctx,
         num_predict: o.num_predict.or(options
@@ -155,6 +158,15 @@ pub(super) fn native_options<'a>(o: &OllamaOptions, options: &'a Options) -> Cha
         frequency_penalty: options.frequency_penalty,
         presence_penalty: options.presence_penalty,
         stop: &options.stop,
+        num_keep: o.num_keep,
+        typical_p: o.typical_p,
+        repeat_last_n: o.repeat_last_n,
+        num_batch: o.num_batch,
+        num_gpu: o.num_gpu,
+        main_gpu: o.main_gpu,
+        use_mmap: o.use_mmap,
+        num_thread: o.num_thread,
+        draft_num_predict: o.draft_num_predict,
     }
 }
 

@@ -230,8 +230,10 @@ pub(super) fn generate_request_body(request: &CompletionRequest, stream: bool) -
         format: native_format(o, options),
         keep_alive: o.keep_alive.as_ref(),
         images,
-        options: native_options(o, options),
+        options: native_options(options, o),
         think: native_think(o, options),
+        truncate: o.truncate,
+        shift: o.shift,
         logprobs: options.logprobs,
         top_logprobs: options.top_logprobs.filter(|_| options.logprobs),
     };

@@ -45,6 +45,43 @@ pub struct OllamaOptions {
     pub think: Option<Think>,
     /// The answer's format: `"json"` or a JSON Schema object.
     pub format: Option<Value>,
+    /// Whether Ollama may drop the oldest messages of a chat (or the start of a prompt) that
+    /// does not fit the context window (the request's top-level `truncate`; the server's
+    /// default is `true`). With `false`, input that does not fit is an error.
+    pub truncate: Option<bool>,
+    /// Whether Ollama may shift the context window (drop early tokens) when the answer
+    /// reaches its end (the request's top-level `shift`; the server's default is `true`).
+    /// With `false`, generation stops there instead, and a prompt longer than the context is
+    /// refused with a 400 that becomes
+    /// [`Error::ContextLength`](crate::Error::ContextLength).
+    pub shift: Option<bool>,
+    /// How many tokens of the prompt to keep when the context shifts (`options.num_keep`);
+    /// -1 keeps all of them. At least -1.
+    pub num_keep: Option<i32>,
+    /// Locally typical sampling (`options.typical_p`), in \[0, 1\]; 1 turns it off.
+    pub typical_p: Option<f32>,
+    /// How far back `repeat_penalty` looks, in tokens (`options.repeat_last_n`); 0 turns the
+    /// penalty off, -1 means the whole context. At least -1.
+    pub repeat_last_n: Option<i32>,
+    /// Prompt tokens processed per batch (`options.num_batch`, a load-time option: changing
+    /// it reloads the model). At least 1.
+    pub num_batch: Option<u32>,
+    /// How many layers go to the GPU(s) (`options.num_gpu`, load-time); 0 runs on the CPU
+    /// only, -1 lets Ollama decide. At least -1.
+    pub num_gpu: Option<i32>,
+    /// Which GPU holds the small tensors when a model is split across several
+    /// (`options.main_gpu`, load-time).
+    pub main_gpu: Option<u32>,
+    /// Whether the model file is memory-mapped (`options.use_mmap`, load-time); `false`
+    /// reads it into memory, which can help on slow or network file systems.
+    pub use_mmap: Option<bool>,
+    /// CPU threads used for generation (`options.num_thread`, load-time); 0 lets the runner
+    /// choose (as when unset).
+    pub num_thread: Option<u32>,
+    /// Tokens a draft model proposes per step in speculative decoding
+    /// (`options.draft_num_predict`, load-time; for models created with a draft model).
+    /// At least 1.
+    pub draft_num_predict: Option<u32>,
 }
 
 impl OllamaOptions {
@@ -90,6 +127,37 @@ impl OllamaOptions {
             ));
         }
         check_range("OllamaOptions::min_p", self.min_p, 0.0, 1.0, true)?;
+        check_range("OllamaOptions::typical_p", self.typical_p, 0.0, 1.0, true)?;
+        at_least(
+            "OllamaOptions::num_keep",
+            self.num_keep,
+            -1,
+            "-1 keeps every token",
+        )?;
+        at_least(
+            "OllamaOptions::repeat_last_n",
+            self.repeat_last_n,
+            -1,
+            "-1 looks back over the whole context, 0 turns the penalty off",
+        )?;
+        at_least(
+            "OllamaOptions::num_gpu",
+            self.num_gpu,
+            -1,
+            "-1 lets Ollama decide, 0 runs on the CPU only",
+        )?;
+        if self.num_batch == Some(0) {
+            return Err(Error::config_for(
+                "OllamaOptions::num_batch",
+                "must be at least 1 (prompt tokens per batch)",
+            ));
+        }
+        if self.draft_num_predict == Some(0) {
+            return Err(Error::config_for(
+                "OllamaOptions::draft_num_predict",
+                "must be at least 1 (tokens the draft model proposes per step)",
+            ));
+        }
         check_range(
             "OllamaOptions::repeat_penalty",
             self.repeat_penalty,
@@ -106,6 +174,17 @@ impl OllamaOptions {
             ));
         }
         Ok(())
+    }
+}
+
+/// An integer option's lower bound, with what its special values mean.
+fn at_least(setting: &str, value: Option<i32>, min: i32, meaning: &str) -> Result<(), Error> {
+    match value {
+        Some(v) if v < min => Err(Error::config_for(
+            setting,
+            format!("{v} is out of range: it must be at least {min} ({meaning})"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -163,6 +242,73 @@ impl OllamaOptionsBuilder {
     /// The answer's format (`"json"` or a JSON Schema).
     pub fn format(mut self, f: Value) -> Self {
         self.opts.format = Some(f);
+        self
+    }
+
+    /// Whether input that does not fit the context may be cut (server default `true`).
+    pub fn truncate(mut self, yes: bool) -> Self {
+        self.opts.truncate = Some(yes);
+        self
+    }
+
+    /// Whether the context may shift when the answer reaches its end (server default
+    /// `true`).
+    pub fn shift(mut self, yes: bool) -> Self {
+        self.opts.shift = Some(yes);
+        self
+    }
+
+    /// Prompt tokens kept when the context shifts (-1 = all).
+    pub fn num_keep(mut self, n: i32) -> Self {
+        self.opts.num_keep = Some(n);
+        self
+    }
+
+    /// Locally typical sampling, in \[0, 1\] (1 = off).
+    pub fn typical_p(mut self, p: f32) -> Self {
+        self.opts.typical_p = Some(p);
+        self
+    }
+
+    /// How far back the repeat penalty looks (0 = off, -1 = the whole context).
+    pub fn repeat_last_n(mut self, n: i32) -> Self {
+        self.opts.repeat_last_n = Some(n);
+        self
+    }
+
+    /// Prompt tokens processed per batch (load-time).
+    pub fn num_batch(mut self, n: u32) -> Self {
+        self.opts.num_batch = Some(n);
+        self
+    }
+
+    /// Layers offloaded to the GPU(s) (0 = CPU only, -1 = automatic; load-time).
+    pub fn num_gpu(mut self, n: i32) -> Self {
+        self.opts.num_gpu = Some(n);
+        self
+    }
+
+    /// The GPU that holds the small tensors of a split model (load-time).
+    pub fn main_gpu(mut self, n: u32) -> Self {
+        self.opts.main_gpu = Some(n);
+        self
+    }
+
+    /// Whether the model file is memory-mapped (load-time).
+    pub fn use_mmap(mut self, yes: bool) -> Self {
+        self.opts.use_mmap = Some(yes);
+        self
+    }
+
+    /// CPU threads for generation (0 = the runner chooses; load-time).
+    pub fn num_thread(mut self, n: u32) -> Self {
+        self.opts.num_thread = Some(n);
+        self
+    }
+
+    /// Tokens a draft model proposes per step (speculative decoding; load-time).
+    pub fn draft_num_predict(mut self, n: u32) -> Self {
+        self.opts.draft_num_predict = Some(n);
         self
     }
 

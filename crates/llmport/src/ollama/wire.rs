@@ -71,6 +71,10 @@ pub(crate) struct ChatRequest<'a> {
     pub options: ChatOptions<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub think: Option<Think>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncate: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shift: Option<bool>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub logprobs: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -106,6 +110,10 @@ pub(crate) struct GenerateRequest<'a> {
     pub options: ChatOptions<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub think: Option<Think>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncate: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shift: Option<bool>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub logprobs: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -182,6 +190,24 @@ pub(crate) struct ChatOptions<'a> {
     pub presence_penalty: Option<f32>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub stop: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_keep: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typical_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_last_n: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_batch: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_gpu: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_gpu: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_mmap: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_thread: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft_num_predict: Option<u32>,
 }
 
 impl ChatOptions<'_> {
@@ -197,6 +223,15 @@ impl ChatOptions<'_> {
             && self.frequency_penalty.is_none()
             && self.presence_penalty.is_none()
             && self.stop.is_empty()
+            && self.num_keep.is_none()
+            && self.typical_p.is_none()
+            && self.repeat_last_n.is_none()
+            && self.num_batch.is_none()
+            && self.num_gpu.is_none()
+            && self.main_gpu.is_none()
+            && self.use_mmap.is_none()
+            && self.num_thread.is_none()
+            && self.draft_num_predict.is_none()
     }
 }
 

@@ -219,6 +219,22 @@ impl HttpClient {
         })
     }
 
+    /// A client for another server under the same policy (connection settings, retries,
+    /// timeouts, error mapping), with its own credentials and without this client's extra
+    /// headers and credentials, which are meant for this client's server only (e.g. Ollama's
+    /// cloud for web search, beside a local Ollama reached through a gateway).
+    pub(crate) fn for_other_server(&self, base_url: &str, auth: Auth) -> Result<HttpClient> {
+        let inner = &*self.inner;
+        HttpClient::new(
+            base_url,
+            HeaderMap::new(),
+            auth,
+            inner.retry.clone(),
+            inner.options.clone(),
+            inner.errors.clone(),
+        )
+    }
+
     /// The base URL, without a trailing slash.
     pub(crate) fn base_url(&self) -> &str {
         &self.inner.base_url
@@ -650,7 +666,7 @@ fn error_type(e: &Error) -> &'static str {
         Error::Timeout { .. } => "timeout",
         Error::Connect { .. } => "connect",
         Error::Auth { .. } => "auth",
-        Error::Api(_) => "http_status",
+        Error::Api(_) | Error::QuotaExceeded(_) | Error::ContextLength(_) => "http_status",
         Error::Decode { .. } => "malformed_response",
         _ => "other",
     }

@@ -7,10 +7,12 @@
 mod accumulate;
 mod anthropic;
 mod chat;
+mod cloud;
 mod embeddings;
 mod generate;
 mod logprobs;
 mod ollama_native;
+mod ollama_options;
 mod props;
 mod protocol_replies;
 mod reasoning;
@@ -25,3 +27,4 @@ mod timeouts;
 mod tools;
 mod unsupported;
 mod vision;
+mod web;
