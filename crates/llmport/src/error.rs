@@ -126,21 +126,20 @@ pub enum Error {
         reason: String,
     },
 
-    /// The model lacks a capability the request needs: a `suffix` needs `insert`
-    /// (fill-in-the-middle), images `vision`, tools `tools`, `think` `thinking`, a chat or a
-    /// completion `completion`, embeddings `embedding` (Ollama's capability names, as
-    /// `/api/show` lists them). Recognised from the server's answer (Ollama's HTTP 400
-    /// `… does not support insert`). Use another model, or leave out what it cannot do.
-    #[error("the model {model} does not support {capability}: {message}")]
+    /// The model cannot do what the request needs — tools, thinking, images (`vision`),
+    /// fill-in-the-middle (`insert`), embeddings, chat (`completion`) — as the server said in
+    /// its answer, or as the capabilities it reports for the model show before sending.
+    #[error(
+        "model {model} does not support {capability} — pick a model with {capability} \
+         (`llmport show {model}` lists what it supports)"
+    )]
     ModelCapability {
-        /// The model, as the request named it (the server's name for it when the request's
-        /// is not known).
+        /// The model, as the request named it.
         model: String,
-        /// The capability it lacks, as the server names it (`insert`, `vision`, `tools`,
-        /// `thinking`, `completion`, …); several are joined with `, `.
+        /// What it lacks, in the server's word (`tools`, `thinking`, `vision`, `insert`,
+        /// `embedding`, `completion`); several are joined with `, ` when the server named
+        /// several at once.
         capability: String,
-        /// What the server said, and what to do.
-        message: String,
     },
 
     /// A configured resource limit was exceeded (line length, body size, …).

@@ -113,9 +113,18 @@ pub struct GenerationArgs {
     #[command(flatten)]
     pub keep_alive: KeepAliveFlag,
 
-    /// Let a thinking model think before it answers (Ollama's think; uses the native API).
-    #[arg(long)]
-    pub think: bool,
+    /// Let a thinking model think before it answers (Ollama's think; uses the native API):
+    /// `--think`, or how hard: `--think=low`, `--think=high`, a level the model defines
+    /// (`llmport show MODEL` lists them), or `--think=false` to turn it off.
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = think_value
+    )]
+    pub think: Option<Think>,
 
     /// Make the answer valid JSON (`json` is the only format).
     #[arg(long, value_name = "FORMAT", value_parser = ["json"], conflicts_with = "schema")]
@@ -131,11 +140,32 @@ pub struct GenerationArgs {
     pub logprobs: Option<u8>,
 }
 
+/// A `--think` value: `true`/`false` or a level name, sent as given.
+fn think_value(s: &str) -> Result<Think, String> {
+    if s.trim().is_empty() {
+        return Err("expected true, false or a level (low, medium, high, max, …)".into());
+    }
+    Ok(Think::parse(s))
+}
+
+/// Says on stderr, in one line, that the token limit ran out while the model was still
+/// thinking, when it did (the answer is empty: see `GenResponse::thinking_used_up_tokens`).
+fn warn_if_thinking_used_up_tokens(text: &str, reasoned: bool, cut_off: bool) {
+    if cut_off && reasoned && text.trim().is_empty() {
+        let mut err = io::stderr();
+        let _ = writeln!(
+            err,
+            "llmport: the token limit ran out while the model was thinking, before it answered: \
+             raise --max-tokens or lower --think (--think=low, --think=false)"
+        );
+    }
+}
+
 impl GenerationArgs {
     /// Whether the flags send the request to Ollama's native API (`--ctx`, `--keep-alive`,
     /// `--think`).
     pub(crate) fn uses_native_api(&self) -> bool {
-        self.ctx.is_some() || self.keep_alive.duration.is_some() || self.think
+        self.ctx.is_some() || self.keep_alive.duration.is_some() || self.think.is_some()
     }
 
     /// The generation options these flags ask for, with the system instructions. Reads the
@@ -176,8 +206,8 @@ impl GenerationArgs {
         if let Some(k) = &self.keep_alive.duration {
             ollama = ollama.keep_alive(k.clone());
         }
-        if self.think {
-            ollama = ollama.think(Think::Enabled(true));
+        if let Some(think) = &self.think {
+            ollama = ollama.think(think.clone());
         }
         let ollama = ollama.build();
         if ollama.is_set() {
@@ -437,6 +467,7 @@ async fn answer<W: Write>(
                 out.write_all(shown.as_bytes()).map_err(stdout_error)?;
                 end_line(out, &shown).map_err(stdout_error)?;
                 let cut_off = r.finish_reason() == Some(&FinishReason::Length);
+                warn_if_thinking_used_up_tokens(&text, !r.reasoning().is_empty(), cut_off);
                 Ok(Answer::Complete(text, cut_off))
             }
             Err(e) => Ok(Answer::Failed(e.into())),
@@ -464,6 +495,7 @@ async fn answer<W: Write>(
     let mut shown_ends_line = false;
     let mut cut_off = false;
     let mut thinking = false;
+    let mut reasoned = false;
     loop {
         let next = tokio::select! {
             biased;
@@ -480,6 +512,12 @@ async fn answer<W: Write>(
                 if let Some(reason) = chunk.finish_reason() {
                     cut_off = *reason == FinishReason::Length;
                 }
+                reasoned = reasoned
+                    || chunk.candidates.iter().any(|c| {
+                        c.message.parts.iter().any(
+                        |p| matches!(p, llmport::Part::Reasoning { text, .. } if !text.is_empty()),
+                    )
+                    });
                 if chat.show_reasoning {
                     let thought = chunk.reasoning();
                     if !thought.is_empty() {
@@ -520,6 +558,7 @@ async fn answer<W: Write>(
             None => {
                 spinner.stop();
                 end_line(out, line_end(shown_ends_line)).map_err(stdout_error)?;
+                warn_if_thinking_used_up_tokens(&text, reasoned, cut_off);
                 return Ok(Answer::Complete(text, cut_off));
             }
         }
@@ -585,6 +624,9 @@ async fn one_shot<W: Write>(
     };
     spinner.stop();
     write_json(out, &response)?;
+    if response.thinking_used_up_tokens() {
+        warn_if_thinking_used_up_tokens("", true, true);
+    }
     if chat.options.response_format.is_some()
         && response.finish_reason() == Some(&FinishReason::Length)
     {
@@ -889,7 +931,7 @@ mod tests {
                 keep_alive: KeepAliveFlag {
                     duration: Some(KeepAlive::Seconds(-1.0)),
                 },
-                think: true,
+                think: Some(Think::Enabled(true)),
                 format: Some("json".into()),
                 schema: None,
                 logprobs: Some(3),

@@ -3,13 +3,17 @@
 //! add a variant to [`Command`] and an arm to [`Command::run`].
 
 pub(crate) mod chat;
+pub(crate) mod cp;
+pub(crate) mod create;
 pub(crate) mod embed;
 pub(crate) mod generate;
 pub(crate) mod models;
 pub(crate) mod ps;
 pub(crate) mod pull;
+pub(crate) mod push;
 pub(crate) mod rm;
 pub(crate) mod show;
+pub(crate) mod stop;
 pub(crate) mod version;
 pub(crate) mod web;
 
@@ -34,6 +38,7 @@ pub enum Command {
                       pipe or a file; on a terminal, without escape sequences and control \
                       characters other than line breaks and tabs, so that a model cannot \
                       drive the terminal.",
+        visible_alias = "run",
         after_help = EXIT_STATUS_SEE_HELP
     )]
     Chat(chat::ChatArgs),
@@ -70,6 +75,35 @@ pub enum Command {
         after_help = EXIT_STATUS_SEE_HELP
     )]
     Pull(pull::PullArgs),
+
+    /// Upload a model to its registry.
+    #[command(
+        long_about = "Upload a model to its registry (NAME is <namespace>/<model>[:tag]; copy \
+                      a model there with `llmport cp`).\n\n\
+                      Progress goes to stderr as for `pull`. The registry must know this \
+                      Ollama server's public key (ollama.com: Settings → Keys).",
+        after_help = EXIT_STATUS_SEE_HELP
+    )]
+    Push(push::PushArgs),
+
+    /// Create a model from another one or from a GGUF file.
+    #[command(
+        long_about = "Create a model from another one (--from) or from a local GGUF file \
+                      (--file), with its own system prompt, template, parameters, license or \
+                      quantization.\n\n\
+                      A --file is hashed, then uploaded (streamed from disk) unless the server \
+                      has it already. Progress goes to stderr as for `pull`.",
+        after_help = EXIT_STATUS_SEE_HELP
+    )]
+    Create(create::CreateArgs),
+
+    /// Copy a model under a new name.
+    #[command(after_help = EXIT_STATUS_SEE_HELP)]
+    Cp(cp::CpArgs),
+
+    /// Unload a model from memory now.
+    #[command(after_help = EXIT_STATUS_SEE_HELP)]
+    Stop(stop::StopArgs),
 
     /// Delete models from the server.
     #[command(after_help = EXIT_STATUS_SEE_HELP)]
@@ -118,6 +152,10 @@ impl Command {
             Command::Show(args) => show::run(args, global).await,
             Command::Pull(args) => pull::run(args, global).await,
             Command::Rm(args) => rm::run(args, global).await,
+            Command::Push(args) => push::run(args, global).await,
+            Command::Create(args) => create::run(args, global).await,
+            Command::Cp(args) => cp::run(args, global).await,
+            Command::Stop(args) => stop::run(args, global).await,
             Command::Ps(args) => ps::run(args, global).await,
             Command::Version(args) => version::run(args, global).await,
             Command::Embed(args) => embed::run(args, global).await,

@@ -109,7 +109,13 @@ async fn vendor_keys_reach_only_the_host_named_for_them() {
         v.extend(extra.iter().cloned());
         v
     };
-    let cases: Vec<(Vec<&str>, Vec<(&str, String)>, Option<(&str, &str)>)> = vec![
+    // (arguments, environment, the header that must carry a key).
+    type Case<'a> = (
+        Vec<&'a str>,
+        Vec<(&'a str, String)>,
+        Option<(&'a str, &'a str)>,
+    );
+    let cases: Vec<Case<'_>> = vec![
         (
             vec!["--api", "anthropic", "--no-stream"],
             with(&[("ANTHROPIC_BASE_URL", server.url())]),

@@ -52,6 +52,13 @@ impl OllamaProvider {
             let req = Request::post_json("api/chat", body, Some(model));
             let bytes = self.native.send_for_body(&req).await?;
             let response = decode_whole_answer(&bytes, ChatLines::new(timer), "chat")?;
+            if response.thinking_used_up_tokens() {
+                tracing::warn!(
+                    model,
+                    "the token limit ran out while the model was thinking: the answer is empty; \
+                     raise max_tokens / num_predict or lower think"
+                );
+            }
             record_usage(&response);
             Ok(response)
         }
@@ -185,7 +192,9 @@ pub(super) fn native_format<'a>(
 
 /// The native `think`: [`OllamaOptions::think`], else the core reasoning effort.
 pub(super) fn native_think(o: &OllamaOptions, options: &Options) -> Option<Think> {
-    o.think.or(options.reasoning_effort.map(think_for))
+    o.think
+        .clone()
+        .or_else(|| options.reasoning_effort.map(think_for))
 }
 
 /// Refuses what the native chat cannot honour, and numbers JSON cannot carry.
@@ -221,13 +230,13 @@ fn check_options(o: &Options) -> Result<()> {
     Ok(())
 }
 
-fn think_for(effort: ReasoningEffort) -> Think {
+pub(super) fn think_for(effort: ReasoningEffort) -> Think {
     match effort {
         ReasoningEffort::None => Think::Enabled(false),
-        ReasoningEffort::Low => Think::Level(ThinkLevel::Low),
-        ReasoningEffort::Medium => Think::Level(ThinkLevel::Medium),
-        ReasoningEffort::High => Think::Level(ThinkLevel::High),
-        ReasoningEffort::Max => Think::Level(ThinkLevel::Max),
+        ReasoningEffort::Low => Think::Level(ThinkLevel::LOW),
+        ReasoningEffort::Medium => Think::Level(ThinkLevel::MEDIUM),
+        ReasoningEffort::High => Think::Level(ThinkLevel::HIGH),
+        ReasoningEffort::Max => Think::Level(ThinkLevel::MAX),
     }
 }
 
@@ -258,6 +267,7 @@ fn encode_message<'a>(
     }
 
     let mut texts: Vec<&'a str> = Vec::new();
+    let mut thinking: Vec<&'a str> = Vec::new();
     let mut images: Vec<String> = Vec::new();
     let mut tool_calls: Vec<WireToolCall<'a>> = Vec::new();
     let mut results: Vec<&'a ToolResult> = Vec::new();
@@ -298,7 +308,9 @@ fn encode_message<'a>(
                 tool_calls.push(encode_tool_call(call, index)?);
             }
             Part::ToolResult(r) => results.push(r),
-            // Reasoning is the model's own scratch work; it is not sent back.
+            // The model's earlier reasoning goes back in its own field (api.Message.Thinking),
+            // which thinking models' templates render; it is the assistant's only.
+            Part::Reasoning { text, .. } if m.role == Role::Assistant => thinking.push(text),
             Part::Reasoning { .. } => {}
         }
     }
@@ -307,12 +319,16 @@ fn encode_message<'a>(
             "tool calls can only appear in assistant messages",
         ));
     }
-    let only_results =
-        texts.is_empty() && images.is_empty() && tool_calls.is_empty() && !results.is_empty();
+    let only_results = texts.is_empty()
+        && thinking.is_empty()
+        && images.is_empty()
+        && tool_calls.is_empty()
+        && !results.is_empty();
     if !only_results {
         out.push(ChatMessage {
             role: m.role.as_str(),
             content: joined(texts),
+            thinking: (!thinking.is_empty()).then(|| joined(thinking)),
             images,
             tool_calls,
             tool_name: None,

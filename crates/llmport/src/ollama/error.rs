@@ -87,6 +87,62 @@ impl ErrorMapping for OllamaErrors {
     }
 }
 
+/// Ollama's refusal of a request that needs a capability the model lacks (a 400), as an
+/// [`Error::ModelCapability`]; `None` for any other message. Two spellings reach a client:
+/// `registry.ollama.ai/library/gemma2:2b does not support tools` (the scheduler's check, with
+/// the fully-qualified name; several missing capabilities are joined with newlines, the
+/// later lines without the name) and `"llama3.2" does not support thinking` (the handlers'
+/// checks, the name as requested in Go's `%q`). `requested` is the model the request named,
+/// which the error reports when known (the user's spelling, not the registry's).
+pub(crate) fn capability_error(message: &str, requested: Option<&str>) -> Option<Error> {
+    const SAYS: &str = "does not support ";
+    let mut named: Option<String> = None;
+    let mut capabilities: Vec<&str> = Vec::new();
+    for line in message.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (who, what) = if let Some(what) = line.strip_prefix(SAYS) {
+            ("", what)
+        } else {
+            line.split_once(&format!(" {SAYS}"))?
+        };
+        let what = what.trim();
+        // One word (`tools`, `insert`): "raw mode does not support template, system, or
+        // context" is another refusal.
+        if what.is_empty()
+            || !what
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return None;
+        }
+        if named.is_none() && !who.is_empty() {
+            // `%q` quoting is a JSON string for every printable name.
+            named = Some(if who.starts_with('"') {
+                serde_json::from_str::<String>(who).ok()?
+            } else {
+                who.to_owned()
+            });
+        }
+        if !capabilities.contains(&what) {
+            capabilities.push(what);
+        }
+    }
+    if capabilities.is_empty() {
+        return None;
+    }
+    let model = match (requested, named) {
+        (Some(m), _) if !m.is_empty() => m.to_owned(),
+        (_, Some(n)) => n
+            .strip_prefix("registry.ollama.ai/library/")
+            .map(str::to_owned)
+            .unwrap_or(n),
+        _ => return None,
+    };
+    Some(Error::ModelCapability {
+        model,
+        capability: capabilities.join(", "),
+    })
+}
+
 /// Whether a 404's message is about a model (Ollama's `model 'x' not found`), rather than a
 /// route the server does not have (Go's `404 page not found`, llama.cpp's `File Not Found`).
 fn mentions_a_model(api: &ApiError) -> bool {
@@ -98,20 +154,14 @@ fn mentions_a_model(api: &ApiError) -> bool {
 pub(crate) const RAW_MODE_REFUSAL: &str = "raw mode does not support template, system, or context";
 
 /// What a 400's message says about the request, when it is one Ollama words for a typed
-/// error: a capability the model lacks ([`Error::ModelCapability`]), or `raw` combined with a
-/// template, system or context ([`Error::Unsupported`]). `requested` is the model the request
-/// named.
+/// error: `raw` combined with a template, system or context ([`Error::Unsupported`]), or a
+/// capability the model lacks ([`Error::ModelCapability`], see [`capability_error`]).
+/// `requested` is the model the request named.
 fn request_refusal(message: &str, requested: Option<&str>) -> Option<Error> {
     if message.trim() == RAW_MODE_REFUSAL {
         return Some(raw_mode_refusal());
     }
-    let (server_name, capability) = parse_capability_message(message)?;
-    let model = requested.filter(|m| !m.is_empty()).unwrap_or(server_name);
-    let mut e = capability_error(model, &capability);
-    if let Error::ModelCapability { message: m, .. } = &mut e {
-        *m = format!("the server answered HTTP 400 `{}` — {m}", message.trim());
-    }
-    Some(e)
+    capability_error(message, requested)
 }
 
 /// `raw` with `template`, `system` or `context`, which Ollama refuses.
@@ -122,50 +172,6 @@ pub(crate) fn raw_mode_refusal() -> Error {
         "raw mode sends the prompt to the model verbatim, without the template that would \
          place a system prompt or context: put them into the prompt yourself, or turn raw off",
     )
-}
-
-/// The typed error for a model that lacks `capability` (Ollama's name: `insert`, `vision`,
-/// `tools`, `thinking`, `completion`, `embedding`, …), with what to do about it. For errors
-/// recognised in the server's answer and for capabilities checked before sending.
-pub(crate) fn capability_error(model: &str, capability: &str) -> Error {
-    let advice = match capability {
-        "insert" => {
-            "fill-in-the-middle (a suffix) needs a code model whose template takes a suffix \
-             (e.g. qwen2.5-coder, codellama:code): leave the suffix out or use such a model"
-        }
-        "vision" => "send no images, or use a vision model",
-        "tools" => "send no tools, or use a model that can call tools",
-        "thinking" => "leave `think` unset (or false), or use a thinking model",
-        _ => "use a model that has it",
-    };
-    Error::ModelCapability {
-        model: model.to_owned(),
-        capability: capability.to_owned(),
-        message: format!("{advice}; `ollama show {model}` lists what the model can do"),
-    }
-}
-
-/// The model and capabilities of Ollama's "`<model>` does not support `<capability>`"
-/// (`server/images.go` CheckCapabilities: the fully-qualified name; `server/routes.go`: the
-/// request's name in Go's `%q` quotes). Several missing capabilities are joined with
-/// newlines (`errors.Join`); they come back joined with `, `.
-pub(crate) fn parse_capability_message(message: &str) -> Option<(&str, String)> {
-    let (model, rest) = message.trim().split_once(" does not support ")?;
-    let model = model.trim();
-    let model = model
-        .strip_prefix('"')
-        .and_then(|m| m.strip_suffix('"'))
-        .unwrap_or(model);
-    let capabilities: Vec<&str> = rest
-        .lines()
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
-    // A model name has no spaces: "raw mode does not support …" is not about a model.
-    if model.is_empty() || model.contains(' ') || capabilities.is_empty() {
-        return None;
-    }
-    Some((model, capabilities.join(", ")))
 }
 
 /// What Ollama's cloud answers (ollama.com directly, or relayed verbatim by a local Ollama for
@@ -282,43 +288,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn capability_messages_name_the_model_and_capabilities() {
-        assert_eq!(
-            parse_capability_message(
-                "registry.ollama.ai/library/llama3.2:latest does not support insert"
-            ),
-            Some((
-                "registry.ollama.ai/library/llama3.2:latest",
-                "insert".into()
-            ))
-        );
-        assert_eq!(
-            parse_capability_message("\"llama3.2\" does not support thinking"),
-            Some(("llama3.2", "thinking".into()))
-        );
-        assert_eq!(
-            parse_capability_message("m:latest does not support tools\nvision"),
-            Some(("m:latest", "tools, vision".into()))
-        );
-        assert_eq!(
-            parse_capability_message("m does not support image generation"),
-            Some(("m", "image generation".into()))
-        );
-        assert_eq!(parse_capability_message(RAW_MODE_REFUSAL), None);
-        assert_eq!(parse_capability_message("model 'x' not found"), None);
+    fn raw_mode_refusals_and_capability_refusals_are_told_apart() {
         assert!(matches!(
             request_refusal(RAW_MODE_REFUSAL, Some("m")),
             Some(Error::Unsupported { .. })
         ));
         match request_refusal("\"llama3.2\" does not support thinking", None) {
-            Some(Error::ModelCapability {
-                model, capability, ..
-            }) => assert_eq!(
+            Some(Error::ModelCapability { model, capability }) => assert_eq!(
                 (model.as_str(), capability.as_str()),
                 ("llama3.2", "thinking")
             ),
             other => panic!("{other:?}"),
         }
+        assert!(request_refusal("model 'x' not found", Some("x")).is_none());
     }
 
     fn answer<'a>(status: u16, body: &'a [u8], url: &'a url::Url) -> ErrorAnswer<'a> {
@@ -401,5 +383,50 @@ mod tests {
             "a".repeat(5000)
         );
         assert_eq!(signin_url(long.as_bytes()), None);
+    }
+
+    fn cap(message: &str, requested: Option<&str>) -> Option<(String, String)> {
+        match capability_error(message, requested)? {
+            Error::ModelCapability { model, capability } => Some((model, capability)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn both_spellings_and_joined_lines_are_recognised() {
+        let pair = |m: &str, c: &str| Some((m.to_owned(), c.to_owned()));
+        assert_eq!(
+            cap(
+                "registry.ollama.ai/library/gemma2:2b does not support tools",
+                None
+            ),
+            pair("gemma2:2b", "tools")
+        );
+        assert_eq!(
+            cap(
+                "registry.ollama.ai/alice/m:latest does not support insert",
+                Some("alice/m")
+            ),
+            pair("alice/m", "insert")
+        );
+        assert_eq!(
+            cap("\"llama3.2\" does not support thinking", None),
+            pair("llama3.2", "thinking")
+        );
+        assert_eq!(
+            cap(
+                "registry.ollama.ai/library/nomic:latest does not support completion\ndoes not support tools",
+                None
+            ),
+            pair("nomic:latest", "completion, tools")
+        );
+        assert_eq!(
+            cap(
+                "raw mode does not support template, system, or context",
+                Some("m")
+            ),
+            None
+        );
+        assert_eq!(cap("model 'x' not found", Some("x")), None);
     }
 }

@@ -1,13 +1,18 @@
 //! [`OllamaProvider`]: Ollama, through its OpenAI-compatible `/v1` API, and its native
 //! `/api/*` API for model management, embeddings and Ollama-only chat options.
 
+mod blobs;
+mod capabilities;
 mod chat;
+mod create;
 mod error;
 mod generate;
 mod host;
 mod models;
 mod native;
 mod options;
+mod progress;
+mod push;
 mod unsupported;
 mod web;
 mod wire;
@@ -16,14 +21,16 @@ use std::borrow::Cow;
 
 use async_trait::async_trait;
 
+pub use self::blobs::file_digest;
 pub use self::chat::ChatDecoder;
+pub use self::create::{CreateMessage, CreateOptions, CreateOptionsBuilder};
 pub use self::generate::{GenerateDecoder, GenerateOptions, GenerateOptionsBuilder};
 pub use self::host::parse_ollama_host;
 pub use self::models::PullOptionsBuilder;
 pub use self::models::{
-    LocalModel, ModelDetails, ModelInfo, PullOptions, PullProgress, RunningModel, TensorInfo,
+    LocalModel, ModelDetails, ModelInfo, Progress, PullOptions, PullProgress, RunningModel,
+    TensorInfo, ThinkingLevels,
 };
-pub use self::native::{PullDecoder, PullStream};
 pub use self::options::{KeepAlive, OllamaOptions, OllamaOptionsBuilder, Think, ThinkLevel};
 pub use self::web::{
     MAX_WEB_RESULTS, WEB_FETCH_TOOL, WEB_SEARCH_TOOL, WebFetchResponse, WebRoute,
@@ -31,6 +38,8 @@ pub use self::web::{
 };
 use secrecy::SecretString;
 
+pub use self::progress::{ProgressDecoder, ProgressStream, PullDecoder, PullStream};
+pub use self::push::{PushOptions, PushOptionsBuilder};
 use crate::auth::Auth;
 use crate::env::Vars;
 use crate::error::Result;
@@ -76,6 +85,9 @@ pub enum OllamaChatApi {
 /// native `/api/chat`, with the same [`GenResponse`] shape. Model management ([`list_models`](OllamaProvider::list_models),
 /// [`show`](OllamaProvider::show), [`pull`](OllamaProvider::pull),
 /// [`delete`](OllamaProvider::delete), [`running`](OllamaProvider::running),
+/// [`create`](OllamaProvider::create), [`create_from_gguf`](OllamaProvider::create_from_gguf),
+/// [`copy`](OllamaProvider::copy), [`push`](OllamaProvider::push),
+/// [`unload`](OllamaProvider::unload), the blobs,
 /// [`server_version`](OllamaProvider::server_version)) and embeddings
 /// ([`Embedder`](crate::Embedder)) use the native API at the server root. All of it shares
 /// one connection pool. No credentials are sent unless configured.
@@ -128,6 +140,12 @@ pub struct OllamaProvider {
     web_problem: Option<String>,
     /// Where web search and fetch go.
     web_route: WebRoute,
+    /// Check the capabilities a request needs against `/api/show` before sending.
+    check_capabilities: bool,
+    /// Check a `think` level against the model's `thinking.values` before sending.
+    check_think_levels: bool,
+    /// What `/api/show` said about each model looked up (see `capabilities.rs`).
+    facts: capabilities::FactsCache,
 }
 
 impl OllamaProvider {
@@ -236,6 +254,7 @@ impl Provider for OllamaProvider {
     ) -> Result<GenResponse> {
         // Ranges first: a bad value is the caller's to fix whichever API would carry it.
         options.validate()?;
+        self.check_chat(model, messages, options).await?;
         if self.uses_native_chat(options) {
             unsupported::check_images(messages)?;
             return self.native_generate(model, messages, options).await;
@@ -252,6 +271,7 @@ impl Provider for OllamaProvider {
     ) -> Result<ResponseStream> {
         // Ranges first: a bad value is the caller's to fix whichever API would carry it.
         options.validate()?;
+        self.check_chat(model, messages, options).await?;
         if self.uses_native_chat(options) {
             unsupported::check_images(messages)?;
             return self.native_generate_stream(model, messages, options).await;
@@ -270,6 +290,8 @@ pub struct OllamaProviderBuilder {
     host: Option<String>,
     lenient: bool,
     chat_api: OllamaChatApi,
+    check_capabilities: bool,
+    check_think_levels: bool,
     inner: OpenAiProviderBuilder,
     /// The ollama.com API key (`Debug` shows `[REDACTED]`).
     api_key: Option<SecretString>,
@@ -293,6 +315,8 @@ impl Default for OllamaProviderBuilder {
             host: None,
             lenient: false,
             chat_api: OllamaChatApi::Auto,
+            check_capabilities: false,
+            check_think_levels: true,
             inner: OpenAiProvider::builder()
                 .provider_name("ollama")
                 .error_mapping(std::sync::Arc::new(error::OllamaErrors))
@@ -433,6 +457,32 @@ impl OllamaProviderBuilder {
 
     /// How requests authenticate (for Ollama behind a proxy or gateway). Wins over the
     /// [API key](Self::api_key) for this provider's server.
+    /// Check, before sending, that the model has the capabilities a request needs — tools,
+    /// images (`vision`), thinking, embeddings, fill-in-the-middle (`insert`) — as
+    /// `/api/show` reports them (looked up once per model; skipped when the server cannot
+    /// say). Off by default: the server refuses most such requests itself, and the refusal is
+    /// the same [`Error::ModelCapability`](crate::Error::ModelCapability); on, the request
+    /// fails before anything is generated or loaded, and `vision` (which Ollama does not
+    /// check) is caught too. A `think` level is checked against the model's
+    /// [`ThinkingLevels`] either way.
+    pub fn check_capabilities(mut self, yes: bool) -> Self {
+        self.check_capabilities = yes;
+        self
+    }
+
+    /// Check a `think` level (a string: [`Think::Level`], or a
+    /// [`ReasoningEffort`](crate::ReasoningEffort) other than `None`) against the
+    /// [`ThinkingLevels`] the server reports for the model, before sending (on by default).
+    /// Newer servers replace a level the model does not list with its default without
+    /// saying so; the check makes that an [`Error::Unsupported`](crate::Error::Unsupported)
+    /// listing the valid values instead. It costs one `/api/show` per model for the
+    /// provider's lifetime, and nothing for booleans; turn it off to never spend it.
+    pub fn check_think_levels(mut self, yes: bool) -> Self {
+        self.check_think_levels = yes;
+        self
+    }
+
+    /// How requests authenticate (for Ollama behind a proxy or gateway).
     pub fn auth(mut self, auth: Auth) -> Self {
         self.explicit_auth = !matches!(auth, Auth::None);
         self.inner = self.inner.auth(auth);
@@ -549,6 +599,9 @@ impl OllamaProviderBuilder {
             web,
             web_problem,
             web_route: self.web_route,
+            check_capabilities: self.check_capabilities,
+            check_think_levels: self.check_think_levels,
+            facts: capabilities::FactsCache::default(),
         })
     }
 }

@@ -1,5 +1,7 @@
 //! [`OllamaOptions`]: settings only Ollama understands.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -165,6 +167,14 @@ impl OllamaOptions {
             f32::MAX,
             true,
         )?;
+        if let Some(Think::Level(level)) = &self.think
+            && level.as_str().trim().is_empty()
+        {
+            return Err(Error::config_for(
+                "OllamaOptions::think",
+                "an empty level: use true, false, or a level such as low, medium, high",
+            ));
+        }
         if let Some(KeepAlive::Seconds(s)) = &self.keep_alive
             && !s.is_finite()
         {
@@ -382,28 +392,81 @@ fn is_go_duration(s: &str) -> bool {
     true
 }
 
-/// Whether a thinking model thinks, and how hard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Whether a thinking model thinks, and how hard: Ollama's `think`, a boolean or a level.
+///
+/// Levels are open: besides [`ThinkLevel::LOW`], [`MEDIUM`](ThinkLevel::MEDIUM),
+/// [`HIGH`](ThinkLevel::HIGH) and [`MAX`](ThinkLevel::MAX), a model may define its own
+/// (`xhigh`), which newer servers list in [`ModelInfo::thinking`](super::ModelInfo::thinking).
+/// It goes on the wire exactly as given: `true`, `false`, or the level's string.
+///
+/// ```
+/// use llmport::ollama::{Think, ThinkLevel};
+/// assert_eq!(Think::parse("high"), Think::Level(ThinkLevel::HIGH));
+/// assert_eq!(Think::parse("false"), Think::Enabled(false));
+/// assert_eq!(serde_json::to_string(&Think::level("xhigh")).unwrap(), r#""xhigh""#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Think {
     /// On or off.
     Enabled(bool),
-    /// An effort level: `low`, `medium`, `high` or `max`.
+    /// An effort level: `low`, `medium`, `high`, `max`, or one the model defines.
     Level(ThinkLevel),
 }
 
-/// A thinking effort level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ThinkLevel {
-    /// Low.
-    Low,
-    /// Medium.
-    Medium,
-    /// High.
-    High,
-    /// As much as the model can (Ollama ≥ 0.22).
-    Max,
+impl Think {
+    /// A level by name (`Think::level("xhigh")`).
+    pub fn level(name: impl Into<String>) -> Think {
+        Think::Level(ThinkLevel::new(name))
+    }
+
+    /// Reads a user-supplied value: `true`/`false` (also `on`/`off`, `yes`/`no`) are the
+    /// booleans, anything else is a level, as given (trimmed).
+    pub fn parse(s: &str) -> Think {
+        let s = s.trim();
+        match s.to_ascii_lowercase().as_str() {
+            "true" | "on" | "yes" => Think::Enabled(true),
+            "false" | "off" | "no" => Think::Enabled(false),
+            _ => Think::level(s),
+        }
+    }
+}
+
+impl std::fmt::Display for Think {
+    /// As it goes on the wire, without quotes: `true`, `false`, `high`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Think::Enabled(b) => write!(f, "{b}"),
+            Think::Level(l) => f.write_str(l.as_str()),
+        }
+    }
+}
+
+/// A thinking effort level: one of the typed constants, or any name a model defines. Sent
+/// exactly as spelled (Ollama compares levels verbatim).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ThinkLevel(Cow<'static, str>);
+
+impl ThinkLevel {
+    /// `low`.
+    pub const LOW: ThinkLevel = ThinkLevel(Cow::Borrowed("low"));
+    /// `medium`.
+    pub const MEDIUM: ThinkLevel = ThinkLevel(Cow::Borrowed("medium"));
+    /// `high`.
+    pub const HIGH: ThinkLevel = ThinkLevel(Cow::Borrowed("high"));
+    /// `max`: as much as the model can (Ollama ≥ 0.22).
+    pub const MAX: ThinkLevel = ThinkLevel(Cow::Borrowed("max"));
+
+    /// A level by name, as the model defines it.
+    pub fn new(name: impl Into<String>) -> ThinkLevel {
+        ThinkLevel(Cow::Owned(name.into()))
+    }
+
+    /// The level's name, as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 #[cfg(test)]
@@ -446,8 +509,28 @@ mod tests {
             "true"
         );
         assert_eq!(
-            serde_json::to_string(&Think::Level(ThinkLevel::High)).unwrap(),
+            serde_json::to_string(&Think::Level(ThinkLevel::HIGH)).unwrap(),
             "\"high\""
         );
+        assert_eq!(
+            serde_json::to_string(&Think::level("xhigh")).unwrap(),
+            "\"xhigh\""
+        );
+        let values: Vec<Think> = serde_json::from_str(r#"[false, "low", "xhigh"]"#).unwrap();
+        assert_eq!(
+            values,
+            [
+                Think::Enabled(false),
+                Think::Level(ThinkLevel::LOW),
+                Think::level("xhigh")
+            ]
+        );
+        assert_eq!(Think::parse(" Off "), Think::Enabled(false));
+        let empty = OllamaOptions::builder().think(Think::level(" ")).build();
+        assert_eq!(
+            empty.validate().unwrap_err().setting(),
+            Some("OllamaOptions::think")
+        );
+        assert_eq!(Think::parse("Max").to_string(), "Max");
     }
 }

@@ -28,7 +28,7 @@ pub(crate) struct ModelRequest<'a> {
     pub model: &'a str,
 }
 
-/// `POST /api/pull`.
+/// `POST /api/pull` and `POST /api/push` (the same fields).
 #[derive(Debug, Serialize)]
 pub(crate) struct PullRequest<'a> {
     pub model: &'a str,
@@ -37,6 +37,22 @@ pub(crate) struct PullRequest<'a> {
     /// Absent means `true` (the native default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
+}
+
+/// `POST /api/copy`.
+#[derive(Debug, Serialize)]
+pub(crate) struct CopyRequest<'a> {
+    pub source: &'a str,
+    pub destination: &'a str,
+}
+
+/// `POST /api/generate` with an empty prompt and `keep_alive: 0`: unload the model (what
+/// `ollama stop` sends).
+#[derive(Debug, Serialize)]
+pub(crate) struct UnloadRequest<'a> {
+    pub model: &'a str,
+    pub prompt: &'a str,
+    pub keep_alive: u8,
 }
 
 /// `POST /api/embed`.
@@ -126,6 +142,9 @@ pub(crate) struct GenerateRequest<'a> {
 pub(crate) struct ChatMessage<'a> {
     pub role: &'static str,
     pub content: Cow<'a, str>,
+    /// The model's reasoning in an earlier assistant turn, sent back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -142,6 +161,7 @@ impl<'a> ChatMessage<'a> {
         ChatMessage {
             role,
             content,
+            thinking: None,
             images: Vec::new(),
             tool_calls: Vec::new(),
             tool_name: None,

@@ -153,8 +153,10 @@ impl Reply {
                 .into_iter()
                 .enumerate()
                 .map(|(i, (event, mut data))| {
-                    data["type"] = json!(event);
-                    data["sequence_number"] = json!(i);
+                    if let Some(fields) = data.as_object_mut() {
+                        fields.insert("type".into(), json!(event));
+                        fields.insert("sequence_number".into(), json!(i));
+                    }
                     (event, data.to_string())
                 }),
         )
@@ -196,8 +198,10 @@ fn response_object(model: &str, status: &str, texts: &[&str], output: u64) -> Va
     "output": if done { json!([message_item(&texts.concat(), "completed")]) } else { json!([]) },
     "usage": if done {
         let mut u = usage_counts(1, output, "input_tokens", "output_tokens", true);
-        u["input_tokens_details"] = json!({"cached_tokens": 0});
-        u["output_tokens_details"] = json!({"reasoning_tokens": 0});
+        if let Some(fields) = u.as_object_mut() {
+            fields.insert("input_tokens_details".into(), json!({"cached_tokens": 0}));
+            fields.insert("output_tokens_details".into(), json!({"reasoning_tokens": 0}));
+        }
         u
     } else {
         Value::Null

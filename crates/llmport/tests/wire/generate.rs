@@ -330,15 +330,15 @@ async fn a_suffix_on_a_model_without_insert_is_a_model_capability_error() {
         p.complete(&request).await.map(|_| ()),
     ] {
         match result {
-            Err(Error::ModelCapability {
-                model,
-                capability,
-                message,
-            }) => {
+            Err(e @ Error::ModelCapability { .. }) => {
+                let Error::ModelCapability { model, capability } = &e else {
+                    unreachable!()
+                };
                 assert_eq!(model, "llama3.2", "named as the request named it");
                 assert_eq!(capability, "insert");
-                assert!(message.contains("does not support insert"), "{message}");
-                assert!(message.contains("ollama show llama3.2"), "{message}");
+                let text = e.to_string();
+                assert!(text.contains("does not support insert"), "{text}");
+                assert!(text.contains("show llama3.2"), "{text}");
             }
             other => panic!("expected ModelCapability, got {other:?}"),
         }

@@ -11,6 +11,7 @@ mod cloud;
 mod embeddings;
 mod generate;
 mod logprobs;
+mod ollama_models;
 mod ollama_native;
 mod ollama_options;
 mod props;

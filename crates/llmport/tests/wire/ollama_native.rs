@@ -1160,7 +1160,7 @@ async fn ollama_options_win_over_their_generic_counterparts() {
         .extension(
             OllamaOptions::builder()
                 .num_predict(-1)
-                .think(Think::Level(ThinkLevel::High))
+                .think(Think::Level(ThinkLevel::HIGH))
                 .format(schema.clone())
                 .build(),
         )
