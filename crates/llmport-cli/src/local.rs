@@ -2,7 +2,6 @@
 //! `local` feature, forwarded by this crate's `local` feature), and the hint that it can
 //! when Ollama cannot be reached.
 
-use llmport::options::OptionsBuilder;
 use llmport::{Embedder, Options, Provider};
 
 use crate::commands::chat::ChatArgs;
@@ -16,19 +15,31 @@ pub(crate) fn model<'a>(local: Option<&'a str>, model: &'a str) -> &'a str {
 
 /// The options of `chat --local`: `--ctx` is the engine's context size; the flags that only
 /// mean something to an Ollama server are refused.
-pub(crate) fn options(args: &ChatArgs, b: OptionsBuilder) -> Result<Options, CliError> {
-    if args.keep_alive.duration.is_some() || args.think.is_some() {
+pub(crate) fn options(args: &ChatArgs) -> Result<Options, CliError> {
+    let g = &args.generation;
+    if g.keep_alive.duration.is_some() || g.think.is_some() {
         return Err(CliError::usage(
             "--keep-alive and --think are Ollama's settings: with --local the model stays loaded \
              while the command runs, and there is no thinking switch",
         ));
     }
+    let mut without_ctx = g.clone();
+    let ctx = without_ctx.ctx.take();
+    let options = without_ctx.options(args.system.as_deref())?;
     #[cfg(feature = "local")]
-    let b = match args.ctx {
-        Some(n) => b.extension(llmport::local::LocalOptions::builder().num_ctx(n).build()),
-        None => b,
+    let options = match ctx {
+        Some(n) => {
+            let mut options = options;
+            options
+                .extensions
+                .insert(llmport::local::LocalOptions::builder().num_ctx(n).build());
+            options
+        }
+        None => options,
     };
-    Ok(b.build())
+    #[cfg(not(feature = "local"))]
+    let _ = ctx;
+    Ok(options)
 }
 
 /// The provider `--local` asks for (`None` without the flag).

@@ -3,9 +3,9 @@
 //! it (`cargo test -p llmport-cli --features local`), the real model answers, and an
 //! unreachable Ollama points to `--local` when the model is in Ollama's store.
 
-use llmport_test_support::cli::llmport;
 #[cfg(feature = "local")]
 use llmport_test_support::cli::dead_host;
+use llmport_test_support::cli::llmport;
 
 #[cfg(not(feature = "local"))]
 #[tokio::test(flavor = "multi_thread")]

@@ -67,6 +67,13 @@ impl Settings {
                 "the local engine generates one answer per request: send several requests",
             ));
         }
+        if options.logprobs || options.top_logprobs.is_some() {
+            return Err(Error::unsupported(
+                PROVIDER,
+                "Options::logprobs",
+                "the local engine does not report log probabilities yet; leave it unset",
+            ));
+        }
         if options.reasoning_effort.is_some() {
             return Err(Error::unsupported(
                 PROVIDER,
@@ -268,6 +275,7 @@ mod tests {
             Options::builder().candidate_count(2).build(),
             Options::builder().extra("mirostat", 2).build(),
             Options::builder().tool_choice(ToolChoice::Required).build(),
+            Options::builder().logprobs(true).build(),
             Options::builder()
                 .extension(crate::ollama::OllamaOptions::builder().top_k(3).build())
                 .build(),

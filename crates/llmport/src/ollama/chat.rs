@@ -16,10 +16,10 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::OllamaProvider;
-use super::native::{lines_decoder, require_model};
+use super::native::{decode_whole_answer, lines_decoder, require_model};
 use super::options::{OllamaOptions, Think, ThinkLevel};
 use super::wire::{
-    ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall,
+    ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall, Metrics,
     WireFunctionCall, WireToolCall, reported_error,
 };
 use crate::codec::DEFAULT_MAX_LINE;
@@ -29,7 +29,7 @@ use crate::json_body::encode_with_extra;
 use crate::media::{is_text_mime, read_image_uri};
 use crate::message::{Message, Part, Role, ToolCall, ToolResult};
 use crate::options::{Options, ReasoningEffort, ResponseFormat, ToolChoice};
-use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta, ServerTimings, Usage};
+use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta};
 use crate::stream::ResponseStream;
 use crate::telemetry::{chat_span, record_usage};
 use crate::tool_schema::encode_tool;
@@ -51,7 +51,7 @@ impl OllamaProvider {
             let timer = Timer::start();
             let req = Request::post_json("api/chat", body, Some(model));
             let bytes = self.native.send_for_body(&req).await?;
-            let response = decode_whole_answer(&bytes, timer)?;
+            let response = decode_whole_answer(&bytes, ChatLines::new(timer), "chat")?;
             if response.thinking_used_up_tokens() {
                 tracing::warn!(
                     model,
@@ -123,12 +123,7 @@ pub(super) fn chat_request_body(
             "no messages to send: a chat needs at least one message",
         ));
     }
-    let format = match (&o.format, &options.response_format) {
-        (Some(f), _) => Some(Cow::Borrowed(f)),
-        (None, Some(ResponseFormat::Json)) => Some(Cow::Owned(Value::from("json"))),
-        (None, Some(ResponseFormat::JsonSchema { schema, .. })) => Some(Cow::Borrowed(schema)),
-        (None, None) => None,
-    };
+    let format = native_format(o, options);
     // `tool_choice: none` is honoured by not offering the tools.
     let tools = if options.tool_choice == Some(ToolChoice::None) {
         Vec::new()
@@ -143,12 +138,11 @@ pub(super) fn chat_request_body(
         keep_alive: o.keep_alive.as_ref(),
         tools,
         options: native_options(options, o),
-        think: o
-            .think
-            .clone()
-            .or_else(|| options.reasoning_effort.map(think_for)),
+        think: native_think(o, options),
         truncate: o.truncate,
         shift: o.shift,
+        logprobs: options.logprobs,
+        top_logprobs: options.top_logprobs.filter(|_| options.logprobs),
     };
     encode_with_extra(&req, &options.extra)
 }
@@ -181,6 +175,26 @@ pub(super) fn native_options<'a>(options: &'a Options, o: &OllamaOptions) -> Cha
         num_thread: o.num_thread,
         draft_num_predict: o.draft_num_predict,
     }
+}
+
+/// The native `format`: [`OllamaOptions::format`] as it is, else the core response format.
+pub(super) fn native_format<'a>(
+    o: &'a OllamaOptions,
+    options: &'a Options,
+) -> Option<Cow<'a, Value>> {
+    match (&o.format, &options.response_format) {
+        (Some(f), _) => Some(Cow::Borrowed(f)),
+        (None, Some(ResponseFormat::Json)) => Some(Cow::Owned(Value::from("json"))),
+        (None, Some(ResponseFormat::JsonSchema { schema, .. })) => Some(Cow::Borrowed(schema)),
+        (None, None) => None,
+    }
+}
+
+/// The native `think`: [`OllamaOptions::think`], else the core reasoning effort.
+pub(super) fn native_think(o: &OllamaOptions, options: &Options) -> Option<Think> {
+    o.think
+        .clone()
+        .or_else(|| options.reasoning_effort.map(think_for))
 }
 
 /// Refuses what the native chat cannot honour, and numbers JSON cannot carry.
@@ -400,22 +414,6 @@ fn image_base64(uri: &str, mime_type: &str) -> Result<String> {
 // Answer
 // ---------------------------------------------------------------------------------------
 
-/// A non-streaming answer: one chat object, decoded exactly as a stream's last line.
-fn decode_whole_answer(bytes: &[u8], timer: Timer) -> Result<GenResponse> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| Error::decode("the chat answer is not valid UTF-8"))?;
-    let mut decoder = ChatLines::new(timer);
-    let mut out = VecDeque::new();
-    decoder.on_line(text, &mut out)?;
-    match out.pop_front() {
-        Some(response) if decoder.done => response,
-        _ => Err(Error::decode(format!(
-            "the chat answer is not finished (no `\"done\": true`): {}",
-            excerpt(bytes)
-        ))),
-    }
-}
-
 /// A streamed answer of Ollama's native `/api/chat`, decoded: NDJSON lines → [`GenResponse`]
 /// chunks, the same chunks as the `/v1` path gives (text and reasoning deltas as they arrive,
 /// then one last chunk with the tool calls, the finish reason, usage and timings). The
@@ -570,6 +568,7 @@ impl LineHandler for ChatLines {
             eval_count,
             eval_duration,
             error,
+            logprobs,
         } = chunk;
         if let Some(err) = reported_error(error.as_ref()) {
             return Err(Error::stream(format!(
@@ -585,6 +584,11 @@ impl LineHandler for ChatLines {
         let mut cand = None;
         if let Some(msg) = message {
             self.apply(msg, &mut cand);
+        }
+        if let Some(lp) = logprobs.filter(|lp| !lp.is_empty()) {
+            // Kept even on a line without text (a tool call the parser still holds).
+            self.progress = true;
+            cand.get_or_insert_with(|| Candidate::new(0)).logprobs = lp;
         }
         if !done {
             if let Some(c) = cand {
@@ -615,21 +619,14 @@ impl LineHandler for ChatLines {
             None | Some("") => FinishReason::Stop,
             Some(reason) => FinishReason::from_wire(reason),
         });
-        // Ollama leaves out counts and durations that are zero.
-        let input = prompt_eval_count.unwrap_or(0);
-        let output = eval_count.unwrap_or(0);
-        let timings = [
+        let metrics = Metrics {
             total_duration,
             load_duration,
+            prompt_eval_count,
             prompt_eval_duration,
+            eval_count,
             eval_duration,
-        ];
-        let server_timings = timings.iter().any(Option::is_some).then(|| ServerTimings {
-            total: total_duration.map(Duration::from_nanos),
-            load: load_duration.map(Duration::from_nanos),
-            prompt_eval: prompt_eval_duration.map(Duration::from_nanos),
-            eval: eval_duration.map(Duration::from_nanos),
-        });
+        };
         let total = self.timer.elapsed();
         self.sent_first = true;
         out.push_back(Ok(GenResponse {
@@ -637,17 +634,10 @@ impl LineHandler for ChatLines {
             meta: ResponseMeta {
                 id: None,
                 model: self.model.clone(),
-                usage: Some(Usage {
-                    input_tokens: input,
-                    output_tokens: output,
-                    total_tokens: input.saturating_add(output),
-                    reasoning_tokens: None,
-                    cached_input_tokens: None,
-                    cache_creation_input_tokens: None,
-                }),
+                usage: Some(metrics.usage()),
                 time_to_first_token: Some(self.first_token.unwrap_or(total)),
                 total_time: Some(total),
-                server_timings,
+                server_timings: metrics.server_timings(),
             },
         }));
         Ok(())
