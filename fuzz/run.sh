@@ -14,7 +14,7 @@ set -euo pipefail
 FUZZ=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$FUZZ/.." && pwd)
 HOST=$(rustc -vV | sed -n 's/^host: //p')
-TARGETS=(sse ndjson chat_stream native_chat tool_calls headers)
+TARGETS=(sse ndjson chat_stream native_chat tool_calls headers messages_stream responses_stream)
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
@@ -44,13 +44,21 @@ for file in sorted(os.listdir(fixtures)):
     if "raw_body" in r:
         body = r["raw_body"].encode()
     elif "sse_events" in r:
-        body = "".join("data: " + payload(e["data"]) + "\n\n" for e in r["sse_events"]).encode()
+        body = "".join(("event: " + e["event"] + "\n" if e.get("event") else "")
+                       + "data: " + payload(e["data"]) + "\n\n" for e in r["sse_events"]).encode()
     elif "ndjson_lines" in r:
         body = "".join(payload(l) + "\n" for l in r["ndjson_lines"]).encode()
     else:
         continue
     if b"data:" in body:
-        write("sse", case, body); write("chat_stream", case, body)
+        write("sse", case, body)
+        # Each typed-event API's decoder gets its own transcripts; Chat Completions the rest.
+        if case.startswith("anthropic_"):
+            write("messages_stream", case, body)
+        elif "_responses_" in case:
+            write("responses_stream", case, body)
+        else:
+            write("chat_stream", case, body)
     else:
         write("ndjson", case, body); write("native_chat", case, body)
     n += 1

@@ -5,21 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use llmport::{Error, GenResponse};
-use llmport_fuzz::{chat_stream, frame};
-
-/// An item without its timings (they differ from run to run).
-fn comparable(item: &Result<GenResponse, Error>) -> Result<GenResponse, String> {
-    match item {
-        Ok(r) => {
-            let mut r = r.clone();
-            r.meta.time_to_first_token = None;
-            r.meta.total_time = None;
-            Ok(r)
-        }
-        Err(e) => Err(e.to_string()),
-    }
-}
+use llmport_fuzz::{chat_stream, comparable, frame};
 
 fuzz_target!(|data: &[u8]| {
     let Some(input) = frame(data) else { return };

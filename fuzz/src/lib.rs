@@ -107,3 +107,53 @@ pub fn native_chat(body: &[u8], splits: &[usize], max_line: usize) -> Vec<Result
         byte_pieces(body, splits),
     )
 }
+
+/// A streamed Messages API body through `llmport::anthropic::StreamDecoder` (typed SSE
+/// events → content blocks → tool input assembly), cut at `splits`.
+pub fn messages_stream(
+    body: &[u8],
+    splits: &[usize],
+    max_line: usize,
+    max_tool_arguments: usize,
+) -> Vec<Result<GenResponse, Error>> {
+    let limits = StreamLimits {
+        max_line,
+        max_tool_arguments,
+    };
+    decode_pieces(
+        llmport::anthropic::StreamDecoder::new(limits),
+        byte_pieces(body, splits),
+    )
+}
+
+/// A streamed Responses API body through `llmport::responses::StreamDecoder` (typed SSE
+/// events → output items → function-call argument assembly), cut at `splits`.
+pub fn responses_stream(
+    body: &[u8],
+    splits: &[usize],
+    max_line: usize,
+    max_tool_arguments: usize,
+) -> Vec<Result<GenResponse, Error>> {
+    let limits = StreamLimits {
+        max_line,
+        max_tool_arguments,
+    };
+    decode_pieces(
+        llmport::responses::StreamDecoder::new(limits),
+        byte_pieces(body, splits),
+    )
+}
+
+/// An item without its timings (they differ from run to run), errors as their text: what
+/// two decodings of one stream must agree on.
+pub fn comparable(item: &Result<GenResponse, Error>) -> Result<GenResponse, String> {
+    match item {
+        Ok(r) => {
+            let mut r = r.clone();
+            r.meta.time_to_first_token = None;
+            r.meta.total_time = None;
+            Ok(r)
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -18,7 +18,7 @@ use crate::sanitize;
 /// | 4 | authentication failed |
 /// | 5 | a time limit ran out |
 /// | 6 | a streamed answer broke off after it had started (what was printed is incomplete) |
-/// | 7 | the server or the model cannot do what was asked (an unsupported option or input, a command that needs Ollama's native API against a server without it) |
+/// | 7 | the server or the model cannot do what was asked (an unsupported option or input, a capability the model lacks, a command that needs Ollama's native API against a server without it) |
 /// | 8 | a JSON answer (`--format json`, `--schema`) was cut off by the token limit: what was printed is not a complete document |
 /// | 130 | interrupted with Ctrl-C (a pull that was cancelled) |
 pub(crate) mod exit {
@@ -119,7 +119,9 @@ impl CliError {
                 llmport::Error::Auth { .. } => exit::AUTH,
                 llmport::Error::Timeout { .. } => exit::TIMEOUT,
                 llmport::Error::Stream { .. } => exit::STREAM,
-                llmport::Error::Unsupported { .. } => exit::UNSUPPORTED,
+                llmport::Error::Unsupported { .. } | llmport::Error::ModelCapability { .. } => {
+                    exit::UNSUPPORTED
+                }
                 _ => exit::GENERIC,
             },
         }

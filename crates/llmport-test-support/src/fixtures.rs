@@ -21,6 +21,25 @@ pub fn transcript(name: &str) -> Transcript {
     Transcript::load(fixture_path(name)).expect("fixture loads")
 }
 
+/// A stand-in for ollama.com: answers `POST /api/web_search` and `/api/web_fetch` with the
+/// `cloud_web_search` and `cloud_web_fetch` transcripts (point a provider at it with
+/// `OllamaProviderBuilder::cloud_url`, the CLI with `LLMPORT_OLLAMA_CLOUD_URL`).
+pub async fn web_cloud() -> llmport::testing::TestServer {
+    llmport::testing::TestServer::builder()
+        .route(
+            "POST",
+            "/api/web_search",
+            transcript("cloud_web_search").reply(),
+        )
+        .route(
+            "POST",
+            "/api/web_fetch",
+            transcript("cloud_web_fetch").reply(),
+        )
+        .start()
+        .await
+}
+
 /// The transcript file as raw JSON, to read expectations from it.
 pub fn fixture_json(name: &str) -> serde_json::Value {
     let text = std::fs::read_to_string(fixture_path(name)).expect("fixture readable");

@@ -13,6 +13,18 @@
 //!   `created_at`, `message` with `role` and `content`, `done:false`; the last line `done:true`
 //!   with `done_reason` and the counts and durations, as the harness's `sse-server` sends them.
 //!
+//! - Anthropic's Messages API (typed SSE events): body bytes → [`GenResponse`] through
+//!   `llmport::anthropic::StreamDecoder` (`messages_to_response`). The events are what
+//!   Anthropic documents and Ollama's and llama.cpp's `/v1/messages` write: `message_start`,
+//!   `content_block_start`, one `content_block_delta` (`text_delta`) per token,
+//!   `content_block_stop`, `message_delta` (stop reason, usage), `message_stop`, each with its
+//!   `event:` line.
+//! - OpenAI's Responses API (typed SSE events): body bytes → [`GenResponse`] through
+//!   `llmport::responses::StreamDecoder` (`responses_to_response`): `response.created`, the
+//!   message item added, one `response.output_text.delta` per token (with `item_id`,
+//!   `output_index`, `content_index`, `sequence_number`, as OpenAI sends them), the item done
+//!   and `response.completed` with usage.
+//!
 //! Tokens cycle through a list with JSON escapes and multi-byte UTF-8 so both string decoding
 //! paths (borrowed, and copied when unescaped) run.
 //!
@@ -37,6 +49,7 @@ use llmport::codec::{CodecError, Decoder, NdjsonDecoder, SseDecoder};
 use llmport::ollama::ChatDecoder;
 use llmport::openai::StreamDecoder;
 use llmport::{GenResponse, Part};
+use llmport::{anthropic, responses};
 
 /// Content chunks per stream.
 const N: usize = 10_000;
@@ -134,6 +147,67 @@ fn native_lines() -> (Vec<String>, usize) {
     (out, content)
 }
 
+/// The Messages API stream's events and the total content bytes they carry.
+fn messages_events() -> (Vec<String>, usize) {
+    let mut out = Vec::with_capacity(N + 5);
+    out.push(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":33,\"output_tokens\":1}}}\n\n"
+            .to_owned(),
+    );
+    out.push("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n".to_owned());
+    let mut content = 0;
+    for i in 0..N {
+        let tok = TOKENS[i % TOKENS.len()];
+        content += tok.len();
+        let mut esc = String::new();
+        json_escape(tok, &mut esc);
+        out.push(format!(
+            "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":\"{esc}\"}}}}\n\n"
+        ));
+    }
+    out.push(
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n"
+            .to_owned(),
+    );
+    out.push(format!(
+        "event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"end_turn\",\"stop_sequence\":null}},\"usage\":{{\"output_tokens\":{N}}}}}\n\n"
+    ));
+    out.push("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n".to_owned());
+    (out, content)
+}
+
+/// The Responses API stream's events and the total content bytes they carry.
+fn responses_events() -> (Vec<String>, usize) {
+    const RESPONSE: &str =
+        r#""id":"resp_68b1","object":"response","created_at":1700000000,"model":"gpt-5-mini""#;
+    let mut out = Vec::with_capacity(N + 4);
+    out.push(format!(
+        "event: response.created\ndata: {{\"type\":\"response.created\",\"sequence_number\":0,\"response\":{{{RESPONSE},\"status\":\"in_progress\",\"output\":[],\"usage\":null}}}}\n\n"
+    ));
+    out.push("event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\",\"sequence_number\":1,\"output_index\":0,\"item\":{\"id\":\"msg_68b1\",\"type\":\"message\",\"status\":\"in_progress\",\"role\":\"assistant\",\"content\":[]}}\n\n".to_owned());
+    let mut content = 0;
+    for i in 0..N {
+        let tok = TOKENS[i % TOKENS.len()];
+        content += tok.len();
+        let mut esc = String::new();
+        json_escape(tok, &mut esc);
+        out.push(format!(
+            "event: response.output_text.delta\ndata: {{\"type\":\"response.output_text.delta\",\"sequence_number\":{},\"item_id\":\"msg_68b1\",\"output_index\":0,\"content_index\":0,\"delta\":\"{esc}\",\"logprobs\":[]}}\n\n",
+            i + 2
+        ));
+    }
+    out.push(format!(
+        "event: response.output_item.done\ndata: {{\"type\":\"response.output_item.done\",\"sequence_number\":{},\"output_index\":0,\"item\":{{\"id\":\"msg_68b1\",\"type\":\"message\",\"status\":\"completed\",\"role\":\"assistant\",\"content\":[]}}}}\n\n",
+        N + 2
+    ));
+    out.push(format!(
+        "event: response.completed\ndata: {{\"type\":\"response.completed\",\"sequence_number\":{},\"response\":{{{RESPONSE},\"status\":\"completed\",\"output\":[],\"usage\":{{\"input_tokens\":33,\"input_tokens_details\":{{\"cached_tokens\":0}},\"output_tokens\":{N},\"output_tokens_details\":{{\"reasoning_tokens\":0}},\"total_tokens\":{}}}}}}}\n\n",
+        N + 3,
+        N + 33
+    ));
+    (out, content)
+}
+
 /// The body cut into pieces: `Some(size)` fixed-size pieces, `None` one event (or line) per
 /// piece.
 fn pieces(events: &[String], size: Option<usize>) -> Vec<Bytes> {
@@ -212,6 +286,45 @@ fn bench(c: &mut Criterion) {
                     got += content_len(&item)
                 });
                 assert_eq!(got, content);
+                got
+            })
+        });
+        g.finish();
+    }
+
+    // The typed-event APIs, through the decoders a real call reads them with.
+    let (messages, messages_content) = messages_events();
+    let (responses, responses_content) = responses_events();
+    for (name, size) in [("64k", Some(64 * 1024)), ("event", None)] {
+        let body = pieces(&messages, size);
+        let mut g = c.benchmark_group(format!("messages_to_response/{name}"));
+        g.throughput(Throughput::Elements(N as u64));
+        g.bench_function("gen_responses", |b| {
+            b.iter(|| {
+                let (mut got, mut usage) = (0usize, None);
+                drive(anthropic::StreamDecoder::default(), &body, |item| {
+                    got += content_len(&item);
+                    usage = usage.or(item.meta.usage);
+                });
+                assert_eq!(got, messages_content);
+                assert_eq!(usage.map(|u| u.output_tokens), Some(N as u64));
+                got
+            })
+        });
+        g.finish();
+
+        let body = pieces(&responses, size);
+        let mut g = c.benchmark_group(format!("responses_to_response/{name}"));
+        g.throughput(Throughput::Elements(N as u64));
+        g.bench_function("gen_responses", |b| {
+            b.iter(|| {
+                let (mut got, mut usage) = (0usize, None);
+                drive(responses::StreamDecoder::default(), &body, |item| {
+                    got += content_len(&item);
+                    usage = usage.or(item.meta.usage);
+                });
+                assert_eq!(got, responses_content);
+                assert_eq!(usage.map(|u| u.output_tokens), Some(N as u64));
                 got
             })
         });

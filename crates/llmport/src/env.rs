@@ -5,7 +5,9 @@
 //! [`OpenAiProviderBuilder::from_vars`](crate::openai::OpenAiProviderBuilder::from_vars) read
 //! every variable of the table in the [crate documentation](crate#configuration-from-the-environment);
 //! the pieces are available on their own as plain values: [`auth`], [`client_options`] and
-//! [`retry_config`]. All of them take the variables as an iterator of pairs
+//! [`retry_config`]; which chat API to speak is [`chat_api`] (`LLMPORT_API`), and where and
+//! with which key to speak it [`api_base_url`] and [`api_auth`] (which read the vendors' own
+//! `ANTHROPIC_*` / `OPENAI_*` variables as their tools do, within limits said there). All of them take the variables as an iterator of pairs
 //! (`std::env::vars()` in production, a literal list in tests) and never read the process
 //! environment themselves.
 //!
@@ -26,6 +28,8 @@ use crate::transport::{ClientOptions, RetryConfig};
 pub const VARIABLES: &[&str] = &[
     "LLMPORT_BASE_URL",
     "OLLAMA_HOST",
+    "OLLAMA_API_KEY",
+    "LLMPORT_OLLAMA_CLOUD_URL",
     "LLMPORT_BEARER_TOKEN",
     "LLMPORT_API_KEY",
     "LLMPORT_API_KEY_HEADER",
@@ -47,6 +51,11 @@ pub const VARIABLES: &[&str] = &[
     "LLMPORT_CA_CERT",
     "LLMPORT_CLIENT_CERT",
     "LLMPORT_CLIENT_KEY",
+    "LLMPORT_API",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
 ];
 
 /// Parses a time limit as written in a variable or on a command line: `30s`, `2m`,
@@ -107,7 +116,7 @@ impl Vars {
     }
 
     /// A secret from `NAME` or from the file named by `NAME_FILE`.
-    fn secret(&self, name: &str) -> Result<Option<String>> {
+    pub(crate) fn secret(&self, name: &str) -> Result<Option<String>> {
         let file_var = format!("{name}_FILE");
         match (self.get(name), self.get(&file_var)) {
             (Some(_), Some(_)) => Err(Error::config_for(
@@ -379,6 +388,182 @@ pub(crate) fn retry_from(mut r: RetryConfig, vars: &Vars) -> Result<RetryConfig>
     Ok(r)
 }
 
+/// Which chat API a client speaks (`LLMPORT_API`, the CLI's `chat --api`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ChatApi {
+    /// OpenAI's Chat Completions (`/v1/chat/completions`), and for Ollama its native
+    /// `/api/chat` where Ollama's own options ask for it (`chat`; the default).
+    #[default]
+    Chat,
+    /// Anthropic's Messages API (`/v1/messages`; `anthropic`).
+    Anthropic,
+    /// OpenAI's Responses API (`/v1/responses`; `responses`).
+    Responses,
+}
+
+impl ChatApi {
+    /// The name in `LLMPORT_API` and on the command line: `chat`, `anthropic`, `responses`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatApi::Chat => "chat",
+            ChatApi::Anthropic => "anthropic",
+            ChatApi::Responses => "responses",
+        }
+    }
+
+    /// The vendor's own variables for this API (key, base URL) and its own host: the
+    /// Anthropic SDK's `ANTHROPIC_API_KEY` / `ANTHROPIC_BASE_URL` and api.anthropic.com,
+    /// the OpenAI SDK's `OPENAI_API_KEY` / `OPENAI_BASE_URL` and api.openai.com. Chat
+    /// Completions has none: it is what every local server speaks, so an OpenAI key is not
+    /// assumed to be meant for it.
+    fn vendor(self) -> Option<(&'static str, &'static str, &'static str)> {
+        match self {
+            ChatApi::Chat => None,
+            ChatApi::Anthropic => Some((
+                "ANTHROPIC_API_KEY",
+                "ANTHROPIC_BASE_URL",
+                "https://api.anthropic.com",
+            )),
+            ChatApi::Responses => Some((
+                "OPENAI_API_KEY",
+                "OPENAI_BASE_URL",
+                "https://api.openai.com/v1",
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for ChatApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for ChatApi {
+    type Err = Error;
+
+    /// `chat`, `anthropic` or `responses` (any case).
+    fn from_str(s: &str) -> Result<ChatApi> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "chat" => Ok(ChatApi::Chat),
+            "anthropic" => Ok(ChatApi::Anthropic),
+            "responses" => Ok(ChatApi::Responses),
+            _ => Err(Error::config(format!(
+                "{s:?} is not a chat API: use chat (Chat Completions, and Ollama's own chat),                  anthropic (the Messages API) or responses (OpenAI's Responses API)"
+            ))),
+        }
+    }
+}
+
+/// The chat API `LLMPORT_API` names, `None` when it is unset.
+///
+/// ```
+/// use llmport::env::{ChatApi, chat_api};
+/// assert_eq!(chat_api([("LLMPORT_API", "responses")]).unwrap(), Some(ChatApi::Responses));
+/// assert_eq!(chat_api([("HOME", "/root")]).unwrap(), None);
+/// assert!(chat_api([("LLMPORT_API", "grpc")]).is_err());
+/// ```
+pub fn chat_api<I, K, V>(vars: I) -> Result<Option<ChatApi>>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let vars = Vars::new(vars);
+    vars.get("LLMPORT_API")
+        .map(|v| {
+            v.parse::<ChatApi>().map_err(|e| match e {
+                Error::Config {
+                    message, source, ..
+                } => Error::Config {
+                    setting: Some("LLMPORT_API".into()),
+                    message,
+                    source,
+                },
+                other => other,
+            })
+        })
+        .transpose()
+}
+
+/// The base URL the environment names for `api`: `LLMPORT_BASE_URL` (llmport's own, for
+/// every API), else the vendor's variable as its SDK reads it (`ANTHROPIC_BASE_URL` for
+/// [`ChatApi::Anthropic`], `OPENAI_BASE_URL` for [`ChatApi::Responses`]); `None` when
+/// neither is set (`OLLAMA_HOST` and the default are the caller's to apply).
+///
+/// ```
+/// use llmport::env::{ChatApi, api_base_url};
+/// let vars = [("ANTHROPIC_BASE_URL", "http://localhost:11434")];
+/// assert_eq!(api_base_url(ChatApi::Anthropic, vars).as_deref(), Some("http://localhost:11434"));
+/// assert_eq!(api_base_url(ChatApi::Responses, vars), None);
+/// ```
+pub fn api_base_url<I, K, V>(api: ChatApi, vars: I) -> Option<String>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let vars = Vars::new(vars);
+    if let Some(url) = vars.get("LLMPORT_BASE_URL") {
+        return Some(url.to_owned());
+    }
+    let (_, base_var, _) = api.vendor()?;
+    vars.get(base_var).map(str::to_owned)
+}
+
+/// The credentials for `api` at `base_url`: llmport's own (`LLMPORT_*`, see [`auth`]) when
+/// set; else the vendor's key as its own tools read it — `ANTHROPIC_API_KEY` as `x-api-key`
+/// for [`ChatApi::Anthropic`], `OPENAI_API_KEY` as a Bearer token for
+/// [`ChatApi::Responses`] — but only where the vendor's tools would send it and the user
+/// named the host for it: the vendor's own API (`https://api.anthropic.com`,
+/// `https://api.openai.com/v1`) or the URL in the vendor's base-URL variable
+/// (`ANTHROPIC_BASE_URL`, `OPENAI_BASE_URL`). A vendor key is never sent to another host (a
+/// local server named by `OLLAMA_HOST`, a `--host`), nor with another API.
+///
+/// ```
+/// use llmport::Auth;
+/// use llmport::env::{ChatApi, api_auth};
+/// let vars = [("OPENAI_API_KEY", "sk-1")];
+/// let auth = api_auth(ChatApi::Responses, "https://api.openai.com/v1", vars).unwrap();
+/// assert!(matches!(auth, Some(Auth::Bearer(_))));
+/// assert!(api_auth(ChatApi::Responses, "http://localhost:11434/v1", vars).unwrap().is_none());
+/// assert!(api_auth(ChatApi::Anthropic, "https://api.openai.com/v1", vars).unwrap().is_none());
+/// ```
+pub fn api_auth<I, K, V>(api: ChatApi, base_url: &str, vars: I) -> Result<Option<Auth>>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let vars = Vars::new(vars);
+    if let Some(auth) = auth_from(&vars)? {
+        return Ok(Some(auth));
+    }
+    let Some((key_var, base_var, home)) = api.vendor() else {
+        return Ok(None);
+    };
+    let Some(key) = vars.get(key_var) else {
+        return Ok(None);
+    };
+    let same = |a: &str, b: &str| {
+        let norm = |u: &str| u.trim().trim_end_matches('/').to_ascii_lowercase();
+        norm(a) == norm(b)
+    };
+    let named = same(base_url, home)
+        || vars.get(base_var).is_some_and(|named| same(base_url, named))
+        // The Anthropic provider's base is the root: `…/v1` names the same server.
+        || (api == ChatApi::Anthropic
+            && same(base_url.trim_end_matches('/').trim_end_matches("/v1"), home));
+    if !named {
+        return Ok(None);
+    }
+    Ok(Some(match api {
+        ChatApi::Anthropic => Auth::api_key("x-api-key", key),
+        _ => Auth::bearer(key),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,5 +719,56 @@ mod tests {
         assert_eq!(r.max_retries, 0);
         let e = retry_config(RetryConfig::default(), [("LLMPORT_RETRIES", "many")]).unwrap_err();
         assert_eq!(e.setting(), Some("LLMPORT_RETRIES"));
+    }
+
+    #[test]
+    fn vendor_keys_go_only_to_the_host_named_for_them_and_llmport_s_own_win() {
+        let anthropic = [
+            ("ANTHROPIC_API_KEY", "sk-ant-1"),
+            ("ANTHROPIC_BASE_URL", "http://localhost:11434/"),
+            ("OPENAI_API_KEY", "sk-oai-1"),
+        ];
+        let auth = |api, url: &str| api_auth(api, url, anthropic).unwrap();
+        assert!(matches!(
+            auth(ChatApi::Anthropic, "http://localhost:11434"),
+            Some(Auth::ApiKey { header, .. }) if header == "x-api-key"
+        ));
+        assert!(auth(ChatApi::Anthropic, "https://api.anthropic.com/v1").is_some());
+        assert!(auth(ChatApi::Anthropic, "http://127.0.0.1:8080").is_none());
+        assert!(auth(ChatApi::Chat, "https://api.openai.com/v1").is_none());
+        assert!(matches!(
+            auth(ChatApi::Responses, "https://api.openai.com/v1/"),
+            Some(Auth::Bearer(_))
+        ));
+        assert!(auth(ChatApi::Responses, "http://localhost:11434/v1").is_none());
+        let own = [
+            ("OPENAI_API_KEY", "sk-oai-1"),
+            ("LLMPORT_BEARER_TOKEN", "t"),
+        ];
+        let a = api_auth(ChatApi::Responses, "http://localhost:1/v1", own).unwrap();
+        assert!(
+            matches!(a, Some(Auth::Bearer(ref t)) if secrecy::ExposeSecret::expose_secret(t) == "t")
+        );
+        assert_eq!(
+            api_base_url(ChatApi::Anthropic, anthropic).as_deref(),
+            Some("http://localhost:11434/")
+        );
+        assert_eq!(
+            api_base_url(
+                ChatApi::Anthropic,
+                [
+                    ("LLMPORT_BASE_URL", "http://x/v1"),
+                    ("ANTHROPIC_BASE_URL", "http://y")
+                ]
+            )
+            .as_deref(),
+            Some("http://x/v1")
+        );
+        let e = chat_api([("LLMPORT_API", "soap")]).unwrap_err();
+        assert!(matches!(&e, Error::Config { setting: Some(s), .. } if s == "LLMPORT_API"));
+        assert_eq!(
+            chat_api([("LLMPORT_API", " Anthropic ")]).unwrap(),
+            Some(ChatApi::Anthropic)
+        );
     }
 }

@@ -74,6 +74,26 @@ pub enum Error {
     #[error(transparent)]
     Api(Box<ApiError>),
 
+    /// The account's usage allowance is used up: Ollama's cloud (ollama.com directly, or a
+    /// `:cloud` model through a local Ollama) answers HTTP 429 "you have reached your
+    /// hourly / session / weekly usage limit", with no `Retry-After`.
+    ///
+    /// A variant of its own, apart from a rate limit (an [`Error::Api`] 429, retried after
+    /// `Retry-After` or the backoff), because what helps differs: such a limit resets after
+    /// hours, so it is never retried ([`Error::is_retryable`] is `false`), and code that
+    /// retries every `Error::Api` with status 429 does not spin on it. Wait for the limit to
+    /// reset or raise the plan's limits.
+    #[error("usage limit reached: {0}")]
+    QuotaExceeded(Box<ApiError>),
+
+    /// The input does not fit the model's context window and the server would not cut it:
+    /// Ollama's 400 "the prompt is longer than the context length …" (a chat or generate
+    /// request with `shift: false`) or "the input length exceeds the context length" (an
+    /// embedding request with `truncate: false`). Shorten the input, raise the context
+    /// (`OllamaOptions::num_ctx`), or let the server cut it (the default). Never retried.
+    #[error("the input does not fit the model's context window: {0}")]
+    ContextLength(Box<ApiError>),
+
     /// The server's answer could not be decoded (malformed JSON, invalid UTF-8, unexpected shape).
     #[error("could not decode the server's answer: {message}")]
     Decode {
@@ -104,6 +124,22 @@ pub enum Error {
         option: String,
         /// Why, and what to do instead.
         reason: String,
+    },
+
+    /// The model cannot do what the request needs — tools, thinking, images (`vision`),
+    /// fill-in-the-middle (`insert`), embeddings, chat (`completion`) — as the server said in
+    /// its answer, or as the capabilities it reports for the model show before sending.
+    #[error(
+        "model {model} does not support {capability} — pick a model with {capability} \
+         (`llmport show {model}` lists what it supports)"
+    )]
+    ModelCapability {
+        /// The model, as the request named it.
+        model: String,
+        /// What it lacks, in the server's word (`tools`, `thinking`, `vision`, `insert`,
+        /// `embedding`, `completion`); several are joined with `, ` when the server named
+        /// several at once.
+        capability: String,
     },
 
     /// A configured resource limit was exceeded (line length, body size, …).
@@ -219,6 +255,26 @@ impl ApiError {
         }
     }
 }
+
+/// Where the user can sign in to make a refused request work: the
+/// [`source`](std::error::Error::source) of an [`Error::Auth`] when the server named a page
+/// for it (Ollama's `signin_url`: a local Ollama that is not signed in to ollama.com, asked
+/// for a cloud model or web search). Read it with [`Error::signin_url`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignInRequired {
+    /// The page to open in a browser: an `https` URL, checked and normalised (no control
+    /// characters, no spaces).
+    pub url: String,
+}
+
+impl fmt::Display for SignInRequired {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "sign in at {}", self.url)
+    }
+}
+
+impl std::error::Error for SignInRequired {}
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -339,10 +395,26 @@ impl Error {
         }
     }
 
+    /// Where to sign in for this request to work, when the server said so (see
+    /// [`SignInRequired`]).
+    pub fn signin_url(&self) -> Option<&str> {
+        match self {
+            Error::Auth {
+                source: Some(source),
+                ..
+            } => source
+                .downcast_ref::<SignInRequired>()
+                .map(|s| s.url.as_str()),
+            _ => None,
+        }
+    }
+
     /// The HTTP status of the answer that caused this error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Api(api) => Some(api.status),
+            Error::Api(api) | Error::QuotaExceeded(api) | Error::ContextLength(api) => {
+                Some(api.status)
+            }
             Error::Auth { status, .. } => *status,
             _ => None,
         }

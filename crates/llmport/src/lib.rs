@@ -61,6 +61,8 @@
 //!   wraps it for Ollama.
 //! - [`AnthropicProvider`] for the Anthropic Messages API (Anthropic, Ollama's and
 //!   llama.cpp's `/v1/messages`), with its own settings in [`anthropic::AnthropicOptions`].
+//! - [`ResponsesProvider`] for OpenAI's Responses API (OpenAI, Ollama's and llama.cpp's
+//!   `/v1/responses`), with its own settings in [`responses::ResponsesOptions`].
 //! - [`GenResponse`] with [`Candidate`]s, a [`FinishReason`] and [`ResponseMeta`] (token counts,
 //!   time to first token, total time).
 //! - Tools: [`Tool::for_type`] declares a function whose parameters are a Rust type's JSON
@@ -117,6 +119,8 @@
 //! |---|---|
 //! | `LLMPORT_BASE_URL` | the OpenAI-compatible base URL, with `/v1` (wins over `OLLAMA_HOST`) |
 //! | `OLLAMA_HOST` | the Ollama server, with Ollama's own parsing rules (`host:port`, `https://host`, …) |
+//! | `OLLAMA_API_KEY` | an ollama.com API key: `Authorization: Bearer <key>` to Ollama's cloud only (the provider's server when that is the cloud, and web search/fetch); see [`OllamaProvider::cloud`] |
+//! | `LLMPORT_OLLAMA_CLOUD_URL` | where Ollama's cloud is (default `https://ollama.com`; for tests and staging) |
 //! | `LLMPORT_BEARER_TOKEN` | `Authorization: Bearer <token>` |
 //! | `LLMPORT_API_KEY` | an API key, sent as `Authorization: Bearer <key>` unless… |
 //! | `LLMPORT_API_KEY_HEADER` | …this names another header for it, e.g. `X-API-Key` |
@@ -136,6 +140,9 @@
 //! | `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`, `NO_PROXY` | the standard proxy variables, honoured when `LLMPORT_PROXY` is unset (read from the process environment by the HTTP client) |
 //! | `LLMPORT_CA_CERT` | a PEM file of extra root CA certificates |
 //! | `LLMPORT_CLIENT_CERT`, `LLMPORT_CLIENT_KEY` | PEM files of a client certificate and its key (mutual TLS) |
+//! | `LLMPORT_API` | the chat API: `chat` (Chat Completions, and Ollama's own chat; default), `anthropic` (Messages), `responses` (OpenAI's Responses): [`env::chat_api`] |
+//! | `ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL` | with `anthropic` only: the Anthropic SDK's key (as `x-api-key`) and base URL, the key sent only to api.anthropic.com or that URL ([`env::api_auth`]) |
+//! | `OPENAI_API_KEY`, `OPENAI_BASE_URL` | with `responses` only: the OpenAI SDK's key (as a Bearer token) and base URL, the key sent only to api.openai.com or that URL |
 //!
 //! Time limits are written `30s`, `2m`, `500ms`, `1h 30m` or as a number of seconds; `0` or
 //! `none` means no limit ([`env::parse_duration`]).
@@ -143,9 +150,10 @@
 //! # Tracing
 //!
 //! Every call runs in a `gen_ai.chat` span (`tracing`, info level) with OpenTelemetry GenAI
-//! attribute names: `gen_ai.system`, `gen_ai.operation.name`, `gen_ai.request.model`,
-//! `gen_ai.request.max_tokens`, `gen_ai.request.temperature`, `gen_ai.request.top_p`,
-//! `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`. Inside it, every HTTP attempt
+//! attribute names: `gen_ai.provider.name` (`openai` for Chat Completions and Responses,
+//! `anthropic` for Messages, `ollama` for Ollama's own API), `gen_ai.operation.name`,
+//! `gen_ai.request.model`, `gen_ai.request.max_tokens`, `gen_ai.request.temperature`,
+//! `gen_ai.request.top_p`, `gen_ai.usage.input_tokens`, `gen_ai.usage.output_tokens`. Inside it, every HTTP attempt
 //! runs in an `http.request` span (debug level) with `http.request.method`, `url.full`,
 //! `http.request.resend_count`, `http.response.status_code` and `error.type`; a retry is an
 //! info event with the wait; an OAuth2 token fetch is an `oauth2.token` span. No span or event
@@ -198,6 +206,7 @@ pub mod options;
 pub mod provider;
 mod redact;
 pub mod response;
+pub mod responses;
 pub mod stream;
 mod telemetry;
 #[cfg(feature = "test-util")]
@@ -208,19 +217,20 @@ pub mod transport;
 // What the crate root re-exports (the rule): the provider-neutral vocabulary every caller
 // needs whatever the provider — messages, options, responses, streams, errors, embeddings,
 // authentication and client settings — plus each provider's entry type (`OllamaProvider`,
-// `OpenAiProvider`, `AnthropicProvider`). Everything provider-specific (`ollama::OllamaOptions`, `KeepAlive`,
+// `OpenAiProvider`, `AnthropicProvider`, `ResponsesProvider`). Everything provider-specific (`ollama::OllamaOptions`, `KeepAlive`,
 // `PullOptions`, model types, `OllamaChatApi`), the builders (reached through `T::builder()`)
 // and the secondary types of a concept stay in their module.
 pub use anthropic::AnthropicProvider;
 pub use auth::{Auth, ClientCredentials, CredentialProvider};
 pub use embed::{EmbedEncoding, EmbedOptions, Embedder, Embeddings};
-pub use error::{ApiError, Error, Report, Result, TimeoutKind};
+pub use error::{ApiError, Error, Report, Result, SignInRequired, TimeoutKind};
 pub use message::{Message, Part, Role, ToolCall, ToolResult};
 pub use ollama::OllamaProvider;
 pub use openai::OpenAiProvider;
 pub use options::{FunctionDecl, Options, ReasoningEffort, ResponseFormat, Tool, ToolChoice};
 pub use provider::{Provider, ProviderExt};
 pub use response::{Candidate, FinishReason, GenResponse, ResponseMeta, Usage};
+pub use responses::ResponsesProvider;
 pub use stream::{Accumulator, ResponseStream};
 pub use transport::{
     ClientOptions, ClientOptionsBuilder, RetryConfig, RetryConfigBuilder, RetryEvent,

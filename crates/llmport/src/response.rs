@@ -54,8 +54,29 @@ impl GenResponse {
             .and_then(|c| c.finish_reason.as_ref())
     }
 
+    /// Whether the token limit ran out while the model was still thinking: the first
+    /// candidate finished with [`FinishReason::Length`], has reasoning, and has neither answer
+    /// text nor tool calls. A thinking model (thinking is on by default on Ollama) spends
+    /// `max_tokens` / `num_predict` on its thoughts too: raise the limit, or lower the thinking
+    /// effort (`think`, [`ReasoningEffort`](crate::ReasoningEffort)).
+    pub fn thinking_used_up_tokens(&self) -> bool {
+        let Some(c) = self.candidates.first() else {
+            return false;
+        };
+        c.finish_reason == Some(FinishReason::Length)
+            && c.message.parts.iter().any(
+                |p| matches!(p, crate::message::Part::Reasoning { text, .. } if !text.is_empty()),
+            )
+            && !c.message.parts.iter().any(|p| match p {
+                crate::message::Part::Text { text } => !text.trim().is_empty(),
+                crate::message::Part::Reasoning { .. } => false,
+                _ => true,
+            })
+    }
+
     /// The first candidate's message: the assistant turn to append to the history of a
-    /// multi-turn conversation (its tool calls are replayed; reasoning is not sent back).
+    /// multi-turn conversation (its tool calls are replayed; reasoning is sent back where the protocol carries it, as
+    /// Ollama's native `thinking`).
     pub fn message(&self) -> Option<&Message> {
         self.candidates.first().map(|c| &c.message)
     }

@@ -1,22 +1,31 @@
 //! Tracing of generation calls with OpenTelemetry GenAI attribute names: the `gen_ai.chat`
-//! span, the token usage recorded on it, and the opt-in content events. Provider-neutral:
-//! every chat endpoint (Chat Completions, Ollama's native chat) reports the same way.
-//! Nothing here records a secret, and message content only when the caller opted in.
+//! and `gen_ai.embeddings` spans, the token usage recorded on them, and the opt-in content
+//! events. Provider-neutral: every endpoint (Chat Completions, Ollama's native chat, the
+//! Messages and Responses APIs) reports the same way, told only which
+//! `gen_ai.provider.name` it is. Nothing here records a secret, and message content only when
+//! the caller opted in.
+//!
+//! `gen_ai.provider.name` (which replaced `gen_ai.system` in the GenAI conventions) names
+//! the protocol's owner, as the conventions' well-known values do: `openai` for Chat
+//! Completions and Responses (whoever serves them: the attribute says which telemetry flavour
+//! applies, `server.address` says who answered), `anthropic` for the Messages API, and
+//! `ollama` (not a well-known value; lower case, as the conventions ask of others) for
+//! Ollama's own paths.
 
 use crate::message::Message;
 use crate::options::Options;
 use crate::response::GenResponse;
 
-/// A span with OpenTelemetry GenAI attribute names. No message content, no secrets.
+/// A chat span with OpenTelemetry GenAI attribute names. No message content, no secrets.
 pub(crate) fn chat_span(
-    system: &str,
+    provider: &str,
     model: &str,
     options: &Options,
     stream: bool,
 ) -> tracing::Span {
     tracing::info_span!(
         "gen_ai.chat",
-        gen_ai.system = system,
+        gen_ai.provider.name = provider,
         gen_ai.operation.name = "chat",
         gen_ai.request.model = model,
         gen_ai.request.max_tokens = options.max_tokens,
@@ -25,6 +34,17 @@ pub(crate) fn chat_span(
         gen_ai.request.stream = stream,
         gen_ai.usage.input_tokens = tracing::field::Empty,
         gen_ai.usage.output_tokens = tracing::field::Empty,
+    )
+}
+
+/// An embeddings span with OpenTelemetry GenAI attribute names.
+pub(crate) fn embeddings_span(provider: &str, model: &str) -> tracing::Span {
+    tracing::info_span!(
+        "gen_ai.embeddings",
+        gen_ai.provider.name = provider,
+        gen_ai.operation.name = "embeddings",
+        gen_ai.request.model = model,
+        gen_ai.usage.input_tokens = tracing::field::Empty,
     )
 }
 

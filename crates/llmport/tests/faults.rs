@@ -1845,3 +1845,77 @@ async fn native_garbage_after_done_in_the_same_read_is_ignored() {
     assert!(e.is_none(), "{e:?}");
     assert_eq!(text(&items), "Hello");
 }
+
+// ---- uploads (a file streamed as the body) ----
+
+/// A provider with the fault matrix's limits and no retries, against `server`'s root.
+fn upload_client(server: &FaultServer) -> OllamaProvider {
+    OllamaProvider::builder()
+        .host(server.url())
+        .client_options(options())
+        .retry(RetryConfig::none())
+        .build()
+        .expect("provider builds")
+}
+
+/// A file of `len` zero bytes (sparse: nothing is written).
+fn zeros(dir: &tempfile::TempDir, len: u64) -> std::path::PathBuf {
+    let path = dir.path().join("model.gguf");
+    std::fs::File::create(&path)
+        .and_then(|f| f.set_len(len))
+        .expect("a sparse file");
+    path
+}
+
+const ANY_DIGEST: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+#[tokio::test]
+async fn an_upload_the_server_stops_reading_times_out_by_its_progress() {
+    // Never reads: the upload stalls once the socket buffers are full.
+    let server = FaultServer::start(|c: Conn| async move {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        drop(c);
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = zeros(&dir, 64 << 20);
+    let started = Instant::now();
+    let e = upload_client(&server)
+        .upload_blob(ANY_DIGEST, &path)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Timeout { kind: TimeoutKind::Idle, after } if after == IDLE),
+        "{e:?}"
+    );
+    assert!(started.elapsed() < IDLE + SLACK, "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn an_upload_that_is_never_answered_times_out_waiting_for_the_answer() {
+    let server = FaultServer::start(|mut c: Conn| async move {
+        let _ = c.read_request().await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        drop(c);
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = zeros(&dir, 100_000);
+    let started = Instant::now();
+    let e = upload_client(&server)
+        .upload_blob(ANY_DIGEST, &path)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Timeout { kind: TimeoutKind::FirstByte, after } if after == FIRST_BYTE),
+        "{e:?}"
+    );
+    assert!(
+        started.elapsed() < FIRST_BYTE + SLACK,
+        "{:?}",
+        started.elapsed()
+    );
+    let sent = server.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body.len(), 100_000, "the whole file was sent");
+}

@@ -84,6 +84,26 @@ impl Live {
             .expect("provider")
     }
 
+    /// The same server's Responses API (`{base}/responses`).
+    fn responses(&self) -> llmport::ResponsesProvider {
+        llmport::ResponsesProvider::builder()
+            .base_url(&self.base_url)
+            .auth(self.auth())
+            .retry(RetryConfig::none())
+            .build()
+            .expect("provider")
+    }
+
+    /// The same server's Messages API (`/v1/messages`; the provider drops the `/v1`).
+    fn messages(&self) -> llmport::AnthropicProvider {
+        llmport::AnthropicProvider::builder()
+            .base_url(&self.base_url)
+            .auth(self.auth())
+            .retry(RetryConfig::none())
+            .build()
+            .expect("provider")
+    }
+
     fn ollama(&self) -> OllamaProvider {
         OllamaProvider::builder()
             .base_url(&self.base_url)
@@ -563,4 +583,105 @@ fn without_a_server_the_skip_is_printed_where_cargo_test_shows_it() {
         stderr.contains("SKIPPED the live tier") && stderr.contains("LLMPORT_LIVE_BASE_URL"),
         "{stderr}"
     );
+}
+
+/// `n` tokens, the end of turn biased away (`logit_bias` rides in `Options::extra`: neither
+/// API has a seed or a bias, and llama-server passes the key on to its sampler).
+fn biased_length(n: u32) -> Options {
+    Options::builder()
+        .max_tokens(n)
+        .extra("logit_bias", json!({ END_OF_TURN: -100 }))
+        .build()
+}
+
+/// A plain answer, streamed and not, cut at the token limit: `Length`, exactly that many
+/// tokens, usage in both modes.
+async fn plain_stream_and_length(p: &dyn Provider, model: &str) {
+    for n in [1u32, 8] {
+        let o = biased_length(n);
+        let r = p
+            .generate(model, &[Message::user("Say hello")], &o)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", p.name()));
+        assert!(!r.text().is_empty(), "{}", p.name());
+        assert_eq!(
+            r.finish_reason(),
+            Some(&FinishReason::Length),
+            "{} n={n}",
+            p.name()
+        );
+        let u = r.meta.usage.expect("usage");
+        assert_eq!(u.output_tokens, u64::from(n), "{}", p.name());
+        assert!(u.input_tokens > 0, "{}", p.name());
+        let (s, chunks) = stream_collect(p, model, "Say hello", &o).await;
+        assert!(chunks >= 2, "{}: {chunks} chunks", p.name());
+        assert!(!s.text().is_empty(), "{}", p.name());
+        assert_eq!(
+            s.finish_reason(),
+            Some(&FinishReason::Length),
+            "{} stream n={n}",
+            p.name()
+        );
+        assert_eq!(
+            s.meta.output_tokens(),
+            Some(u64::from(n)),
+            "{} stream",
+            p.name()
+        );
+    }
+}
+
+#[tokio::test]
+async fn responses_api_plain_stream_and_max_output_tokens() {
+    let Some(l) = live().await else { return };
+    plain_stream_and_length(&l.responses(), &l.model).await;
+}
+
+#[tokio::test]
+async fn messages_api_plain_stream_and_max_tokens() {
+    let Some(l) = live().await else { return };
+    plain_stream_and_length(&l.messages(), &l.model).await;
+}
+
+/// A conversation with a system prompt, an image-free tool round trip and reasoning from an
+/// earlier turn is accepted in each API's shape (the server parses every input item).
+async fn tool_history_is_accepted(p: &dyn Provider, model: &str) {
+    let call = llmport::ToolCall::new("call_1", "get_weather", json!({"city": "Paris"}));
+    let mut assistant = Message::assistant("");
+    assistant.parts = vec![
+        llmport::Part::Reasoning {
+            text: "The user wants the weather.".into(),
+            // A Responses reasoning item (see `responses/reasoning.rs`); the Messages API
+            // would verify a signature, so it gets none.
+            signature: (p.description() == "OpenAI Responses API")
+                .then(|| r#"{"id":"rs_live1"}"#.to_owned()),
+        },
+        llmport::Part::ToolCall(call),
+    ];
+    let history = [
+        Message::system("You are terse."),
+        Message::user("Weather in Paris?"),
+        assistant,
+        Message::tool_result("call_1", "18C, sunny"),
+    ];
+    let o = Options::builder()
+        .max_tokens(3)
+        .tools([Tool::function(
+            "get_weather",
+            "Get the weather",
+            json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+        )])
+        .build();
+    let r = p
+        .generate(model, &history, &o)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", p.description()));
+    assert!(r.finish_reason().is_some(), "{}", p.description());
+}
+
+#[tokio::test]
+async fn responses_and_messages_accept_a_tool_round_trip_history() {
+    let Some(l) = live().await else { return };
+    tool_history_is_accepted(&l.responses(), &l.model).await;
+    tool_history_is_accepted(&l.messages(), &l.model).await;
 }

@@ -10,6 +10,7 @@ use std::io::{self, BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use clap::builder::TypedValueParser;
 use futures::StreamExt;
 use llmport::ollama::OllamaOptions;
 use llmport::ollama::Think;
@@ -89,9 +90,18 @@ pub struct ChatArgs {
     #[command(flatten)]
     pub keep_alive: KeepAliveFlag,
 
-    /// Let a thinking model think before it answers (Ollama's think; uses the native API).
-    #[arg(long)]
-    pub think: bool,
+    /// Let a thinking model think before it answers (Ollama's think; uses the native API):
+    /// `--think`, or how hard: `--think=low`, `--think=high`, a level the model defines
+    /// (`llmport show MODEL` lists them), or `--think=false` to turn it off.
+    #[arg(
+        long,
+        value_name = "LEVEL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = think_value
+    )]
+    pub think: Option<Think>,
 
     /// Make the answer valid JSON (`json` is the only format).
     #[arg(long, value_name = "FORMAT", value_parser = ["json"], conflicts_with = "schema")]
@@ -104,13 +114,45 @@ pub struct ChatArgs {
     /// Print the model's reasoning ("thinking") too, on stderr, apart from the answer.
     #[arg(long)]
     pub show_reasoning: bool,
+
+    /// The chat API to speak: chat (Chat Completions, and Ollama's own chat where --ctx,
+    /// --keep-alive or --think ask for it), anthropic (the Messages API, /v1/messages) or
+    /// responses (OpenAI's Responses API, /v1/responses) [default: LLMPORT_API, else chat]
+    #[arg(
+        long,
+        value_name = "API",
+        value_parser = clap::builder::PossibleValuesParser::new(["chat", "anthropic", "responses"])
+            .map(|s| s.parse::<llmport::env::ChatApi>().unwrap_or_default())
+    )]
+    pub api: Option<llmport::env::ChatApi>,
+}
+
+/// A `--think` value: `true`/`false` or a level name, sent as given.
+fn think_value(s: &str) -> Result<Think, String> {
+    if s.trim().is_empty() {
+        return Err("expected true, false or a level (low, medium, high, max, …)".into());
+    }
+    Ok(Think::parse(s))
+}
+
+/// Says on stderr, in one line, that the token limit ran out while the model was still
+/// thinking, when it did (the answer is empty: see `GenResponse::thinking_used_up_tokens`).
+fn warn_if_thinking_used_up_tokens(text: &str, reasoned: bool, cut_off: bool) {
+    if cut_off && reasoned && text.trim().is_empty() {
+        let mut err = io::stderr();
+        let _ = writeln!(
+            err,
+            "llmport: the token limit ran out while the model was thinking, before it answered: \
+             raise --max-tokens or lower --think (--think=low, --think=false)"
+        );
+    }
 }
 
 impl ChatArgs {
     /// Whether the flags send the chat to Ollama's native `/api/chat` (`--ctx`,
     /// `--keep-alive`, `--think`).
     fn uses_native_api(&self) -> bool {
-        self.ctx.is_some() || self.keep_alive.duration.is_some() || self.think
+        self.ctx.is_some() || self.keep_alive.duration.is_some() || self.think.is_some()
     }
 
     /// The generation options these flags ask for. Reads the `--schema` file; a missing or
@@ -148,8 +190,8 @@ impl ChatArgs {
         if let Some(k) = &self.keep_alive.duration {
             ollama = ollama.keep_alive(k.clone());
         }
-        if self.think {
-            ollama = ollama.think(Think::Enabled(true));
+        if let Some(think) = &self.think {
+            ollama = ollama.think(think.clone());
         }
         let ollama = ollama.build();
         if ollama.is_set() {
@@ -191,9 +233,9 @@ pub(crate) async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliEr
         .map(|p| Image::load(p))
         .collect::<Result<Vec<_>, _>>()?;
     let options = args.options()?;
-    let provider = crate::provider::build(global)?;
+    let provider = crate::provider::build_chat(global, args.api)?;
     let chat = Chat {
-        provider: &provider,
+        provider: provider.as_dyn(),
         model: &args.model,
         options: &options,
         stream: !args.no_stream,
@@ -214,13 +256,16 @@ pub(crate) async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliEr
             if prompt.trim().is_empty() {
                 return Err(CliError::usage(NO_PROMPT));
             }
-            match one_shot(&chat, &prompt, &images, args.json, &mut out).await {
-                Err(e) if args.uses_native_api() => {
+            match (
+                one_shot(&chat, &prompt, &images, args.json, &mut out).await,
+                provider.ollama(),
+            ) {
+                (Err(e), Some(ollama)) if args.uses_native_api() => {
                     let what = "--ctx, --keep-alive and --think (Ollama's own settings, sent to \
                                 its native /api/chat)";
-                    Err(native_api::explain(&provider, e, what, Some(&args.model)).await)
+                    Err(native_api::explain(ollama, e, what, Some(&args.model)).await)
                 }
-                result => result,
+                (result, _) => result,
             }
         }
         None => {
@@ -392,6 +437,7 @@ async fn answer<W: Write>(
                 out.write_all(shown.as_bytes()).map_err(stdout_error)?;
                 end_line(out, &shown).map_err(stdout_error)?;
                 let cut_off = r.finish_reason() == Some(&FinishReason::Length);
+                warn_if_thinking_used_up_tokens(&text, !r.reasoning().is_empty(), cut_off);
                 Ok(Answer::Complete(text, cut_off))
             }
             Err(e) => Ok(Answer::Failed(e.into())),
@@ -419,6 +465,7 @@ async fn answer<W: Write>(
     let mut shown_ends_line = false;
     let mut cut_off = false;
     let mut thinking = false;
+    let mut reasoned = false;
     loop {
         let next = tokio::select! {
             biased;
@@ -435,6 +482,12 @@ async fn answer<W: Write>(
                 if let Some(reason) = chunk.finish_reason() {
                     cut_off = *reason == FinishReason::Length;
                 }
+                reasoned = reasoned
+                    || chunk.candidates.iter().any(|c| {
+                        c.message.parts.iter().any(
+                        |p| matches!(p, llmport::Part::Reasoning { text, .. } if !text.is_empty()),
+                    )
+                    });
                 if chat.show_reasoning {
                     let thought = chunk.reasoning();
                     if !thought.is_empty() {
@@ -475,6 +528,7 @@ async fn answer<W: Write>(
             None => {
                 spinner.stop();
                 end_line(out, line_end(shown_ends_line)).map_err(stdout_error)?;
+                warn_if_thinking_used_up_tokens(&text, reasoned, cut_off);
                 return Ok(Answer::Complete(text, cut_off));
             }
         }
@@ -540,6 +594,9 @@ async fn one_shot<W: Write>(
     };
     spinner.stop();
     write_json(out, &response)?;
+    if response.thinking_used_up_tokens() {
+        warn_if_thinking_used_up_tokens("", true, true);
+    }
     if chat.options.response_format.is_some()
         && response.finish_reason() == Some(&FinishReason::Length)
     {
@@ -846,10 +903,11 @@ mod tests {
             keep_alive: KeepAliveFlag {
                 duration: Some(KeepAlive::Seconds(-1.0)),
             },
-            think: true,
+            think: Some(Think::Enabled(true)),
             format: Some("json".into()),
             schema: None,
             show_reasoning: false,
+            api: None,
         };
         let o = args.options().unwrap();
         assert_eq!(o.response_format, Some(llmport::ResponseFormat::Json));
@@ -1242,5 +1300,79 @@ mod tests {
         result.unwrap();
         assert_eq!(out.text(), "");
         assert!(server.requests().is_empty());
+    }
+
+    /// `--api anthropic` and `--api responses`: the interactive loop is the same, each turn
+    /// sending the whole conversation in that API's shape.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn interactive_works_with_the_messages_and_responses_apis() {
+        let server = TestServer::builder()
+            .route(
+                "POST",
+                "/v1/messages",
+                Reply::messages_stream("m", ["Hi", "!"]),
+            )
+            .route(
+                "POST",
+                "/v1/messages",
+                Reply::messages_stream("m", ["Fine."]),
+            )
+            .route(
+                "POST",
+                "/v1/responses",
+                Reply::responses_stream("m", ["Hi", "!"]),
+            )
+            .route(
+                "POST",
+                "/v1/responses",
+                Reply::responses_stream("m", ["Fine."]),
+            )
+            .start()
+            .await;
+        let anthropic = llmport::AnthropicProvider::new(server.url()).unwrap();
+        let responses = llmport::ResponsesProvider::new(server.v1_url()).unwrap();
+        let providers: [(&dyn Provider, &str, &str); 2] = [
+            (&anthropic, "/v1/messages", "messages"),
+            (&responses, "/v1/responses", "input"),
+        ];
+        for (provider, path, key) in providers {
+            let options = Options::default();
+            let chat = Chat {
+                provider,
+                model: "m",
+                options: &options,
+                stream: true,
+                spinner: false,
+                show_reasoning: false,
+                terminal: false,
+            };
+            let mut out = Screen::default();
+            let mut err = Vec::new();
+            interactive(
+                &chat,
+                &[],
+                io::Cursor::new(b"Hello\nHow are you?\n".to_vec()),
+                &mut out,
+                &mut err,
+                std::future::pending,
+            )
+            .await
+            .unwrap();
+            assert!(out.text().contains("Hi!"), "{path}: {}", out.text());
+            assert!(out.text().contains("Fine."), "{path}: {}", out.text());
+            let sent: Vec<Value> = server
+                .requests()
+                .into_iter()
+                .filter(|r| r.path == path)
+                .map(|r| r.json().unwrap()[key].clone())
+                .collect();
+            assert_eq!(sent.len(), 2, "{path}");
+            let second = sent[1].as_array().unwrap();
+            assert_eq!(
+                second.len(),
+                3,
+                "{path}: the whole conversation: {second:?}"
+            );
+        }
     }
 }

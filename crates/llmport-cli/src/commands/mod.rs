@@ -3,13 +3,18 @@
 //! add a variant to [`Command`] and an arm to [`Command::run`].
 
 pub(crate) mod chat;
+pub(crate) mod cp;
+pub(crate) mod create;
 pub(crate) mod embed;
 pub(crate) mod models;
 pub(crate) mod ps;
 pub(crate) mod pull;
+pub(crate) mod push;
 pub(crate) mod rm;
 pub(crate) mod show;
+pub(crate) mod stop;
 pub(crate) mod version;
+pub(crate) mod web;
 
 use clap::{Args, Subcommand};
 use llmport::ollama::KeepAlive;
@@ -32,6 +37,7 @@ pub enum Command {
                       pipe or a file; on a terminal, without escape sequences and control \
                       characters other than line breaks and tabs, so that a model cannot \
                       drive the terminal.",
+        visible_alias = "run",
         after_help = EXIT_STATUS_SEE_HELP
     )]
     Chat(chat::ChatArgs),
@@ -53,6 +59,35 @@ pub enum Command {
         after_help = EXIT_STATUS_SEE_HELP
     )]
     Pull(pull::PullArgs),
+
+    /// Upload a model to its registry.
+    #[command(
+        long_about = "Upload a model to its registry (NAME is <namespace>/<model>[:tag]; copy \
+                      a model there with `llmport cp`).\n\n\
+                      Progress goes to stderr as for `pull`. The registry must know this \
+                      Ollama server's public key (ollama.com: Settings → Keys).",
+        after_help = EXIT_STATUS_SEE_HELP
+    )]
+    Push(push::PushArgs),
+
+    /// Create a model from another one or from a GGUF file.
+    #[command(
+        long_about = "Create a model from another one (--from) or from a local GGUF file \
+                      (--file), with its own system prompt, template, parameters, license or \
+                      quantization.\n\n\
+                      A --file is hashed, then uploaded (streamed from disk) unless the server \
+                      has it already. Progress goes to stderr as for `pull`.",
+        after_help = EXIT_STATUS_SEE_HELP
+    )]
+    Create(create::CreateArgs),
+
+    /// Copy a model under a new name.
+    #[command(after_help = EXIT_STATUS_SEE_HELP)]
+    Cp(cp::CpArgs),
+
+    /// Unload a model from memory now.
+    #[command(after_help = EXIT_STATUS_SEE_HELP)]
+    Stop(stop::StopArgs),
 
     /// Delete models from the server.
     #[command(after_help = EXIT_STATUS_SEE_HELP)]
@@ -76,6 +111,19 @@ pub enum Command {
         after_help = EXIT_STATUS_SEE_HELP
     )]
     Embed(embed::EmbedArgs),
+
+    /// Search the web or fetch a page through Ollama's web search (ollama.com).
+    #[command(
+        long_about = "Search the web (`web search QUERY [-n N]`) or fetch one page (`web fetch \
+                      URL`) through Ollama's web search and fetch.\n\n\
+                      The requests go to ollama.com with the API key in OLLAMA_API_KEY (create \
+                      one at https://ollama.com/settings/keys), and the key goes nowhere else. \
+                      With --via-server they go through the Ollama server instead (--host; \
+                      Ollama 0.18 or newer, signed in with `ollama signin`), which needs no \
+                      key.",
+        after_help = EXIT_STATUS_SEE_HELP
+    )]
+    Web(web::WebArgs),
 }
 
 impl Command {
@@ -87,9 +135,14 @@ impl Command {
             Command::Show(args) => show::run(args, global).await,
             Command::Pull(args) => pull::run(args, global).await,
             Command::Rm(args) => rm::run(args, global).await,
+            Command::Push(args) => push::run(args, global).await,
+            Command::Create(args) => create::run(args, global).await,
+            Command::Cp(args) => cp::run(args, global).await,
+            Command::Stop(args) => stop::run(args, global).await,
             Command::Ps(args) => ps::run(args, global).await,
             Command::Version(args) => version::run(args, global).await,
             Command::Embed(args) => embed::run(args, global).await,
+            Command::Web(args) => web::run(args, global).await,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `llmport pull MODEL`: download a model (or bring it up to date), showing its progress on
 //! stderr — a progress bar per layer when stderr is a terminal, plain status lines
-//! otherwise. Ctrl-C cancels the pull. The server's status texts are printed without escape
+//! otherwise. Ctrl-C cancels the pull. `push` and `create` show their progress the same way
+//! ([`show_progress`]). The server's status texts are printed without escape
 //! sequences or control characters (see [`crate::sanitize`]).
 
 use std::collections::HashMap;
@@ -14,7 +15,7 @@ use futures::StreamExt;
 use indicatif::style::ProgressTracker;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use llmport::OllamaProvider;
-use llmport::ollama::{PullOptions, PullProgress};
+use llmport::ollama::{ProgressStream, PullOptions, PullProgress};
 
 use crate::error::CliError;
 use crate::format;
@@ -41,15 +42,41 @@ pub(crate) async fn run(args: PullArgs, global: &GlobalArgs) -> Result<(), CliEr
         options = options.insecure(true);
     }
     let options = options.build();
+    let start = provider.pull_with(&args.model, &options);
+    show_progress(&provider, start, "pull", &args.model).await
+}
+
+/// The error when the user cancels `operation` (`pull`, `push`, `create`).
+fn cancelled(operation: &str) -> CliError {
+    CliError::Interrupted(format!("{operation} cancelled"))
+}
+
+/// Shows the progress of a pull, push or create (`operation`) of `model` on stderr, as
+/// `llmport pull` does: bars on a terminal, plain lines otherwise; Ctrl-C cancels it.
+pub(crate) async fn show_progress(
+    provider: &OllamaProvider,
+    start: impl Future<Output = llmport::Result<ProgressStream>>,
+    operation: &str,
+    model: &str,
+) -> Result<(), CliError> {
     if io::stderr().is_terminal() {
         let mut bars = Bars::new(ProgressDrawTarget::stderr());
-        pull(&provider, &args.model, &options, &mut bars, super::ctrl_c()).await
+        follow(
+            provider,
+            start,
+            operation,
+            model,
+            &mut bars,
+            super::ctrl_c(),
+        )
+        .await
     } else {
         let mut lines = Lines::new(io::stderr());
-        pull(
-            &provider,
-            &args.model,
-            &options,
+        follow(
+            provider,
+            start,
+            operation,
+            model,
             &mut lines,
             super::ctrl_c(),
         )
@@ -57,33 +84,29 @@ pub(crate) async fn run(args: PullArgs, global: &GlobalArgs) -> Result<(), CliEr
     }
 }
 
-/// The error when the user cancels the pull.
-fn cancelled() -> CliError {
-    CliError::Interrupted("pull cancelled".into())
-}
-
-/// Pulls `model`, showing each progress report on `view`, until the server reports
-/// success, the pull fails, or `interrupt` resolves (then the request or stream is dropped,
-/// which cancels the pull on the server, and the result is [`CliError::Interrupted`]).
-async fn pull(
+/// Starts the operation with `start` and shows each progress report on `view`, until the
+/// server reports success, the operation fails, or `interrupt` resolves (then the request
+/// or stream is dropped, which cancels it on the server, and the result is
+/// [`CliError::Interrupted`]).
+async fn follow(
     provider: &OllamaProvider,
+    start: impl Future<Output = llmport::Result<ProgressStream>>,
+    operation: &str,
     model: &str,
-    options: &PullOptions,
     view: &mut impl ProgressView,
     interrupt: impl Future<Output = ()>,
 ) -> Result<(), CliError> {
     tokio::pin!(interrupt);
     let started = tokio::select! {
         biased;
-        () = &mut interrupt => return Err(cancelled()),
-        s = provider.pull_with(model, options) => s,
+        () = &mut interrupt => return Err(cancelled(operation)),
+        s = start => s,
     };
     let mut stream = match started {
         Ok(stream) => stream,
         Err(e) => {
-            return Err(
-                native_api::explain(provider, e.into(), "`llmport pull`", Some(model)).await,
-            );
+            let what = format!("`llmport {operation}`");
+            return Err(native_api::explain(provider, e.into(), &what, Some(model)).await);
         }
     };
     loop {
@@ -92,7 +115,7 @@ async fn pull(
             () = &mut interrupt => {
                 drop(stream);
                 view.stop();
-                return Err(cancelled());
+                return Err(cancelled(operation));
             }
             next = stream.next() => next,
         };
@@ -582,10 +605,11 @@ mod tests {
         let mut lines = Lines::new(screen.clone());
         let result = tokio::time::timeout(
             Duration::from_secs(30),
-            pull(
+            follow(
                 &provider,
+                provider.pull_with("llama3.2", &PullOptions::new()),
+                "pull",
                 "llama3.2",
-                &PullOptions::new(),
                 &mut lines,
                 async move {
                     written.notified().await;

@@ -123,6 +123,15 @@ fn overview(info: &ModelInfo) -> String {
         info.capabilities.iter().map(|c| vec![c.clone()]).collect(),
     ));
 
+    // What `think` accepts, where the server says (newer Ollama): `llmport chat --think`.
+    if let Some(levels) = info.thinking.as_ref().filter(|l| !l.values.is_empty()) {
+        let mut rows = vec![vec!["values".to_owned(), levels.list()]];
+        if let Some(default) = &levels.default {
+            rows.push(vec!["default".to_owned(), default.to_string()]);
+        }
+        sections.push(("Thinking", rows));
+    }
+
     // The values as the server words them: strings stay Go-quoted, as in `ollama show`.
     let parameters = info
         .parameters
@@ -220,6 +229,24 @@ mod tests {
             \x20   LICENSE LINE ONE\n\
             \x20   line two\n\
             \x20   ...\n"
+        );
+    }
+
+    #[test]
+    fn thinking_levels_are_listed_after_the_capabilities() {
+        let info: ModelInfo = serde_json::from_value(json!({
+            "capabilities": ["completion", "thinking"],
+            "thinking": {"values": [false, "low", "medium", "xhigh"], "default": "medium"}
+        }))
+        .unwrap();
+        assert_eq!(
+            overview(&info),
+            "  Capabilities\n\
+            \x20   completion\n\
+            \x20   thinking\n\
+            \n  Thinking\n\
+            \x20   values     false, low, medium, xhigh\n\
+            \x20   default    medium\n"
         );
     }
 

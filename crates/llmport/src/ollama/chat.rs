@@ -52,6 +52,13 @@ impl OllamaProvider {
             let req = Request::post_json("api/chat", body, Some(model));
             let bytes = self.native.send_for_body(&req).await?;
             let response = decode_whole_answer(&bytes, timer)?;
+            if response.thinking_used_up_tokens() {
+                tracing::warn!(
+                    model,
+                    "the token limit ran out while the model was thinking: the answer is empty; \
+                     raise max_tokens / num_predict or lower think"
+                );
+            }
             record_usage(&response);
             Ok(response)
         }
@@ -135,24 +142,45 @@ pub(super) fn chat_request_body(
         format,
         keep_alive: o.keep_alive.as_ref(),
         tools,
-        options: ChatOptions {
-            num_ctx: o.num_ctx,
-            num_predict: o.num_predict.or(options
-                .max_tokens
-                .map(|n| i32::try_from(n).unwrap_or(i32::MAX))),
-            temperature: options.temperature,
-            top_p: options.top_p,
-            top_k: o.top_k,
-            min_p: o.min_p,
-            seed: options.seed,
-            repeat_penalty: o.repeat_penalty,
-            frequency_penalty: options.frequency_penalty,
-            presence_penalty: options.presence_penalty,
-            stop: &options.stop,
-        },
-        think: o.think.or(options.reasoning_effort.map(think_for)),
+        options: native_options(options, o),
+        think: o
+            .think
+            .clone()
+            .or_else(|| options.reasoning_effort.map(think_for)),
+        truncate: o.truncate,
+        shift: o.shift,
     };
     encode_with_extra(&req, &options.extra)
+}
+
+/// The native `options` object of a chat or generate request: the neutral [`Options`] and
+/// the [`OllamaOptions`] that belong in it (each key only when set). The one place that
+/// maps them, for every native endpoint that takes `options`.
+pub(super) fn native_options<'a>(options: &'a Options, o: &OllamaOptions) -> ChatOptions<'a> {
+    ChatOptions {
+        num_ctx: o.num_ctx,
+        num_predict: o.num_predict.or(options
+            .max_tokens
+            .map(|n| i32::try_from(n).unwrap_or(i32::MAX))),
+        temperature: options.temperature,
+        top_p: options.top_p,
+        top_k: o.top_k,
+        min_p: o.min_p,
+        seed: options.seed,
+        repeat_penalty: o.repeat_penalty,
+        frequency_penalty: options.frequency_penalty,
+        presence_penalty: options.presence_penalty,
+        stop: &options.stop,
+        num_keep: o.num_keep,
+        typical_p: o.typical_p,
+        repeat_last_n: o.repeat_last_n,
+        num_batch: o.num_batch,
+        num_gpu: o.num_gpu,
+        main_gpu: o.main_gpu,
+        use_mmap: o.use_mmap,
+        num_thread: o.num_thread,
+        draft_num_predict: o.draft_num_predict,
+    }
 }
 
 /// Refuses what the native chat cannot honour, and numbers JSON cannot carry.
@@ -188,13 +216,13 @@ fn check_options(o: &Options) -> Result<()> {
     Ok(())
 }
 
-fn think_for(effort: ReasoningEffort) -> Think {
+pub(super) fn think_for(effort: ReasoningEffort) -> Think {
     match effort {
         ReasoningEffort::None => Think::Enabled(false),
-        ReasoningEffort::Low => Think::Level(ThinkLevel::Low),
-        ReasoningEffort::Medium => Think::Level(ThinkLevel::Medium),
-        ReasoningEffort::High => Think::Level(ThinkLevel::High),
-        ReasoningEffort::Max => Think::Level(ThinkLevel::Max),
+        ReasoningEffort::Low => Think::Level(ThinkLevel::LOW),
+        ReasoningEffort::Medium => Think::Level(ThinkLevel::MEDIUM),
+        ReasoningEffort::High => Think::Level(ThinkLevel::HIGH),
+        ReasoningEffort::Max => Think::Level(ThinkLevel::MAX),
     }
 }
 
@@ -225,6 +253,7 @@ fn encode_message<'a>(
     }
 
     let mut texts: Vec<&'a str> = Vec::new();
+    let mut thinking: Vec<&'a str> = Vec::new();
     let mut images: Vec<String> = Vec::new();
     let mut tool_calls: Vec<WireToolCall<'a>> = Vec::new();
     let mut results: Vec<&'a ToolResult> = Vec::new();
@@ -265,7 +294,9 @@ fn encode_message<'a>(
                 tool_calls.push(encode_tool_call(call, index)?);
             }
             Part::ToolResult(r) => results.push(r),
-            // Reasoning is the model's own scratch work; it is not sent back.
+            // The model's earlier reasoning goes back in its own field (api.Message.Thinking),
+            // which thinking models' templates render; it is the assistant's only.
+            Part::Reasoning { text, .. } if m.role == Role::Assistant => thinking.push(text),
             Part::Reasoning { .. } => {}
         }
     }
@@ -274,12 +305,16 @@ fn encode_message<'a>(
             "tool calls can only appear in assistant messages",
         ));
     }
-    let only_results =
-        texts.is_empty() && images.is_empty() && tool_calls.is_empty() && !results.is_empty();
+    let only_results = texts.is_empty()
+        && thinking.is_empty()
+        && images.is_empty()
+        && tool_calls.is_empty()
+        && !results.is_empty();
     if !only_results {
         out.push(ChatMessage {
             role: m.role.as_str(),
             content: joined(texts),
+            thinking: (!thinking.is_empty()).then(|| joined(thinking)),
             images,
             tool_calls,
             tool_name: None,

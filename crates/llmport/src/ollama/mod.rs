@@ -1,27 +1,43 @@
 //! [`OllamaProvider`]: Ollama, through its OpenAI-compatible `/v1` API, and its native
 //! `/api/*` API for model management, embeddings and Ollama-only chat options.
 
+mod blobs;
+mod capabilities;
 mod chat;
+mod create;
 mod error;
 mod host;
 mod models;
 mod native;
 mod options;
+mod progress;
+mod push;
 mod unsupported;
+mod web;
 mod wire;
 
 use std::borrow::Cow;
 
 use async_trait::async_trait;
 
+pub use self::blobs::file_digest;
 pub use self::chat::ChatDecoder;
+pub use self::create::{CreateMessage, CreateOptions, CreateOptionsBuilder};
 pub use self::host::parse_ollama_host;
 pub use self::models::PullOptionsBuilder;
 pub use self::models::{
-    LocalModel, ModelDetails, ModelInfo, PullOptions, PullProgress, RunningModel, TensorInfo,
+    LocalModel, ModelDetails, ModelInfo, Progress, PullOptions, PullProgress, RunningModel,
+    TensorInfo, ThinkingLevels,
 };
-pub use self::native::{PullDecoder, PullStream};
 pub use self::options::{KeepAlive, OllamaOptions, OllamaOptionsBuilder, Think, ThinkLevel};
+pub use self::web::{
+    MAX_WEB_RESULTS, WEB_FETCH_TOOL, WEB_SEARCH_TOOL, WebFetchResponse, WebRoute,
+    WebSearchResponse, WebSearchResult,
+};
+use secrecy::SecretString;
+
+pub use self::progress::{ProgressDecoder, ProgressStream, PullDecoder, PullStream};
+pub use self::push::{PushOptions, PushOptionsBuilder};
 use crate::auth::Auth;
 use crate::env::Vars;
 use crate::error::Result;
@@ -35,6 +51,10 @@ use crate::transport::{ClientOptions, HttpClient, RetryConfig};
 
 /// Ollama's address when nothing else is configured.
 pub const DEFAULT_HOST: &str = "http://localhost:11434";
+
+/// Where Ollama's cloud is when nothing else is configured (see
+/// [`OllamaProviderBuilder::cloud_url`]).
+pub const CLOUD_URL: &str = "https://ollama.com";
 
 /// Which of Ollama's two chat APIs a chat goes to. Both answer with the same
 /// [`GenResponse`] shape.
@@ -63,9 +83,32 @@ pub enum OllamaChatApi {
 /// native `/api/chat`, with the same [`GenResponse`] shape. Model management ([`list_models`](OllamaProvider::list_models),
 /// [`show`](OllamaProvider::show), [`pull`](OllamaProvider::pull),
 /// [`delete`](OllamaProvider::delete), [`running`](OllamaProvider::running),
+/// [`create`](OllamaProvider::create), [`create_from_gguf`](OllamaProvider::create_from_gguf),
+/// [`copy`](OllamaProvider::copy), [`push`](OllamaProvider::push),
+/// [`unload`](OllamaProvider::unload), the blobs,
 /// [`server_version`](OllamaProvider::server_version)) and embeddings
 /// ([`Embedder`](crate::Embedder)) use the native API at the server root. All of it shares
 /// one connection pool. No credentials are sent unless configured.
+///
+/// # Ollama's cloud
+///
+/// [`OllamaProvider::cloud`] talks to `https://ollama.com` (its `/api` and `/v1`) with the
+/// API key in `OLLAMA_API_KEY`, sent as `Authorization: Bearer <key>`. The key goes only to
+/// the cloud: as `ollama-js` does, it is sent when the provider's server *is* the cloud
+/// (`https://ollama.com`, or [`OllamaProviderBuilder::cloud_url`]), and for
+/// [web search and fetch](OllamaProvider::web_search), never to a local Ollama or a gateway,
+/// and never after a redirect to another origin (the transport follows none). Credentials
+/// set with [`OllamaProviderBuilder::auth`] (or `LLMPORT_*` variables) win over the key for
+/// the provider's own server. (`ollama-python` sends the key to whatever host it talks to;
+/// llmport does not.)
+///
+/// Cloud models through a local Ollama (`gpt-oss:120b-cloud`, `kimi-k2.5:cloud`) need
+/// nothing here: the daemon signs those requests itself after `ollama signin`. When it is not
+/// signed in, it answers 401 with a sign-in link: an [`Error::Auth`](crate::Error::Auth)
+/// whose [`signin_url`](crate::Error::signin_url) is that link. A used-up cloud allowance
+/// (the hourly, session or weekly usage limit) is an
+/// [`Error::QuotaExceeded`](crate::Error::QuotaExceeded), never retried; a rate-limit 429 and
+/// Ollama's 503 "server busy" (a full queue) are retried.
 ///
 /// ```no_run
 /// # async fn run() -> llmport::Result<()> {
@@ -87,6 +130,20 @@ pub struct OllamaProvider {
     lenient: bool,
     /// Which chat API a chat goes to.
     chat_api: OllamaChatApi,
+    /// The client for Ollama's cloud web search and fetch: `None` when no credentials for
+    /// the cloud are configured.
+    web: Option<HttpClient>,
+    /// Why there is no `web` client although a key was given (a key that cannot be a header
+    /// value): reported by the web calls, so that other calls still work. Never holds the key.
+    web_problem: Option<String>,
+    /// Where web search and fetch go.
+    web_route: WebRoute,
+    /// Check the capabilities a request needs against `/api/show` before sending.
+    check_capabilities: bool,
+    /// Check a `think` level against the model's `thinking.values` before sending.
+    check_think_levels: bool,
+    /// What `/api/show` said about each model looked up (see `capabilities.rs`).
+    facts: capabilities::FactsCache,
 }
 
 impl OllamaProvider {
@@ -103,6 +160,26 @@ impl OllamaProvider {
     /// Configured from the process environment; see [`OllamaProviderBuilder::from_vars`].
     pub fn from_env() -> Result<Self> {
         Self::builder().from_vars(std::env::vars()).build()
+    }
+
+    /// Ollama's cloud (`https://ollama.com`, its `/api` and `/v1`) with the API key in
+    /// `OLLAMA_API_KEY` (or `OLLAMA_API_KEY_FILE`), configured from the process environment
+    /// otherwise (time limits, retries, proxy, `LLMPORT_OLLAMA_CLOUD_URL`); `OLLAMA_HOST` and
+    /// `LLMPORT_BASE_URL` are not read. Without a key this is an
+    /// [`Error::Config`](crate::Error::Config) naming `OLLAMA_API_KEY`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> llmport::Result<()> {
+    /// use llmport::{Message, OllamaProvider, Options, Provider};
+    /// let cloud = OllamaProvider::cloud()?;
+    /// let answer = cloud
+    ///     .generate("gpt-oss:120b", &[Message::user("Hi!")], &Options::default())
+    ///     .await?;
+    /// println!("{}", answer.text());
+    /// # Ok(()) }
+    /// ```
+    pub fn cloud() -> Result<Self> {
+        Self::builder().from_vars(std::env::vars()).cloud().build()
     }
 
     /// The server's root URL (without `/v1`), where the native `/api/*` endpoints live.
@@ -175,6 +252,7 @@ impl Provider for OllamaProvider {
     ) -> Result<GenResponse> {
         // Ranges first: a bad value is the caller's to fix whichever API would carry it.
         options.validate()?;
+        self.check_chat(model, messages, options).await?;
         if self.uses_native_chat(options) {
             unsupported::check_images(messages)?;
             return self.native_generate(model, messages, options).await;
@@ -191,6 +269,7 @@ impl Provider for OllamaProvider {
     ) -> Result<ResponseStream> {
         // Ranges first: a bad value is the caller's to fix whichever API would carry it.
         options.validate()?;
+        self.check_chat(model, messages, options).await?;
         if self.uses_native_chat(options) {
             unsupported::check_images(messages)?;
             return self.native_generate_stream(model, messages, options).await;
@@ -209,7 +288,22 @@ pub struct OllamaProviderBuilder {
     host: Option<String>,
     lenient: bool,
     chat_api: OllamaChatApi,
+    check_capabilities: bool,
+    check_think_levels: bool,
     inner: OpenAiProviderBuilder,
+    /// The ollama.com API key (`Debug` shows `[REDACTED]`).
+    api_key: Option<SecretString>,
+    /// Where Ollama's cloud is (default [`CLOUD_URL`]).
+    cloud_url: Option<String>,
+    /// The provider's own server is the cloud ([`OllamaProviderBuilder::cloud`]).
+    cloud: bool,
+    /// Credentials for the provider's own server were configured (`auth`, an
+    /// `Authorization` header, `LLMPORT_*` credentials): they win over the key there.
+    explicit_auth: bool,
+    /// Where web search and fetch go.
+    web_route: WebRoute,
+    /// A problem with `OLLAMA_API_KEY(_FILE)` found by `from_vars`: (variable, message).
+    key_error: Option<(String, String)>,
 }
 
 impl Default for OllamaProviderBuilder {
@@ -219,10 +313,18 @@ impl Default for OllamaProviderBuilder {
             host: None,
             lenient: false,
             chat_api: OllamaChatApi::Auto,
+            check_capabilities: false,
+            check_think_levels: true,
             inner: OpenAiProvider::builder()
                 .provider_name("ollama")
                 .error_mapping(std::sync::Arc::new(error::OllamaErrors))
                 .description("Ollama (OpenAI-compatible API)"),
+            api_key: None,
+            cloud_url: None,
+            cloud: false,
+            explicit_auth: false,
+            web_route: WebRoute::Cloud,
+            key_error: None,
         }
     }
 }
@@ -232,6 +334,7 @@ impl OllamaProviderBuilder {
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url = Some(url.into());
         self.host = None;
+        self.cloud = false;
         self
     }
 
@@ -240,6 +343,43 @@ impl OllamaProviderBuilder {
     pub fn host(mut self, host: impl Into<String>) -> Self {
         self.host = Some(host.into());
         self.base_url = None;
+        self.cloud = false;
+        self
+    }
+
+    /// The server is Ollama's cloud ([`cloud_url`](Self::cloud_url), by default
+    /// `https://ollama.com`), reached with the [API key](Self::api_key); `build` fails
+    /// without a key (or other credentials).
+    pub fn cloud(mut self) -> Self {
+        self.cloud = true;
+        self.base_url = None;
+        self.host = None;
+        self
+    }
+
+    /// An ollama.com API key (what `OLLAMA_API_KEY` holds; create one at
+    /// <https://ollama.com/settings/keys>), sent as `Authorization: Bearer <key>` to
+    /// Ollama's cloud only: to this provider's server when that is the cloud (unless
+    /// [`auth`](Self::auth) set other credentials), and with web search and fetch. Never
+    /// shown in `Debug`, logs or errors.
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(SecretString::from(key.into()));
+        self.key_error = None;
+        self
+    }
+
+    /// Where Ollama's cloud is (default [`CLOUD_URL`], `https://ollama.com`; the variable
+    /// `LLMPORT_OLLAMA_CLOUD_URL`): for a staging service or a test server. The API key is
+    /// sent to this origin, so name only one you trust with it.
+    pub fn cloud_url(mut self, url: impl Into<String>) -> Self {
+        self.cloud_url = Some(url.into());
+        self
+    }
+
+    /// Where [web search and fetch](OllamaProvider::web_search) go (default
+    /// [`WebRoute::Cloud`]).
+    pub fn web_route(mut self, route: WebRoute) -> Self {
+        self.web_route = route;
         self
     }
 
@@ -250,7 +390,10 @@ impl OllamaProviderBuilder {
     /// the builder as it is; an invalid value is reported by [`build`](Self::build).
     ///
     /// `LLMPORT_BASE_URL` (the OpenAI-compatible base URL, with `/v1`) wins over
-    /// `OLLAMA_HOST` (the server, parsed with Ollama's rules).
+    /// `OLLAMA_HOST` (the server, parsed with Ollama's rules); neither is read after
+    /// [`cloud`](Self::cloud). `OLLAMA_API_KEY` (or `OLLAMA_API_KEY_FILE`) is the
+    /// [API key](Self::api_key) for Ollama's cloud, `LLMPORT_OLLAMA_CLOUD_URL` its
+    /// [address](Self::cloud_url).
     pub fn from_vars<I, K, V>(mut self, vars: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
@@ -258,10 +401,34 @@ impl OllamaProviderBuilder {
         V: AsRef<str>,
     {
         let vars = Vars::new(vars);
-        if let Some(b) = vars.get("LLMPORT_BASE_URL") {
-            self = self.base_url(b);
-        } else if let Some(h) = vars.get("OLLAMA_HOST") {
-            self = self.host(h);
+        // A provider for the cloud stays one, whatever the variables say about a server.
+        let server = vars
+            .get("LLMPORT_BASE_URL")
+            .map(|b| (true, b))
+            .or_else(|| vars.get("OLLAMA_HOST").map(|h| (false, h)));
+        match server {
+            _ if self.cloud => {}
+            Some((true, base)) => self = self.base_url(base),
+            Some((false, host)) => self = self.host(host),
+            None => {}
+        }
+        if let Some(url) = vars.get("LLMPORT_OLLAMA_CLOUD_URL") {
+            self.cloud_url = Some(url.to_owned());
+        }
+        match vars.secret("OLLAMA_API_KEY") {
+            Ok(Some(key)) => self = self.api_key(key),
+            Ok(None) => {}
+            Err(e) => {
+                let setting = e.setting().unwrap_or("OLLAMA_API_KEY").to_owned();
+                let message = match e {
+                    crate::Error::Config { message, .. } => message,
+                    other => other.to_string(),
+                };
+                self.key_error = Some((setting, message));
+            }
+        }
+        if matches!(crate::env::auth_from(&vars), Ok(Some(_))) {
+            self.explicit_auth = true;
         }
         self.inner = self.inner.apply_vars(&vars);
         self
@@ -284,14 +451,48 @@ impl OllamaProviderBuilder {
         self
     }
 
+    /// How requests authenticate (for Ollama behind a proxy or gateway). Wins over the
+    /// [API key](Self::api_key) for this provider's server.
+    /// Check, before sending, that the model has the capabilities a request needs — tools,
+    /// images (`vision`), thinking, embeddings, fill-in-the-middle (`insert`) — as
+    /// `/api/show` reports them (looked up once per model; skipped when the server cannot
+    /// say). Off by default: the server refuses most such requests itself, and the refusal is
+    /// the same [`Error::ModelCapability`](crate::Error::ModelCapability); on, the request
+    /// fails before anything is generated or loaded, and `vision` (which Ollama does not
+    /// check) is caught too. A `think` level is checked against the model's
+    /// [`ThinkingLevels`] either way.
+    pub fn check_capabilities(mut self, yes: bool) -> Self {
+        self.check_capabilities = yes;
+        self
+    }
+
+    /// Check a `think` level (a string: [`Think::Level`], or a
+    /// [`ReasoningEffort`](crate::ReasoningEffort) other than `None`) against the
+    /// [`ThinkingLevels`] the server reports for the model, before sending (on by default).
+    /// Newer servers replace a level the model does not list with its default without
+    /// saying so; the check makes that an [`Error::Unsupported`](crate::Error::Unsupported)
+    /// listing the valid values instead. It costs one `/api/show` per model for the
+    /// provider's lifetime, and nothing for booleans; turn it off to never spend it.
+    pub fn check_think_levels(mut self, yes: bool) -> Self {
+        self.check_think_levels = yes;
+        self
+    }
+
     /// How requests authenticate (for Ollama behind a proxy or gateway).
     pub fn auth(mut self, auth: Auth) -> Self {
+        self.explicit_auth = !matches!(auth, Auth::None);
         self.inner = self.inner.auth(auth);
         self
     }
 
-    /// A header sent with every request.
+    /// A header sent with every request to this provider's server (not with web search
+    /// and fetch when those go to the cloud elsewhere). An `Authorization` header wins over
+    /// the [API key](Self::api_key).
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        let name = name.into();
+        if name.trim().eq_ignore_ascii_case("authorization") {
+            self.explicit_auth = true;
+        }
         self.inner = self.inner.header(name, value);
         self
     }
@@ -339,7 +540,12 @@ impl OllamaProviderBuilder {
 
     /// Builds the provider.
     pub fn build(self) -> Result<OllamaProvider> {
+        if let Some((setting, message)) = self.key_error {
+            return Err(crate::Error::config_for(setting, message));
+        }
+        let cloud_root = web::cloud_root(self.cloud_url.as_deref())?;
         let base = match (self.base_url, self.host) {
+            _ if self.cloud => format!("{cloud_root}/v1"),
             (Some(b), _) => b.trim_end_matches('/').to_owned(),
             (None, Some(h)) => format!("{}/v1", parse_ollama_host(&h)?),
             (None, None) => format!("{DEFAULT_HOST}/v1"),
@@ -349,14 +555,49 @@ impl OllamaProviderBuilder {
             .unwrap_or(&base)
             .trim_end_matches('/')
             .to_owned();
-        let openai = self.inner.base_url(base).build()?;
+        if self.cloud && self.api_key.is_none() && !self.explicit_auth {
+            return Err(crate::Error::config_for(
+                "OLLAMA_API_KEY",
+                "Ollama's cloud needs an API key: set OLLAMA_API_KEY (create one at \
+                 https://ollama.com/settings/keys), or pass it with \
+                 OllamaProviderBuilder::api_key",
+            ));
+        }
+        let at_cloud = web::same_origin(&root, &cloud_root);
+        let mut inner = self.inner;
+        // The key goes to the cloud only, and explicit credentials win there.
+        if at_cloud
+            && !self.explicit_auth
+            && let Some(key) = &self.api_key
+        {
+            inner = inner.auth(Auth::Bearer(key.clone()));
+        }
+        let openai = inner.base_url(base).build()?;
         let native = openai.http().with_base_url(&root)?;
+        let mut web_problem = None;
+        let web = if at_cloud && (self.explicit_auth || self.api_key.is_some()) {
+            Some(native.with_base_url(&cloud_root)?)
+        } else if let Some(key) = self.api_key {
+            // Only the web calls need this client: a bad key must not stop the others.
+            native
+                .for_other_server(&cloud_root, Auth::Bearer(key))
+                .map_err(|e| web_problem = Some(e.to_string()))
+                .ok()
+        } else {
+            None
+        };
         Ok(OllamaProvider {
             openai,
             root,
             native,
             lenient: self.lenient,
             chat_api: self.chat_api,
+            web,
+            web_problem,
+            web_route: self.web_route,
+            check_capabilities: self.check_capabilities,
+            check_think_levels: self.check_think_levels,
+            facts: capabilities::FactsCache::default(),
         })
     }
 }

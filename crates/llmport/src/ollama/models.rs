@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::options::Think;
 use super::wire::null_as_default;
 
 /// A model stored on the server, as [`list_models`](crate::OllamaProvider::list_models)
@@ -125,9 +126,15 @@ pub struct ModelInfo {
     /// The model's tensors (GGUF models).
     #[serde(default, deserialize_with = "null_as_default")]
     pub tensors: Vec<TensorInfo>,
-    /// What the model can do (`completion`, `tools`, `thinking`, `vision`, …).
+    /// What the model can do, in discovery order: `completion`, `tools`, `thinking`,
+    /// `vision`, `insert` (fill-in-the-middle), `embedding`, `image`, `audio`, or a word a
+    /// newer server adds; see [`ModelInfo::supports`].
     #[serde(default, deserialize_with = "null_as_default")]
     pub capabilities: Vec<String>,
+    /// The `think` values the model accepts and its default, where the server says (newer
+    /// Ollama; absent before, and for models without the metadata).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<ThinkingLevels>,
     /// When the model was last changed, RFC 3339 with the server's offset; see
     /// [`ModelInfo::modified_time`].
     #[serde(default)]
@@ -138,6 +145,13 @@ pub struct ModelInfo {
 }
 
 impl ModelInfo {
+    /// Whether the server lists `capability` (`tools`, `vision`, `insert`, …) for the model.
+    /// Servers before Ollama 0.30 list none: check [`ModelInfo::capabilities`] for emptiness
+    /// before concluding anything.
+    pub fn supports(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
+    }
+
     /// The architecture (`general.architecture`), e.g. `llama`.
     pub fn architecture(&self) -> Option<&str> {
         self.model_info
@@ -186,6 +200,40 @@ impl ModelInfo {
     /// [`ModelInfo::modified_at`] parsed, keeping its offset; `None` if it is not RFC 3339.
     pub fn modified_time(&self) -> Option<OffsetDateTime> {
         parse_time(&self.modified_at)
+    }
+}
+
+/// The `think` values a model accepts, as `/api/show` reports them (`"thinking": {"values":
+/// [false, "low", "medium", "xhigh"], "default": "medium"}`). Such a server replaces a value
+/// outside the list with the default without saying so, which is why a request is checked
+/// against it before sending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ThinkingLevels {
+    /// Every accepted value: booleans and level names.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub values: Vec<Think>,
+    /// What the server uses when `think` is not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<Think>,
+}
+
+impl ThinkingLevels {
+    /// Whether `think` is one of [`ThinkingLevels::values`] (`true` also when the list has
+    /// a level: every level turns thinking on).
+    pub fn accepts(&self, think: &Think) -> bool {
+        self.values.contains(think)
+            || *think == Think::Enabled(true)
+                && self
+                    .values
+                    .iter()
+                    .any(|v| matches!(v, Think::Level(_) | Think::Enabled(true)))
+    }
+
+    /// The values as a list for a message: `false, low, medium, xhigh`.
+    pub fn list(&self) -> String {
+        let names: Vec<String> = self.values.iter().map(Think::to_string).collect();
+        names.join(", ")
     }
 }
 
@@ -242,18 +290,23 @@ impl RunningModel {
     }
 }
 
-/// One progress report of a [`pull`](crate::OllamaProvider::pull).
+/// One progress report of a [`pull`](crate::OllamaProvider::pull),
+/// [`push`](crate::OllamaProvider::push) or [`create`](crate::OllamaProvider::create).
 ///
 /// A pull reports `pulling manifest`, then per layer `pulling <digest prefix>` with
 /// [`digest`](PullProgress::digest), [`total`](PullProgress::total) and
 /// [`completed`](PullProgress::completed) bytes, then `verifying sha256 digest`,
-/// `writing manifest`, and last `success`.
+/// `writing manifest`, and last `success`. A push reports `retrieving manifest`, per layer
+/// `pushing <digest prefix>` with bytes, `pushing manifest`, `success`. A create reports what
+/// it does with each layer (`using existing layer sha256:…`, `creating new layer sha256:…`,
+/// `parsing GGUF`, `quantizing F16 model to Q4_K_M` with bytes, …), `writing manifest`,
+/// `success`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct PullProgress {
+pub struct Progress {
     /// What the server is doing, in its words.
     pub status: String,
-    /// The layer being downloaded (`sha256:…`).
+    /// The layer being transferred (`sha256:…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     /// The layer's size in bytes.
@@ -264,7 +317,10 @@ pub struct PullProgress {
     pub completed: Option<u64>,
 }
 
-impl PullProgress {
+/// [`Progress`], under the name it had when only pulls reported progress.
+pub type PullProgress = Progress;
+
+impl Progress {
     /// Whether this is the final `success` report.
     pub fn is_success(&self) -> bool {
         self.status == "success"

@@ -1,29 +1,23 @@
 //! Ollama's native API (`/api/*`) on [`OllamaProvider`]: listing, showing, pulling, deleting
-//! and inspecting models, the server version, embeddings — and the NDJSON stream that
-//! native pulls and native chats are read with.
-
-use std::collections::VecDeque;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+//! and inspecting models, the server version, embeddings — and what the native NDJSON
+//! streams share (`lines_decoder!`, [`decode_document`]).
 
 use async_trait::async_trait;
-use futures::Stream;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::OllamaProvider;
-use super::models::{LocalModel, ModelInfo, PullOptions, PullProgress, RunningModel};
+use super::models::{LocalModel, ModelInfo, PullOptions, RunningModel};
 use super::options::OllamaOptions;
+use super::progress::{ProgressDecoder, ProgressStream};
 use super::wire::{
-    EmbedRequest, EmbedResponse, ModelRequest, PsResponse, PullLine, PullRequest, TagsResponse,
-    VersionResponse, reported_error,
+    CopyRequest, EmbedRequest, EmbedResponse, ModelRequest, PsResponse, PullLine, PullRequest,
+    TagsResponse, UnloadRequest, VersionResponse, reported_error,
 };
-use crate::codec::DEFAULT_MAX_LINE;
 use crate::codec::lines::{LineHandler, Lines};
 use crate::embed::{EmbedOptions, Embedder, Embeddings};
 use crate::error::{ApiError, Error, Result};
 use crate::json_body::{encode_json, encode_with_extra};
-use crate::stream::Decoded;
 use crate::transport::{Request, Timer, excerpt};
 
 impl OllamaProvider {
@@ -61,7 +55,7 @@ impl OllamaProvider {
     /// Downloads a model (or brings it up to date), reporting progress as it goes
     /// (`POST /api/pull`).
     ///
-    /// The stream yields [`PullProgress`] reports and ends after the one whose status is
+    /// The stream yields [`Progress`](super::Progress) reports and ends after the one whose status is
     /// `success`. A failure the server reports in the middle (for example an unknown model:
     /// `pull model manifest: file does not exist`) arrives as an [`Error::Stream`] item, and
     /// so does a stream that ends without `success`. Dropping the stream cancels the pull
@@ -81,20 +75,15 @@ impl OllamaProvider {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn pull(&self, model: &str) -> Result<PullStream> {
+    pub async fn pull(&self, model: &str) -> Result<ProgressStream> {
         self.pull_with(model, &PullOptions::default()).await
     }
 
     /// [`OllamaProvider::pull`] with options.
-    pub async fn pull_with(&self, model: &str, options: &PullOptions) -> Result<PullStream> {
+    pub async fn pull_with(&self, model: &str, options: &PullOptions) -> Result<ProgressStream> {
         let body = pull_body(model, options, None)?;
         let req = Request::post_json("api/pull", body, Some(model));
-        let body = self.native.send_for_stream(&req).await?;
-        let decoder = PullDecoder::new(self.openai.stream_limits().max_line);
-        // Not capped by `max_body_size`: progress reports run as long as the download.
-        Ok(PullStream {
-            inner: crate::stream::open(body, decoder, false).await?,
-        })
+        self.progress_stream("pull", &req).await
     }
 
     /// Downloads a model without progress reports (`"stream": false`): returns once the
@@ -129,6 +118,37 @@ impl OllamaProvider {
         Ok(())
     }
 
+    /// Copies the model `source` to the new name `destination` (`POST /api/copy`), e.g. to
+    /// push it under your namespace. A `source` the server does not have is an
+    /// [`Error::Api`] with status 404 (`model "x" not found`).
+    pub async fn copy(&self, source: &str, destination: &str) -> Result<()> {
+        require_model(source)?;
+        require_model(destination)?;
+        let body = encode_json(&CopyRequest {
+            source,
+            destination,
+        })?;
+        let req = Request::post_json("api/copy", body, Some(source));
+        // Success is a 200 with an empty body.
+        self.native.send_for_body(&req).await?;
+        Ok(())
+    }
+
+    /// Unloads the model from memory now (what `ollama stop` does): a `POST /api/generate`
+    /// with an empty prompt and `keep_alive: 0`, which the server answers at once
+    /// (`done_reason: unload`) without generating. A model that is not loaded is no error.
+    pub async fn unload(&self, model: &str) -> Result<()> {
+        require_model(model)?;
+        let body = encode_json(&UnloadRequest {
+            model,
+            prompt: "",
+            keep_alive: 0,
+        })?;
+        let req = Request::post_json("api/generate", body, Some(model));
+        self.native.send_for_body(&req).await?;
+        Ok(())
+    }
+
     /// The models loaded in memory now, with when each will be unloaded (`GET /api/ps`).
     pub async fn running(&self) -> Result<Vec<RunningModel>> {
         let ps: PsResponse = self.get_json("api/ps").await?;
@@ -148,6 +168,21 @@ impl OllamaProvider {
     pub async fn ping(&self) -> Result<()> {
         self.native.send_for_body(&Request::get("")).await?;
         Ok(())
+    }
+
+    /// Sends a request whose answer is a progress stream (pull, push, create) and opens it.
+    pub(super) async fn progress_stream(
+        &self,
+        operation: &'static str,
+        req: &Request<'_>,
+    ) -> Result<ProgressStream> {
+        let body = self.native.send_for_stream(req).await?;
+        let decoder =
+            ProgressDecoder::for_operation(operation, self.openai.stream_limits().max_line);
+        // Not capped by `max_body_size`: progress reports run as long as the operation.
+        Ok(ProgressStream::new(
+            crate::stream::open(body, decoder, false).await?,
+        ))
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
@@ -183,6 +218,7 @@ impl Embedder for OllamaProvider {
     ) -> Result<Embeddings> {
         require_model(model)?;
         options.validate()?;
+        self.require_capabilities(model, &["embedding"]).await?;
         let ollama = options.extension::<OllamaOptions>();
         if let Some(o) = ollama {
             o.validate()?;
@@ -389,114 +425,4 @@ pub(super) fn decode_document<H: LineHandler>(
     lines.feed(bytes::Bytes::copy_from_slice(body));
     lines.end();
     Ok(())
-}
-
-/// The progress reports of a [`pull`](OllamaProvider::pull): a stream of [`PullProgress`]
-/// that ends after `success`, or with an error item. Dropping it cancels the pull.
-#[must_use = "a stream does nothing unless polled"]
-pub struct PullStream {
-    inner: Decoded<PullDecoder>,
-}
-
-impl std::fmt::Debug for PullStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PullStream").finish_non_exhaustive()
-    }
-}
-
-impl Stream for PullStream {
-    type Item = Result<PullProgress>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        Pin::new(&mut self.inner).poll_next(cx)
-    }
-}
-
-/// The progress reports of a pull, decoded: NDJSON lines → [`PullProgress`], ending after
-/// `success`; `{"error": …}` ends the stream with an error. The [`Decoder`](crate::codec::Decoder)
-/// [`OllamaProvider::pull`] reads its answer with; it does no I/O.
-#[derive(Debug)]
-pub struct PullDecoder {
-    lines: Lines<PullLines>,
-}
-
-impl Default for PullDecoder {
-    /// A decoder with the default line limit ([`DEFAULT_MAX_LINE`]).
-    fn default() -> Self {
-        Self::new(DEFAULT_MAX_LINE)
-    }
-}
-
-impl PullDecoder {
-    /// A decoder that refuses lines longer than `max_line` bytes.
-    pub fn new(max_line: usize) -> Self {
-        PullDecoder {
-            lines: Lines::new(max_line, PullLines::default()),
-        }
-    }
-}
-
-lines_decoder!(
-    PullDecoder,
-    PullProgress,
-    "a stream of pull progress reports (NDJSON)",
-    |v| v.get("status").is_some_and(Value::is_string)
-);
-
-/// Pull lines → [`PullProgress`].
-#[derive(Debug, Default)]
-struct PullLines {
-    success: bool,
-    lines: u64,
-    progress: bool,
-}
-
-impl LineHandler for PullLines {
-    type Item = PullProgress;
-
-    fn on_line(&mut self, line: &str, out: &mut VecDeque<Result<PullProgress>>) -> Result<()> {
-        if self.success {
-            return Ok(());
-        }
-        self.lines += 1;
-        let wire: PullLine = serde_json::from_str(line).map_err(|e| Error::Decode {
-            message: format!(
-                "line {} of the pull's progress is not a progress report: {}",
-                self.lines,
-                excerpt(line.as_bytes())
-            ),
-            source: Some(Box::new(e)),
-        })?;
-        if let Some(err) = reported_error(wire.error.as_ref()) {
-            return Err(Error::stream(format!("the pull failed: {err}")));
-        }
-        let progress = PullProgress {
-            status: wire.status,
-            digest: wire.digest,
-            total: wire.total,
-            completed: wire.completed,
-        };
-        self.success = progress.is_success();
-        // Every report is progress: a pull is alive while the server reports on it.
-        self.progress = true;
-        out.push_back(Ok(progress));
-        Ok(())
-    }
-
-    fn is_done(&self) -> bool {
-        self.success
-    }
-
-    fn take_progress(&mut self) -> bool {
-        std::mem::take(&mut self.progress)
-    }
-
-    fn on_end(&mut self) -> Result<()> {
-        if self.success {
-            return Ok(());
-        }
-        Err(Error::stream(
-            "the pull ended before the server reported success",
-        ))
-    }
 }

@@ -1,5 +1,7 @@
 //! [`OllamaOptions`]: settings only Ollama understands.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -45,6 +47,43 @@ pub struct OllamaOptions {
     pub think: Option<Think>,
     /// The answer's format: `"json"` or a JSON Schema object.
     pub format: Option<Value>,
+    /// Whether Ollama may drop the oldest messages of a chat (or the start of a prompt) that
+    /// does not fit the context window (the request's top-level `truncate`; the server's
+    /// default is `true`). With `false`, input that does not fit is an error.
+    pub truncate: Option<bool>,
+    /// Whether Ollama may shift the context window (drop early tokens) when the answer
+    /// reaches its end (the request's top-level `shift`; the server's default is `true`).
+    /// With `false`, generation stops there instead, and a prompt longer than the context is
+    /// refused with a 400 that becomes
+    /// [`Error::ContextLength`](crate::Error::ContextLength).
+    pub shift: Option<bool>,
+    /// How many tokens of the prompt to keep when the context shifts (`options.num_keep`);
+    /// -1 keeps all of them. At least -1.
+    pub num_keep: Option<i32>,
+    /// Locally typical sampling (`options.typical_p`), in \[0, 1\]; 1 turns it off.
+    pub typical_p: Option<f32>,
+    /// How far back `repeat_penalty` looks, in tokens (`options.repeat_last_n`); 0 turns the
+    /// penalty off, -1 means the whole context. At least -1.
+    pub repeat_last_n: Option<i32>,
+    /// Prompt tokens processed per batch (`options.num_batch`, a load-time option: changing
+    /// it reloads the model). At least 1.
+    pub num_batch: Option<u32>,
+    /// How many layers go to the GPU(s) (`options.num_gpu`, load-time); 0 runs on the CPU
+    /// only, -1 lets Ollama decide. At least -1.
+    pub num_gpu: Option<i32>,
+    /// Which GPU holds the small tensors when a model is split across several
+    /// (`options.main_gpu`, load-time).
+    pub main_gpu: Option<u32>,
+    /// Whether the model file is memory-mapped (`options.use_mmap`, load-time); `false`
+    /// reads it into memory, which can help on slow or network file systems.
+    pub use_mmap: Option<bool>,
+    /// CPU threads used for generation (`options.num_thread`, load-time); 0 lets the runner
+    /// choose (as when unset).
+    pub num_thread: Option<u32>,
+    /// Tokens a draft model proposes per step in speculative decoding
+    /// (`options.draft_num_predict`, load-time; for models created with a draft model).
+    /// At least 1.
+    pub draft_num_predict: Option<u32>,
 }
 
 impl OllamaOptions {
@@ -90,6 +129,37 @@ impl OllamaOptions {
             ));
         }
         check_range("OllamaOptions::min_p", self.min_p, 0.0, 1.0, true)?;
+        check_range("OllamaOptions::typical_p", self.typical_p, 0.0, 1.0, true)?;
+        at_least(
+            "OllamaOptions::num_keep",
+            self.num_keep,
+            -1,
+            "-1 keeps every token",
+        )?;
+        at_least(
+            "OllamaOptions::repeat_last_n",
+            self.repeat_last_n,
+            -1,
+            "-1 looks back over the whole context, 0 turns the penalty off",
+        )?;
+        at_least(
+            "OllamaOptions::num_gpu",
+            self.num_gpu,
+            -1,
+            "-1 lets Ollama decide, 0 runs on the CPU only",
+        )?;
+        if self.num_batch == Some(0) {
+            return Err(Error::config_for(
+                "OllamaOptions::num_batch",
+                "must be at least 1 (prompt tokens per batch)",
+            ));
+        }
+        if self.draft_num_predict == Some(0) {
+            return Err(Error::config_for(
+                "OllamaOptions::draft_num_predict",
+                "must be at least 1 (tokens the draft model proposes per step)",
+            ));
+        }
         check_range(
             "OllamaOptions::repeat_penalty",
             self.repeat_penalty,
@@ -97,6 +167,14 @@ impl OllamaOptions {
             f32::MAX,
             true,
         )?;
+        if let Some(Think::Level(level)) = &self.think
+            && level.as_str().trim().is_empty()
+        {
+            return Err(Error::config_for(
+                "OllamaOptions::think",
+                "an empty level: use true, false, or a level such as low, medium, high",
+            ));
+        }
         if let Some(KeepAlive::Seconds(s)) = &self.keep_alive
             && !s.is_finite()
         {
@@ -106,6 +184,17 @@ impl OllamaOptions {
             ));
         }
         Ok(())
+    }
+}
+
+/// An integer option's lower bound, with what its special values mean.
+fn at_least(setting: &str, value: Option<i32>, min: i32, meaning: &str) -> Result<(), Error> {
+    match value {
+        Some(v) if v < min => Err(Error::config_for(
+            setting,
+            format!("{v} is out of range: it must be at least {min} ({meaning})"),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -163,6 +252,73 @@ impl OllamaOptionsBuilder {
     /// The answer's format (`"json"` or a JSON Schema).
     pub fn format(mut self, f: Value) -> Self {
         self.opts.format = Some(f);
+        self
+    }
+
+    /// Whether input that does not fit the context may be cut (server default `true`).
+    pub fn truncate(mut self, yes: bool) -> Self {
+        self.opts.truncate = Some(yes);
+        self
+    }
+
+    /// Whether the context may shift when the answer reaches its end (server default
+    /// `true`).
+    pub fn shift(mut self, yes: bool) -> Self {
+        self.opts.shift = Some(yes);
+        self
+    }
+
+    /// Prompt tokens kept when the context shifts (-1 = all).
+    pub fn num_keep(mut self, n: i32) -> Self {
+        self.opts.num_keep = Some(n);
+        self
+    }
+
+    /// Locally typical sampling, in \[0, 1\] (1 = off).
+    pub fn typical_p(mut self, p: f32) -> Self {
+        self.opts.typical_p = Some(p);
+        self
+    }
+
+    /// How far back the repeat penalty looks (0 = off, -1 = the whole context).
+    pub fn repeat_last_n(mut self, n: i32) -> Self {
+        self.opts.repeat_last_n = Some(n);
+        self
+    }
+
+    /// Prompt tokens processed per batch (load-time).
+    pub fn num_batch(mut self, n: u32) -> Self {
+        self.opts.num_batch = Some(n);
+        self
+    }
+
+    /// Layers offloaded to the GPU(s) (0 = CPU only, -1 = automatic; load-time).
+    pub fn num_gpu(mut self, n: i32) -> Self {
+        self.opts.num_gpu = Some(n);
+        self
+    }
+
+    /// The GPU that holds the small tensors of a split model (load-time).
+    pub fn main_gpu(mut self, n: u32) -> Self {
+        self.opts.main_gpu = Some(n);
+        self
+    }
+
+    /// Whether the model file is memory-mapped (load-time).
+    pub fn use_mmap(mut self, yes: bool) -> Self {
+        self.opts.use_mmap = Some(yes);
+        self
+    }
+
+    /// CPU threads for generation (0 = the runner chooses; load-time).
+    pub fn num_thread(mut self, n: u32) -> Self {
+        self.opts.num_thread = Some(n);
+        self
+    }
+
+    /// Tokens a draft model proposes per step (speculative decoding; load-time).
+    pub fn draft_num_predict(mut self, n: u32) -> Self {
+        self.opts.draft_num_predict = Some(n);
         self
     }
 
@@ -236,28 +392,81 @@ fn is_go_duration(s: &str) -> bool {
     true
 }
 
-/// Whether a thinking model thinks, and how hard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Whether a thinking model thinks, and how hard: Ollama's `think`, a boolean or a level.
+///
+/// Levels are open: besides [`ThinkLevel::LOW`], [`MEDIUM`](ThinkLevel::MEDIUM),
+/// [`HIGH`](ThinkLevel::HIGH) and [`MAX`](ThinkLevel::MAX), a model may define its own
+/// (`xhigh`), which newer servers list in [`ModelInfo::thinking`](super::ModelInfo::thinking).
+/// It goes on the wire exactly as given: `true`, `false`, or the level's string.
+///
+/// ```
+/// use llmport::ollama::{Think, ThinkLevel};
+/// assert_eq!(Think::parse("high"), Think::Level(ThinkLevel::HIGH));
+/// assert_eq!(Think::parse("false"), Think::Enabled(false));
+/// assert_eq!(serde_json::to_string(&Think::level("xhigh")).unwrap(), r#""xhigh""#);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Think {
     /// On or off.
     Enabled(bool),
-    /// An effort level: `low`, `medium`, `high` or `max`.
+    /// An effort level: `low`, `medium`, `high`, `max`, or one the model defines.
     Level(ThinkLevel),
 }
 
-/// A thinking effort level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ThinkLevel {
-    /// Low.
-    Low,
-    /// Medium.
-    Medium,
-    /// High.
-    High,
-    /// As much as the model can (Ollama ≥ 0.22).
-    Max,
+impl Think {
+    /// A level by name (`Think::level("xhigh")`).
+    pub fn level(name: impl Into<String>) -> Think {
+        Think::Level(ThinkLevel::new(name))
+    }
+
+    /// Reads a user-supplied value: `true`/`false` (also `on`/`off`, `yes`/`no`) are the
+    /// booleans, anything else is a level, as given (trimmed).
+    pub fn parse(s: &str) -> Think {
+        let s = s.trim();
+        match s.to_ascii_lowercase().as_str() {
+            "true" | "on" | "yes" => Think::Enabled(true),
+            "false" | "off" | "no" => Think::Enabled(false),
+            _ => Think::level(s),
+        }
+    }
+}
+
+impl std::fmt::Display for Think {
+    /// As it goes on the wire, without quotes: `true`, `false`, `high`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Think::Enabled(b) => write!(f, "{b}"),
+            Think::Level(l) => f.write_str(l.as_str()),
+        }
+    }
+}
+
+/// A thinking effort level: one of the typed constants, or any name a model defines. Sent
+/// exactly as spelled (Ollama compares levels verbatim).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ThinkLevel(Cow<'static, str>);
+
+impl ThinkLevel {
+    /// `low`.
+    pub const LOW: ThinkLevel = ThinkLevel(Cow::Borrowed("low"));
+    /// `medium`.
+    pub const MEDIUM: ThinkLevel = ThinkLevel(Cow::Borrowed("medium"));
+    /// `high`.
+    pub const HIGH: ThinkLevel = ThinkLevel(Cow::Borrowed("high"));
+    /// `max`: as much as the model can (Ollama ≥ 0.22).
+    pub const MAX: ThinkLevel = ThinkLevel(Cow::Borrowed("max"));
+
+    /// A level by name, as the model defines it.
+    pub fn new(name: impl Into<String>) -> ThinkLevel {
+        ThinkLevel(Cow::Owned(name.into()))
+    }
+
+    /// The level's name, as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 #[cfg(test)]
@@ -300,8 +509,28 @@ mod tests {
             "true"
         );
         assert_eq!(
-            serde_json::to_string(&Think::Level(ThinkLevel::High)).unwrap(),
+            serde_json::to_string(&Think::Level(ThinkLevel::HIGH)).unwrap(),
             "\"high\""
         );
+        assert_eq!(
+            serde_json::to_string(&Think::level("xhigh")).unwrap(),
+            "\"xhigh\""
+        );
+        let values: Vec<Think> = serde_json::from_str(r#"[false, "low", "xhigh"]"#).unwrap();
+        assert_eq!(
+            values,
+            [
+                Think::Enabled(false),
+                Think::Level(ThinkLevel::LOW),
+                Think::level("xhigh")
+            ]
+        );
+        assert_eq!(Think::parse(" Off "), Think::Enabled(false));
+        let empty = OllamaOptions::builder().think(Think::level(" ")).build();
+        assert_eq!(
+            empty.validate().unwrap_err().setting(),
+            Some("OllamaOptions::think")
+        );
+        assert_eq!(Think::parse("Max").to_string(), "Max");
     }
 }

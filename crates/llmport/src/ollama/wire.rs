@@ -26,7 +26,7 @@ pub(crate) struct ModelRequest<'a> {
     pub model: &'a str,
 }
 
-/// `POST /api/pull`.
+/// `POST /api/pull` and `POST /api/push` (the same fields).
 #[derive(Debug, Serialize)]
 pub(crate) struct PullRequest<'a> {
     pub model: &'a str,
@@ -35,6 +35,22 @@ pub(crate) struct PullRequest<'a> {
     /// Absent means `true` (the native default).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
+}
+
+/// `POST /api/copy`.
+#[derive(Debug, Serialize)]
+pub(crate) struct CopyRequest<'a> {
+    pub source: &'a str,
+    pub destination: &'a str,
+}
+
+/// `POST /api/generate` with an empty prompt and `keep_alive: 0`: unload the model (what
+/// `ollama stop` sends).
+#[derive(Debug, Serialize)]
+pub(crate) struct UnloadRequest<'a> {
+    pub model: &'a str,
+    pub prompt: &'a str,
+    pub keep_alive: u8,
 }
 
 /// `POST /api/embed`.
@@ -69,6 +85,10 @@ pub(crate) struct ChatRequest<'a> {
     pub options: ChatOptions<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub think: Option<Think>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncate: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shift: Option<bool>,
 }
 
 /// One message of a native chat request: `content` is always a string, images are raw
@@ -77,6 +97,9 @@ pub(crate) struct ChatRequest<'a> {
 pub(crate) struct ChatMessage<'a> {
     pub role: &'static str,
     pub content: Cow<'a, str>,
+    /// The model's reasoning in an earlier assistant turn, sent back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -93,6 +116,7 @@ impl<'a> ChatMessage<'a> {
         ChatMessage {
             role,
             content,
+            thinking: None,
             images: Vec::new(),
             tool_calls: Vec::new(),
             tool_name: None,
@@ -141,6 +165,24 @@ pub(crate) struct ChatOptions<'a> {
     pub presence_penalty: Option<f32>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     pub stop: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_keep: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub typical_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeat_last_n: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_batch: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_gpu: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub main_gpu: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub use_mmap: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub num_thread: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draft_num_predict: Option<u32>,
 }
 
 impl ChatOptions<'_> {
@@ -156,6 +198,15 @@ impl ChatOptions<'_> {
             && self.frequency_penalty.is_none()
             && self.presence_penalty.is_none()
             && self.stop.is_empty()
+            && self.num_keep.is_none()
+            && self.typical_p.is_none()
+            && self.repeat_last_n.is_none()
+            && self.num_batch.is_none()
+            && self.num_gpu.is_none()
+            && self.main_gpu.is_none()
+            && self.use_mmap.is_none()
+            && self.num_thread.is_none()
+            && self.draft_num_predict.is_none()
     }
 }
 

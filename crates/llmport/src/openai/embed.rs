@@ -66,13 +66,7 @@ impl Embedder for OpenAiProvider {
         if inputs.is_empty() {
             return Ok(Embeddings::default());
         }
-        let span = tracing::info_span!(
-            "gen_ai.embeddings",
-            gen_ai.system = provider,
-            gen_ai.operation.name = "embeddings",
-            gen_ai.request.model = model,
-            gen_ai.usage.input_tokens = tracing::field::Empty,
-        );
+        let span = crate::telemetry::embeddings_span(provider, model);
         async {
             let body = request_body(model, inputs, options)?;
             let timer = Timer::start();

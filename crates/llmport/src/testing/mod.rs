@@ -1,4 +1,5 @@
-//! An in-process HTTP/1.1 server that speaks Ollama's wire format, for tests.
+//! An in-process HTTP/1.1 server that speaks Ollama's wire format and the chat APIs
+//! (`/v1/chat/completions`, Anthropic's `/v1/messages`, OpenAI's `/v1/responses`), for tests.
 //!
 //! [`TestServer`] listens on `127.0.0.1` with an ephemeral port and answers
 //! requests with canned [`Reply`]s, usually taken from recorded
@@ -53,14 +54,43 @@
 //! # }
 //! ```
 //!
+//! # The Messages and Responses APIs
+//!
+//! Code that talks to Anthropic's Messages API or OpenAI's Responses API is tested the same
+//! way: a transcript whose `sse_events` name their `event` (served as `event:` + `data:`
+//! lines), [`Reply::sse_events`], or a whole answer in the API's shape
+//! ([`Reply::messages`], [`Reply::responses`] and their `_stream` forms):
+//!
+//! ```
+//! use llmport::testing::{Reply, TestServer};
+//! use llmport::{Message, Options, Provider, ResponsesProvider};
+//!
+//! # async fn demo() -> llmport::Result<()> {
+//! let server = TestServer::builder()
+//!     .route("POST", "/v1/responses", Reply::responses_stream("gpt-5-mini", ["Hel", "lo"]))
+//!     .start()
+//!     .await;
+//! let provider = ResponsesProvider::new(server.v1_url())?;
+//! let answer = provider
+//!     .generate_stream("gpt-5-mini", &[Message::user("Hi")], &Options::default())
+//!     .await?
+//!     .collect_response()
+//!     .await?;
+//! assert_eq!(answer.text(), "Hello");
+//! assert_eq!(server.last_request().unwrap().json().unwrap()["store"], false);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! # Layout
 //!
-//! One concept per module: `transcript` (recorded exchanges and how they load),
+//! One concept per module: `answers` (whole answers in each chat API's shape), `transcript` (recorded exchanges and how they load),
 //! `json_order` (the serde visitors that keep a transcript's key order), `reply` (what the
 //! server sends and how it is framed), `request` (what it received), `server` (routing),
 //! `lifecycle` ([`ServerThread`]: the thread, runtime, port and shutdown every test server
 //! shares, also the raw-TCP fault server of the integration tests).
 
+mod answers;
 mod json_order;
 mod lifecycle;
 mod reply;

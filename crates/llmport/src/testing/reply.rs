@@ -17,8 +17,9 @@ use super::{NDJSON, SSE};
 
 /// What the server sends for one request.
 ///
-/// Build one with [`Reply::json`], [`Reply::text`], [`Reply::sse`],
-/// [`Reply::ndjson`] or [`Transcript::reply`](super::Transcript::reply), then adjust it with the
+/// Build one with [`Reply::json`], [`Reply::text`], [`Reply::sse`], [`Reply::sse_events`],
+/// [`Reply::ndjson`], a whole answer in one API's shape ([`Reply::chat_completion`],
+/// [`Reply::messages`], [`Reply::responses`] and their `_stream` forms) or [`Transcript::reply`](super::Transcript::reply), then adjust it with the
 /// setters named after its fields ([`Reply::header`],
 /// [`Reply::chunk_delay`], …) or the public fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,6 +100,36 @@ impl Reply {
                 out.push('\n');
                 Bytes::from(out)
             })
+            .collect();
+        Reply {
+            headers: vec![("Content-Type".to_owned(), SSE.to_owned())],
+            chunks,
+            content_length: false,
+            ..Reply::empty(200)
+        }
+    }
+
+    /// A `200` Server-Sent Events stream of typed events, one HTTP chunk per event: each
+    /// `(event, data)` pair is sent as `event: <event>\ndata: <data>\n\n`, as the Anthropic
+    /// Messages API and OpenAI's Responses API send them (`data` containing `\n` becomes
+    /// several `data:` lines).
+    ///
+    /// ```
+    /// use llmport::testing::Reply;
+    /// let reply = Reply::sse_events([("message_stop", r#"{"type":"message_stop"}"#)]);
+    /// assert_eq!(
+    ///     reply.body_bytes(),
+    ///     "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+    /// );
+    /// ```
+    pub fn sse_events<E, D>(events: impl IntoIterator<Item = (E, D)>) -> Reply
+    where
+        E: AsRef<str>,
+        D: AsRef<str>,
+    {
+        let chunks = events
+            .into_iter()
+            .map(|(event, data)| Bytes::from(typed_event(event.as_ref(), data.as_ref())))
             .collect();
         Reply {
             headers: vec![("Content-Type".to_owned(), SSE.to_owned())],
@@ -331,4 +362,21 @@ pub(super) fn non_empty(bytes: Bytes) -> Vec<Bytes> {
     } else {
         vec![bytes]
     }
+}
+
+/// One typed SSE event: `event: <name>` and the data, one `data:` line per line of it.
+pub(super) fn typed_event(event: &str, data: &str) -> String {
+    let mut out = String::with_capacity(event.len() + data.len() + 16);
+    if !event.is_empty() {
+        out.push_str("event: ");
+        out.push_str(event);
+        out.push('\n');
+    }
+    for line in data.split('\n') {
+        out.push_str("data: ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push('\n');
+    out
 }

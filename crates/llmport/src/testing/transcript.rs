@@ -93,12 +93,13 @@ impl std::error::Error for TranscriptError {
 /// {"case": "openai_chat_plain",
 ///  "request":  {"method": "POST", "path": "/v1/chat/completions", "headers": {}, "body": {}},
 ///  "response": {"status": 200, "headers": {"Content-Type": "application/json"},
-///               "body": {}, "sse_events": [{"data": {}}], "ndjson_lines": [{}],
+///               "body": {}, "sse_events": [{"event": "…", "data": {}}], "ndjson_lines": [{}],
 ///               "raw_body": "exact bytes as the server writes them"}}
 /// ```
 ///
 /// The bytes served are `raw_body` when present; otherwise they are rendered
-/// from `sse_events` (`data: <compact JSON or string>\n\n` each),
+/// from `sse_events` (`event: <event>\n` when the item has an `event`, as the
+/// Messages and Responses APIs' typed events do, then `data: <compact JSON or string>\n\n`),
 /// `ndjson_lines` (compact JSON and `\n` each) or `body` (compact JSON, or a
 /// string as is; `null` or absent is empty). Rendered JSON keeps the file's
 /// key order; number formatting may differ from the original text, so keep a
@@ -166,6 +167,9 @@ struct RawResponse {
 
 #[derive(Deserialize)]
 struct RawSseEvent {
+    /// The event type (`event:` line), which the Messages and Responses APIs send.
+    #[serde(default)]
+    event: Option<String>,
     data: CompactJson,
 }
 
@@ -251,9 +255,8 @@ impl Transcript {
         } else if let Some(events) = &raw.sse_events {
             let mut out = String::new();
             for event in events {
-                out.push_str("data: ");
-                out.push_str(&event.data.payload());
-                out.push_str("\n\n");
+                let name = event.event.as_deref().unwrap_or_default();
+                out.push_str(&super::reply::typed_event(name, &event.data.payload()));
             }
             Bytes::from(out)
         } else if let Some(lines) = &raw.ndjson_lines {

@@ -21,6 +21,7 @@ mod proxy;
 mod redirect;
 mod retry;
 mod service;
+mod upload;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub(crate) use self::mapping::{ErrorAnswer, ErrorMapping, Unreachable};
 pub use self::options::{ClientIdentity, ClientOptions, ClientOptionsBuilder};
 pub use self::retry::{RetryConfig, RetryConfigBuilder, RetryEvent, RetryObserver};
 use self::service::{Outgoing, SendError, Service};
+pub(crate) use self::upload::Upload;
 use crate::auth::{AppliedAuth, Auth};
 pub(crate) use crate::error::excerpt;
 use crate::error::{Error, Result, TimeoutKind};
@@ -96,6 +98,8 @@ pub(crate) struct Request<'a> {
     pub path: &'a str,
     /// A JSON body, if any.
     pub body: Option<Bytes>,
+    /// A file streamed as the body instead (see [`Upload`]), if any.
+    pub upload: Option<Upload>,
     /// The model the request is about, to word "model not found" errors.
     pub model: Option<&'a str>,
 }
@@ -107,7 +111,30 @@ impl<'a> Request<'a> {
             method: Method::POST,
             path,
             body: Some(Bytes::from(body)),
+            upload: None,
             model,
+        }
+    }
+
+    /// A `POST` whose body is a file, streamed from disk (opened again for each attempt).
+    pub(crate) fn post_file(path: &'a str, upload: Upload, model: Option<&'a str>) -> Self {
+        Request {
+            method: Method::POST,
+            path,
+            body: None,
+            upload: Some(upload),
+            model,
+        }
+    }
+
+    /// A `HEAD`: whether something exists, without its body.
+    pub(crate) fn head(path: &'a str) -> Self {
+        Request {
+            method: Method::HEAD,
+            path,
+            body: None,
+            upload: None,
+            model: None,
         }
     }
 
@@ -117,6 +144,7 @@ impl<'a> Request<'a> {
             method: Method::GET,
             path,
             body: None,
+            upload: None,
             model: None,
         }
     }
@@ -127,6 +155,7 @@ impl<'a> Request<'a> {
             method: Method::DELETE,
             path,
             body: Some(Bytes::from(body)),
+            upload: None,
             model,
         }
     }
@@ -217,6 +246,22 @@ impl HttpClient {
                 errors: inner.errors.clone(),
             }),
         })
+    }
+
+    /// A client for another server under the same policy (connection settings, retries,
+    /// timeouts, error mapping), with its own credentials and without this client's extra
+    /// headers and credentials, which are meant for this client's server only (e.g. Ollama's
+    /// cloud for web search, beside a local Ollama reached through a gateway).
+    pub(crate) fn for_other_server(&self, base_url: &str, auth: Auth) -> Result<HttpClient> {
+        let inner = &*self.inner;
+        HttpClient::new(
+            base_url,
+            HeaderMap::new(),
+            auth,
+            inner.retry.clone(),
+            inner.options.clone(),
+            inner.errors.clone(),
+        )
     }
 
     /// The base URL, without a trailing slash.
@@ -353,12 +398,18 @@ impl HttpClient {
         credentials: &HeaderMap,
     ) -> Result<Response> {
         let inner = &*self.inner;
-        let sent = within(
-            inner.options.first_byte_timeout,
-            TimeoutKind::FirstByte,
-            self.send_following_redirects(req, url, credentials),
-        )
-        .await?;
+        let sent = match &req.upload {
+            None => {
+                within(
+                    inner.options.first_byte_timeout,
+                    TimeoutKind::FirstByte,
+                    self.send_following_redirects(req, url, credentials),
+                )
+                .await?
+            }
+            // Boxed: only uploads carry the watch's state.
+            Some(upload) => Box::pin(self.send_upload(req, url, credentials, upload)).await?,
+        };
         let (resp, final_url) = match sent {
             Ok(sent) => sent,
             Err(SendError::ConnectTimeout(after)) => {
@@ -368,6 +419,7 @@ impl HttpClient {
                 });
             }
             Err(SendError::Failed(e)) => return Err(self.send_error(e)),
+            Err(SendError::Body(e)) => return Err(e),
         };
         let status = resp.status();
         tracing::Span::current().record("http.response.status_code", status.as_u16());
@@ -377,6 +429,22 @@ impl HttpClient {
         // Boxed: the error path's state (reading a bounded error body under a deadline)
         // stays out of every request's future.
         Err(Box::pin(self.error_from_response(decompress::decoded(resp), req, &final_url)).await)
+    }
+
+    /// [`Self::send_following_redirects`] for a request with a streamed body: timed by the
+    /// upload's progress, then by the wait for the answer (see [`Upload::stalled`]).
+    async fn send_upload<'u>(
+        &self,
+        req: &Request<'_>,
+        url: &'u url::Url,
+        credentials: &HeaderMap,
+        upload: &Upload,
+    ) -> Result<std::result::Result<(Response, Cow<'u, url::Url>), SendError>> {
+        let o = &self.inner.options;
+        tokio::select! {
+            sent = self.send_following_redirects(req, url, credentials) => Ok(sent),
+            e = upload.stalled(o.idle_timeout, o.first_byte_timeout) => Err(e),
+        }
     }
 
     /// Sends the request through the service, following redirects within the same origin
@@ -391,17 +459,30 @@ impl HttpClient {
         let inner = &*self.inner;
         let mut method = Cow::Borrowed(&req.method);
         let mut body = req.body.as_ref();
+        let mut upload = req.upload.as_ref();
+        // A streamed body goes through reqwest (the direct path sends whole bodies only):
+        // uploads are rare and large, the per-request savings of the direct path are nil.
+        let upload_service;
+        let service = if upload.is_some() {
+            upload_service = Service::Reqwest {
+                client: inner.client.clone(),
+                connect_timeout: inner.options.connect_timeout,
+            };
+            &upload_service
+        } else {
+            &inner.service
+        };
         let mut url = Cow::Borrowed(url);
         let mut hops = 0;
         loop {
-            let resp = inner
-                .service
+            let resp = service
                 .send(Outgoing {
                     method: &method,
                     url: &url,
                     headers: &inner.request_headers,
                     credentials,
                     body,
+                    upload,
                 })
                 .await?;
             let Some(next) = redirect::next_hop(resp.status(), resp.headers(), &url, hops) else {
@@ -410,6 +491,7 @@ impl HttpClient {
             if redirect::becomes_get(resp.status(), &method) {
                 method = Cow::Owned(Method::GET);
                 body = None;
+                upload = None;
             }
             hops += 1;
             url = Cow::Owned(next);
@@ -650,7 +732,7 @@ fn error_type(e: &Error) -> &'static str {
         Error::Timeout { .. } => "timeout",
         Error::Connect { .. } => "connect",
         Error::Auth { .. } => "auth",
-        Error::Api(_) => "http_status",
+        Error::Api(_) | Error::QuotaExceeded(_) | Error::ContextLength(_) => "http_status",
         Error::Decode { .. } => "malformed_response",
         _ => "other",
     }

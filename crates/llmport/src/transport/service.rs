@@ -16,7 +16,8 @@ use http::{HeaderMap, HeaderValue, Method, header};
 
 use super::body::{Response, from_reqwest};
 use super::direct::DirectClient;
-use crate::error::BoxError;
+use super::upload::Upload;
+use crate::error::{BoxError, Error};
 
 /// One request as it goes on the wire.
 pub(crate) struct Outgoing<'a> {
@@ -28,6 +29,9 @@ pub(crate) struct Outgoing<'a> {
     pub(crate) credentials: &'a HeaderMap,
     /// A JSON body.
     pub(crate) body: Option<&'a Bytes>,
+    /// A file streamed as the body, opened for this attempt (reqwest only: the transport
+    /// never gives one to the direct path).
+    pub(crate) upload: Option<&'a Upload>,
 }
 
 /// Why no answer arrived.
@@ -37,6 +41,8 @@ pub(crate) enum SendError {
     /// Anything else: no connection, it broke before the answer's head arrived, or the head
     /// was not valid HTTP (see [`super::malformed_answer`]).
     Failed(BoxError),
+    /// The request's body could not be made (its file cannot be opened): nothing was sent.
+    Body(Error),
 }
 
 /// An HTTP client that sends one request at a time and knows no policy.
@@ -76,6 +82,15 @@ impl Service {
                             HeaderValue::from_static("application/json"),
                         )
                         .body(body.clone());
+                }
+                if let Some(upload) = out.upload {
+                    builder = builder
+                        .header(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/octet-stream"),
+                        )
+                        .header(header::CONTENT_LENGTH, upload.len())
+                        .body(upload.open().map_err(SendError::Body)?);
                 }
                 match builder.send().await {
                     Ok(resp) => Ok(from_reqwest(resp)),

@@ -1160,7 +1160,7 @@ async fn ollama_options_win_over_their_generic_counterparts() {
         .extension(
             OllamaOptions::builder()
                 .num_predict(-1)
-                .think(Think::Level(ThinkLevel::High))
+                .think(Think::Level(ThinkLevel::HIGH))
                 .format(schema.clone())
                 .build(),
         )
@@ -1519,6 +1519,34 @@ async fn out_of_range_ollama_options_are_refused_before_sending() {
                 .keep_alive(KeepAlive::Seconds(f64::INFINITY))
                 .build(),
             "OllamaOptions::keep_alive",
+        ),
+        (
+            OllamaOptions::builder().typical_p(1.5).build(),
+            "OllamaOptions::typical_p",
+        ),
+        (
+            OllamaOptions::builder().typical_p(-0.1).build(),
+            "OllamaOptions::typical_p",
+        ),
+        (
+            OllamaOptions::builder().num_keep(-2).build(),
+            "OllamaOptions::num_keep",
+        ),
+        (
+            OllamaOptions::builder().repeat_last_n(-5).build(),
+            "OllamaOptions::repeat_last_n",
+        ),
+        (
+            OllamaOptions::builder().num_gpu(-2).build(),
+            "OllamaOptions::num_gpu",
+        ),
+        (
+            OllamaOptions::builder().num_batch(0).build(),
+            "OllamaOptions::num_batch",
+        ),
+        (
+            OllamaOptions::builder().draft_num_predict(0).build(),
+            "OllamaOptions::draft_num_predict",
         ),
     ];
     for (o, setting) in cases {

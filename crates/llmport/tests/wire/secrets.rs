@@ -331,7 +331,7 @@ async fn no_secret_in_debug_display_errors_or_traces() {
     // The trace is not empty: it has the GenAI and HTTP attributes…
     for expected in [
         "gen_ai.chat",
-        "gen_ai.system=\"openai\"",
+        "gen_ai.provider.name=\"openai\"",
         "gen_ai.request.model=\"llama3.2\"",
         "gen_ai.usage.input_tokens=31",
         "gen_ai.usage.output_tokens=8",
