@@ -720,3 +720,64 @@ impl LineHandler for ChatLines {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::ChatDecoder;
+    use crate::Result;
+    use crate::codec::decode_pieces;
+    use crate::response::GenResponse;
+
+    /// The stream's items for `body`, whole and cut at every byte: asserts both agree.
+    fn items(body: &str) -> Vec<std::result::Result<String, String>> {
+        let text = |items: Vec<Result<GenResponse>>| -> Vec<_> {
+            items
+                .into_iter()
+                .map(|r| r.map(|r| r.text()).map_err(|e| e.to_string()))
+                .collect()
+        };
+        let whole = text(decode_pieces(
+            ChatDecoder::default(),
+            [Bytes::copy_from_slice(body.as_bytes())],
+        ));
+        let bytes = body.as_bytes().chunks(1).map(Bytes::copy_from_slice);
+        assert_eq!(text(decode_pieces(ChatDecoder::default(), bytes)), whole);
+        whole
+    }
+
+    #[test]
+    fn a_line_that_fails_after_its_content_was_parsed_yields_only_the_error() {
+        // The response is built in place while the line is parsed: the reported error (after
+        // the content) must take it back.
+        let body = "{\"message\":{\"content\":\"a\"},\"done\":false}\n\
+                    {\"message\":{\"content\":\"b\"},\"error\":\"boom\",\"done\":false}\n";
+        let got = items(body);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0], Ok("a".to_owned()));
+        assert!(
+            got[1].as_ref().is_err_and(|e| e.contains("boom")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_lone_surrogate_after_the_content_gives_the_content_once() {
+        // The first parse stops at the lone surrogate after pushing "a"; the retry (with
+        // U+FFFD) must not add a second response.
+        let body = "{\"message\":{\"content\":\"a\"},\"model\":\"m\\ud83d\",\"done\":false}\n\
+                    {\"done\":true}\n";
+        let got = items(body);
+        assert_eq!(got, [Ok("a".to_owned()), Ok(String::new())]);
+        let Some(Ok(first)) = decode_pieces(
+            ChatDecoder::default(),
+            [Bytes::from_static(body.as_bytes())],
+        )
+        .into_iter()
+        .next() else {
+            panic!("no first item");
+        };
+        assert_eq!(first.meta.model.as_deref(), Some("m\u{fffd}"));
+    }
+}
