@@ -14,7 +14,7 @@ set -euo pipefail
 FUZZ=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$FUZZ/.." && pwd)
 HOST=$(rustc -vV | sed -n 's/^host: //p')
-TARGETS=(sse ndjson chat_stream native_chat tool_calls headers messages_stream responses_stream)
+TARGETS=(sse ndjson chat_stream native_chat native_generate tool_calls headers messages_stream responses_stream)
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
@@ -60,7 +60,8 @@ for file in sorted(os.listdir(fixtures)):
         else:
             write("chat_stream", case, body)
     else:
-        write("ndjson", case, body); write("native_chat", case, body)
+        write("ndjson", case, body)
+        write("native_generate" if case.startswith("native_generate") else "native_chat", case, body)
     n += 1
 print(f"seeded {n} transcripts into {corpus}")
 PY

@@ -108,6 +108,19 @@ pub fn native_chat(body: &[u8], splits: &[usize], max_line: usize) -> Vec<Result
     )
 }
 
+/// A native `/api/generate` NDJSON body through `llmport::ollama::GenerateDecoder`, cut at
+/// `splits`.
+pub fn native_generate(
+    body: &[u8],
+    splits: &[usize],
+    max_line: usize,
+) -> Vec<Result<GenResponse, Error>> {
+    decode_pieces(
+        llmport::ollama::GenerateDecoder::new(max_line),
+        byte_pieces(body, splits),
+    )
+}
+
 /// A streamed Messages API body through `llmport::anthropic::StreamDecoder` (typed SSE
 /// events → content blocks → tool input assembly), cut at `splits`.
 pub fn messages_stream(

@@ -250,8 +250,8 @@ mod tests {
             other => panic!("not chat: {other:?}"),
         };
         assert_eq!(args.system.as_deref(), Some("- be brief"));
-        assert_eq!(args.stop, vec!["---"]);
-        assert_eq!(args.seed, Some(-1));
+        assert_eq!(args.generation.stop, vec!["---"]);
+        assert_eq!(args.generation.seed, Some(-1));
         assert_eq!(args.prompt.as_deref(), Some("hi"));
     }
 }

@@ -24,6 +24,11 @@
 //!   message item added, one `response.output_text.delta` per token (with `item_id`,
 //!   `output_index`, `content_index`, `sequence_number`, as OpenAI sends them), the item done
 //!   and `response.completed` with usage.
+//! - native `/api/generate` (NDJSON): body bytes → [`GenResponse`] through
+//!   [`GenerateDecoder`] (`native_generate_to_response`), on the lines Ollama's
+//!   `GenerateHandler` writes (`model`, `created_at`, `response`, `done:false`; the last line
+//!   with `done_reason`, `context` and the metrics), the same tokens as the chat, through the
+//!   same driver.
 //!
 //! Tokens cycle through a list with JSON escapes and multi-byte UTF-8 so both string decoding
 //! paths (borrowed, and copied when unescaped) run.
@@ -46,7 +51,7 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group};
 use llmport::codec::{CodecError, Decoder, NdjsonDecoder, SseDecoder};
-use llmport::ollama::ChatDecoder;
+use llmport::ollama::{ChatDecoder, GenerateDecoder};
 use llmport::openai::StreamDecoder;
 use llmport::{GenResponse, Part};
 use llmport::{anthropic, responses};
@@ -208,6 +213,26 @@ fn responses_events() -> (Vec<String>, usize) {
     (out, content)
 }
 
+/// The native `/api/generate` stream's lines (each ending in `\n`) and the total content
+/// bytes they carry.
+fn generate_lines() -> (Vec<String>, usize) {
+    const LINE_HEAD: &str =
+        r#"{"model":"llama3.2","created_at":"2026-01-01T00:00:00.000000000Z","response":"#;
+    let mut out = Vec::with_capacity(N + 1);
+    let mut content = 0;
+    for i in 0..N {
+        let tok = TOKENS[i % TOKENS.len()];
+        content += tok.len();
+        let mut esc = String::new();
+        json_escape(tok, &mut esc);
+        out.push(format!("{LINE_HEAD}\"{esc}\",\"done\":false}}\n"));
+    }
+    out.push(format!(
+        "{LINE_HEAD}\"\",\"done\":true,\"done_reason\":\"stop\",\"context\":[128000,128006,9125,128007,271],\"total_duration\":1000000,\"load_duration\":1000,\"prompt_eval_count\":33,\"prompt_eval_duration\":1000,\"eval_count\":{N},\"eval_duration\":1000000}}\n"
+    ));
+    (out, content)
+}
+
 /// The body cut into pieces: `Some(size)` fixed-size pieces, `None` one event (or line) per
 /// piece.
 fn pieces(events: &[String], size: Option<usize>) -> Vec<Bytes> {
@@ -354,23 +379,57 @@ fn bench(c: &mut Criterion) {
         });
         g.finish();
 
-        let mut g = c.benchmark_group(format!("native_chat_to_response/{name}"));
-        g.throughput(Throughput::Elements(N as u64));
-        g.bench_function("gen_responses", |b| {
-            b.iter(|| {
-                // The decoder a real native chat is read with.
-                let (mut got, mut usage) = (0usize, None);
-                drive(ChatDecoder::default(), &body, |item| {
-                    got += content_len(&item);
-                    usage = usage.or(item.meta.usage);
-                });
-                assert_eq!(got, content);
-                assert_eq!(usage.map(|u| u.output_tokens), Some(N as u64));
-                got
-            })
-        });
-        g.finish();
+        // The decoder a real native chat is read with.
+        bench_native(
+            c,
+            "native_chat_to_response",
+            name,
+            &body,
+            content,
+            ChatDecoder::default,
+        );
     }
+
+    let (lines, content) = generate_lines();
+    for (name, size) in [("64k", Some(64 * 1024)), ("line", None)] {
+        let body = pieces(&lines, size);
+        // The decoder a real generate is read with.
+        bench_native(
+            c,
+            "native_generate_to_response",
+            name,
+            &body,
+            content,
+            GenerateDecoder::default,
+        );
+    }
+}
+
+/// Body bytes → [`GenResponse`]s through a native NDJSON decoder, checking the content and
+/// the final usage.
+fn bench_native<D: Decoder<Item = GenResponse>>(
+    c: &mut Criterion,
+    group: &str,
+    name: &str,
+    body: &[Bytes],
+    content: usize,
+    decoder: fn() -> D,
+) {
+    let mut g = c.benchmark_group(format!("{group}/{name}"));
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("gen_responses", |b| {
+        b.iter(|| {
+            let (mut got, mut usage) = (0usize, None);
+            drive(decoder(), body, |item| {
+                got += content_len(&item);
+                usage = usage.or(item.meta.usage);
+            });
+            assert_eq!(got, content);
+            assert_eq!(usage.map(|u| u.output_tokens), Some(N as u64));
+            got
+        })
+    });
+    g.finish();
 }
 
 /// `STREAM_BENCH_ONCE=<workload>:<runs>` (see the module documentation): drives one decoder

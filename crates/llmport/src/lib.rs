@@ -73,6 +73,10 @@
 //!   typed value back (derive `serde::Deserialize` and [`schemars`]' `JsonSchema`, which
 //!   llmport re-exports, on the type).
 //! - Embeddings: the [`Embedder`] trait.
+//! - Prompt completion, including fill-in-the-middle: the [`Completer`] trait (Ollama's
+//!   `/api/generate`, `/v1/completions`).
+//! - Token log probabilities: [`Options::logprobs`] and [`Options::top_logprobs`], returned
+//!   as [`Candidate::logprobs`].
 //! - Options a server would silently ignore are refused: [`Error::Unsupported`] names them.
 //! - One [`Error`] type, classified by what the caller can do about it.
 //!
@@ -193,6 +197,7 @@
 pub mod anthropic;
 pub mod auth;
 pub mod codec;
+pub mod completion;
 pub mod embed;
 pub mod env;
 pub mod error;
@@ -222,6 +227,7 @@ pub mod transport;
 // and the secondary types of a concept stay in their module.
 pub use anthropic::AnthropicProvider;
 pub use auth::{Auth, ClientCredentials, CredentialProvider};
+pub use completion::{Completer, CompletionRequest};
 pub use embed::{EmbedEncoding, EmbedOptions, Embedder, Embeddings};
 pub use error::{ApiError, Error, Report, Result, SignInRequired, TimeoutKind};
 pub use message::{Message, Part, Role, ToolCall, ToolResult};
@@ -229,7 +235,9 @@ pub use ollama::OllamaProvider;
 pub use openai::OpenAiProvider;
 pub use options::{FunctionDecl, Options, ReasoningEffort, ResponseFormat, Tool, ToolChoice};
 pub use provider::{Provider, ProviderExt};
-pub use response::{Candidate, FinishReason, GenResponse, ResponseMeta, Usage};
+pub use response::{
+    Candidate, FinishReason, GenResponse, ResponseMeta, TokenLogprob, TopLogprob, Usage,
+};
 pub use responses::ResponsesProvider;
 pub use stream::{Accumulator, ResponseStream};
 pub use transport::{

@@ -51,6 +51,15 @@ pub struct Options {
     /// How hard a reasoning model should think. Never sent unless set: Ollama answers 400 for
     /// models that cannot think.
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// Return the log probability of each generated token
+    /// ([`Candidate::logprobs`](crate::Candidate::logprobs)). Sent only when `true`.
+    #[serde(default)]
+    pub logprobs: bool,
+    /// Also return this many most likely alternatives at each token's place, 0 to 20
+    /// ([`TokenLogprob::top_logprobs`](crate::TokenLogprob::top_logprobs)); needs `logprobs`
+    /// (servers ignore it without), which [`OptionsBuilder::top_logprobs`] turns on.
+    #[serde(default)]
+    pub top_logprobs: Option<u8>,
     /// Provider-specific settings, keyed by their type (for example
     /// `llmport::ollama::OllamaOptions`): set with [`OptionsBuilder::extension`], read with
     /// [`Options::extension`]. A provider reads its own and refuses, as
@@ -79,7 +88,8 @@ impl Options {
     /// `temperature` in \[0, 2\], `top_p` in (0, 1\], `frequency_penalty` and
     /// `presence_penalty` in \[-2, 2\], `candidate_count` ≥ 1, every stop string non-empty
     /// (llama.cpp then returns nothing, Ollama stops at once), and no NaN or infinity (JSON
-    /// has none). The error is an [`Error::Config`] naming the option.
+    /// has none), `top_logprobs` at most 20 and only with `logprobs`. The error is an
+    /// [`Error::Config`] naming the option.
     pub fn validate(&self) -> Result<()> {
         if self.max_tokens == Some(0) {
             return Err(Error::config_for(
@@ -110,6 +120,24 @@ impl Options {
                 "must be at least 1",
             ));
         }
+        if let Some(n) = self.top_logprobs {
+            if n > MAX_TOP_LOGPROBS {
+                return Err(Error::config_for(
+                    "Options::top_logprobs",
+                    format!(
+                        "{n} is out of range: servers return at most {MAX_TOP_LOGPROBS} \
+                         alternatives per token (Ollama answers HTTP 400 above that)"
+                    ),
+                ));
+            }
+            if n > 0 && !self.logprobs {
+                return Err(Error::config_for(
+                    "Options::top_logprobs",
+                    "is ignored by servers unless Options::logprobs is on: set logprobs too \
+                     (OptionsBuilder::top_logprobs does)",
+                ));
+            }
+        }
         if let Some(i) = self.stop.iter().position(String::is_empty) {
             return Err(Error::config_for(
                 "Options::stop",
@@ -128,6 +156,10 @@ impl Options {
         self.extensions.get::<T>()
     }
 }
+
+/// The most alternatives per token a server returns ([`Options::top_logprobs`]): OpenAI's and
+/// Ollama's limit.
+pub const MAX_TOP_LOGPROBS: u8 = 20;
 
 /// Builds [`Options`]. Setters never fail; values are checked where they are used.
 #[derive(Debug, Clone, Default)]
@@ -187,6 +219,20 @@ impl OptionsBuilder {
         /// How hard a reasoning model should think.
         reasoning_effort: ReasoningEffort
     );
+
+    /// Return the log probability of each generated token.
+    pub fn logprobs(mut self, yes: bool) -> Self {
+        self.opts.logprobs = yes;
+        self
+    }
+
+    /// Return the `n` most likely alternatives at each token's place too (0 to 20; checked
+    /// by [`Options::validate`]). Turns [`logprobs`](Self::logprobs) on.
+    pub fn top_logprobs(mut self, n: u8) -> Self {
+        self.opts.logprobs = true;
+        self.opts.top_logprobs = Some(n);
+        self
+    }
 
     /// System instructions, sent as a first system message.
     pub fn system(mut self, text: impl Into<String>) -> Self {
@@ -498,6 +544,24 @@ impl ReasoningEffort {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_logprobs_are_checked_and_turn_logprobs_on() {
+        let o = Options::builder().top_logprobs(20).build();
+        assert!(o.logprobs);
+        assert!(o.validate().is_ok());
+        let e = Options::builder().top_logprobs(21).build().validate();
+        assert_eq!(e.unwrap_err().setting(), Some("Options::top_logprobs"));
+        let mut o = Options::builder().top_logprobs(2).build();
+        o.logprobs = false;
+        assert_eq!(
+            o.validate().unwrap_err().setting(),
+            Some("Options::top_logprobs")
+        );
+        // 0 alternatives without logprobs asks for nothing: harmless.
+        o.top_logprobs = Some(0);
+        assert!(o.validate().is_ok());
+    }
 
     #[test]
     fn builder_sets_every_field() {

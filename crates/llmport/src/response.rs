@@ -1,4 +1,5 @@
-//! What a model answers: [`GenResponse`], [`Candidate`], [`FinishReason`], [`ResponseMeta`].
+//! What a model answers: [`GenResponse`], [`Candidate`], [`FinishReason`], [`ResponseMeta`],
+//! and the log probabilities of the generated tokens ([`TokenLogprob`]).
 
 use std::time::Duration;
 
@@ -109,6 +110,17 @@ pub struct Candidate {
     pub message: Message,
     /// Why generation stopped; `None` while a stream is still going.
     pub finish_reason: Option<FinishReason>,
+    /// The log probability of each generated token, in order, when they were asked for
+    /// ([`Options::logprobs`](crate::Options::logprobs)) and the server returned them; in a
+    /// stream, those of the chunk's tokens. Empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logprobs: Vec<TokenLogprob>,
+    /// The tokens of the prompt and this answer, where the server returns them (Ollama's
+    /// `/api/generate` `context`, which Ollama has deprecated): send them back with
+    /// [`GenerateOptions::context`](crate::ollama::GenerateOptions::context) to continue from
+    /// this answer. `None` elsewhere, and for a raw-mode generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Vec<i64>>,
 }
 
 impl Candidate {
@@ -118,6 +130,8 @@ impl Candidate {
             index,
             message: Message::new(Role::Assistant),
             finish_reason: None,
+            logprobs: Vec::new(),
+            context: None,
         }
     }
 
@@ -184,6 +198,51 @@ impl Candidate {
             other => parts.push(other.clone()),
         }
     }
+}
+
+/// The log probability of one generated token, and of the most likely alternatives at its
+/// place. The same shape on every API that returns them (OpenAI's Chat Completions, llama.cpp,
+/// Ollama's native and `/v1` APIs), and serialised in that shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenLogprob {
+    /// The token's text.
+    pub token: String,
+    /// Its natural-log probability (≤ 0).
+    pub logprob: f64,
+    /// The token's UTF-8 bytes, where the server sent them (a token may hold part of a
+    /// character; Ollama leaves them out for an empty token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<Vec<u8>>,
+    /// The most likely tokens at this place, most likely first, when
+    /// [`Options::top_logprobs`](crate::Options::top_logprobs) asked for them (Ollama and
+    /// llama.cpp usually list the sampled token among them).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
+    pub top_logprobs: Vec<TopLogprob>,
+}
+
+/// One alternative in [`TokenLogprob::top_logprobs`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopLogprob {
+    /// The token's text.
+    pub token: String,
+    /// Its natural-log probability (≤ 0).
+    pub logprob: f64,
+    /// The token's UTF-8 bytes, where the server sent them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// `null` (OpenAI's spelling of "none") read as an empty list.
+fn null_as_empty<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Why the model stopped generating.

@@ -72,8 +72,8 @@ impl Stream for ResponseStream {
 /// Folds stream chunks into one [`GenResponse`].
 ///
 /// Text and reasoning deltas are concatenated per candidate (one reasoning part, then one
-/// text part, as a non-streaming answer has them), tool calls collected in order, the latest
-/// finish reason kept; metadata fields are taken from the chunk that has them (usage and
+/// text part, as a non-streaming answer has them), tool calls and token log probabilities
+/// collected in order, the latest finish reason (and generate `context`) kept; metadata fields are taken from the chunk that has them (usage and
 /// timings arrive on the last one). The result equals what a non-streaming call returns for
 /// the same answer, apart from the client-measured timings.
 #[derive(Debug, Default, Clone)]
@@ -113,6 +113,10 @@ impl Accumulator {
             }
             if c.finish_reason.is_some() {
                 target.finish_reason = c.finish_reason.clone();
+            }
+            target.logprobs.extend_from_slice(&c.logprobs);
+            if c.context.is_some() {
+                target.context.clone_from(&c.context);
             }
         }
         let m = &chunk.meta;

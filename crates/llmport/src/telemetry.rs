@@ -1,5 +1,5 @@
-//! Tracing of generation calls with OpenTelemetry GenAI attribute names: the `gen_ai.chat`
-//! and `gen_ai.embeddings` spans, the token usage recorded on them, and the opt-in content
+//! Tracing of generation calls with OpenTelemetry GenAI attribute names: the `gen_ai.chat`,
+//! `gen_ai.text_completion` and `gen_ai.embeddings` spans, the token usage recorded on them, and the opt-in content
 //! events. Provider-neutral: every endpoint (Chat Completions, Ollama's native chat, the
 //! Messages and Responses APIs) reports the same way, told only which
 //! `gen_ai.provider.name` it is. Nothing here records a secret, and message content only when
@@ -16,6 +16,26 @@ use crate::message::Message;
 use crate::options::Options;
 use crate::response::GenResponse;
 
+/// A generation span named `$name` for the GenAI operation `$operation`, with the request's
+/// attributes and empty usage fields (recorded by [`record_usage`]). A macro, as a span's
+/// name must be a literal.
+macro_rules! generation_span {
+    ($name:literal, $operation:literal, $provider:expr, $model:expr, $options:expr, $stream:expr) => {
+        tracing::info_span!(
+            $name,
+            gen_ai.provider.name = $provider,
+            gen_ai.operation.name = $operation,
+            gen_ai.request.model = $model,
+            gen_ai.request.max_tokens = $options.max_tokens,
+            gen_ai.request.temperature = $options.temperature,
+            gen_ai.request.top_p = $options.top_p,
+            gen_ai.request.stream = $stream,
+            gen_ai.usage.input_tokens = tracing::field::Empty,
+            gen_ai.usage.output_tokens = tracing::field::Empty,
+        )
+    };
+}
+
 /// A chat span with OpenTelemetry GenAI attribute names. No message content, no secrets.
 pub(crate) fn chat_span(
     provider: &str,
@@ -23,17 +43,24 @@ pub(crate) fn chat_span(
     options: &Options,
     stream: bool,
 ) -> tracing::Span {
-    tracing::info_span!(
-        "gen_ai.chat",
-        gen_ai.provider.name = provider,
-        gen_ai.operation.name = "chat",
-        gen_ai.request.model = model,
-        gen_ai.request.max_tokens = options.max_tokens,
-        gen_ai.request.temperature = options.temperature,
-        gen_ai.request.top_p = options.top_p,
-        gen_ai.request.stream = stream,
-        gen_ai.usage.input_tokens = tracing::field::Empty,
-        gen_ai.usage.output_tokens = tracing::field::Empty,
+    generation_span!("gen_ai.chat", "chat", provider, model, options, stream)
+}
+
+/// A prompt-completion span (`/api/generate`, `/v1/completions`): the conventions'
+/// `text_completion` operation, otherwise as [`chat_span`].
+pub(crate) fn completion_span(
+    provider: &str,
+    model: &str,
+    options: &Options,
+    stream: bool,
+) -> tracing::Span {
+    generation_span!(
+        "gen_ai.text_completion",
+        "text_completion",
+        provider,
+        model,
+        options,
+        stream
     )
 }
 
@@ -60,7 +87,7 @@ pub(crate) fn trace_output(response: &GenResponse) {
     tracing::info!(gen_ai.output.messages = %json, "gen_ai.output");
 }
 
-/// Records the answer's token usage on the current `gen_ai.chat` span.
+/// Records the answer's token usage on the current `gen_ai.chat` (or `text_completion`) span.
 pub(crate) fn record_usage(r: &GenResponse) {
     if let Some(u) = r.meta.usage {
         let span = tracing::Span::current();

@@ -685,3 +685,83 @@ async fn responses_and_messages_accept_a_tool_round_trip_history() {
     tool_history_is_accepted(&l.responses(), &l.model).await;
     tool_history_is_accepted(&l.messages(), &l.model).await;
 }
+
+// ---- /v1/completions and log probabilities (issue 14) ----
+
+#[tokio::test]
+async fn v1_completions_stop_at_the_length_with_exact_counts() {
+    use llmport::completion::{Completer, CompletionRequest};
+    let Some(l) = live().await else { return };
+    let request = CompletionRequest::builder()
+        .model(&l.model)
+        .prompt("hello")
+        .options(forced_length(7, 3))
+        .build();
+    let p = l.openai();
+    let whole = p.complete(&request).await.unwrap();
+    assert_eq!(whole.finish_reason(), Some(&FinishReason::Length));
+    assert_eq!(whole.meta.output_tokens(), Some(7));
+    assert!(!whole.text().is_empty());
+    let streamed = p
+        .complete_stream(&request)
+        .await
+        .unwrap()
+        .collect_response()
+        .await
+        .unwrap();
+    assert_eq!(streamed.finish_reason(), Some(&FinishReason::Length));
+    assert_eq!(streamed.meta.output_tokens(), Some(7));
+    assert_eq!(streamed.text(), whole.text(), "same seed, same text");
+}
+
+#[tokio::test]
+async fn v1_completions_refuse_a_suffix_llama_cpp_would_ignore() {
+    use llmport::completion::{Completer, CompletionRequest};
+    let Some(l) = live().await else { return };
+    let request = CompletionRequest::builder()
+        .model(&l.model)
+        .prompt("fn add(a: i32, b: i32) -> i32 {\n")
+        .suffix("\n}\n")
+        .options(seeded(4, 1))
+        .build();
+    let e = l.openai().complete(&request).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Unsupported { option, .. } if option == "CompletionRequest::suffix"),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
+async fn logprobs_and_top_logprobs_on_chat_and_completions() {
+    use llmport::completion::{Completer, CompletionRequest};
+    let Some(l) = live().await else { return };
+    let mut o = forced_length(4, 5);
+    o.logprobs = true;
+    o.top_logprobs = Some(3);
+    let p = l.openai();
+    let check = |what: &str, r: &GenResponse| {
+        let lp = &r.candidates[0].logprobs;
+        assert_eq!(lp.len(), 4, "{what}: one entry per token");
+        let joined: String = lp.iter().map(|t| t.token.as_str()).collect();
+        assert_eq!(joined, r.text(), "{what}: the tokens spell the text");
+        for t in lp {
+            assert!(t.logprob <= 0.0, "{what}: {t:?}");
+            assert_eq!(t.top_logprobs.len(), 3, "{what}: {t:?}");
+            assert_eq!(t.bytes.as_deref(), Some(t.token.as_bytes()), "{what}");
+        }
+    };
+    let chat = p
+        .generate(&l.model, &[Message::user("hi")], &o)
+        .await
+        .unwrap();
+    check("chat", &chat);
+    let (streamed, _) = stream_collect(&p, &l.model, "hi", &o).await;
+    check("chat stream", &streamed);
+    assert_eq!(streamed.candidates[0].logprobs, chat.candidates[0].logprobs);
+    let request = CompletionRequest::builder()
+        .model(&l.model)
+        .prompt("hello")
+        .options(o)
+        .build();
+    check("completion", &p.complete(&request).await.unwrap());
+}

@@ -49,6 +49,41 @@ pub struct ChatArgs {
     #[arg(short, long, value_name = "TEXT", allow_hyphen_values = true)]
     pub system: Option<String>,
 
+    /// How to generate: sampling, limits, Ollama's own settings, format, log probabilities.
+    #[command(flatten)]
+    pub generation: GenerationArgs,
+
+    /// Attach an image: a .png, .jpg, .jpeg or .webp file (repeat for several).
+    #[arg(long, value_name = "PATH")]
+    pub image: Vec<PathBuf>,
+
+    /// Wait for the whole answer instead of printing it as it is generated.
+    #[arg(long)]
+    pub no_stream: bool,
+
+    /// Print the whole response as JSON (text, finish reason, token usage, timings).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print the model's reasoning ("thinking") too, on stderr, apart from the answer.
+    #[arg(long)]
+    pub show_reasoning: bool,
+
+    /// The chat API to speak: chat (Chat Completions, and Ollama's own chat where --ctx,
+    /// --keep-alive or --think ask for it), anthropic (the Messages API, /v1/messages) or
+    /// responses (OpenAI's Responses API, /v1/responses) [default: LLMPORT_API, else chat]
+    #[arg(
+        long,
+        value_name = "API",
+        value_parser = clap::builder::PossibleValuesParser::new(["chat", "anthropic", "responses"])
+            .map(|s| s.parse::<llmport::env::ChatApi>().unwrap_or_default())
+    )]
+    pub api: Option<llmport::env::ChatApi>,
+}
+
+/// The generation flags `chat` and `generate` share (flattened into both).
+#[derive(Debug, Clone, Default, Args)]
+pub struct GenerationArgs {
     /// The most tokens to generate (at least 1).
     #[arg(long, value_name = "N", value_parser = values::at_least_one)]
     pub max_tokens: Option<u32>,
@@ -69,18 +104,6 @@ pub struct ChatArgs {
     /// Stop generating before this text, not empty (repeat the flag for several).
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true, value_parser = values::stop_text)]
     pub stop: Vec<String>,
-
-    /// Attach an image: a .png, .jpg, .jpeg or .webp file (repeat for several).
-    #[arg(long, value_name = "PATH")]
-    pub image: Vec<PathBuf>,
-
-    /// Wait for the whole answer instead of printing it as it is generated.
-    #[arg(long)]
-    pub no_stream: bool,
-
-    /// Print the whole response as JSON (text, finish reason, token usage, timings).
-    #[arg(long)]
-    pub json: bool,
 
     /// The context window in tokens, at least 1 (Ollama's num_ctx; uses the native API).
     #[arg(long, value_name = "N", value_parser = values::at_least_one)]
@@ -111,20 +134,10 @@ pub struct ChatArgs {
     #[arg(long, value_name = "FILE")]
     pub schema: Option<PathBuf>,
 
-    /// Print the model's reasoning ("thinking") too, on stderr, apart from the answer.
-    #[arg(long)]
-    pub show_reasoning: bool,
-
-    /// The chat API to speak: chat (Chat Completions, and Ollama's own chat where --ctx,
-    /// --keep-alive or --think ask for it), anthropic (the Messages API, /v1/messages) or
-    /// responses (OpenAI's Responses API, /v1/responses) [default: LLMPORT_API, else chat]
-    #[arg(
-        long,
-        value_name = "API",
-        value_parser = clap::builder::PossibleValuesParser::new(["chat", "anthropic", "responses"])
-            .map(|s| s.parse::<llmport::env::ChatApi>().unwrap_or_default())
-    )]
-    pub api: Option<llmport::env::ChatApi>,
+    /// Return the log probability of each generated token and of the N most likely
+    /// alternatives (0 to 20), shown in the --json output.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=20))]
+    pub logprobs: Option<u8>,
 }
 
 /// A `--think` value: `true`/`false` or a level name, sent as given.
@@ -148,16 +161,16 @@ fn warn_if_thinking_used_up_tokens(text: &str, reasoned: bool, cut_off: bool) {
     }
 }
 
-impl ChatArgs {
-    /// Whether the flags send the chat to Ollama's native `/api/chat` (`--ctx`,
-    /// `--keep-alive`, `--think`).
-    fn uses_native_api(&self) -> bool {
+impl GenerationArgs {
+    /// Whether the flags send the request to Ollama's native API (`--ctx`, `--keep-alive`,
+    /// `--think`).
+    pub(crate) fn uses_native_api(&self) -> bool {
         self.ctx.is_some() || self.keep_alive.duration.is_some() || self.think.is_some()
     }
 
-    /// The generation options these flags ask for. Reads the `--schema` file; a missing or
-    /// invalid one is a usage error.
-    pub fn options(&self) -> Result<Options, CliError> {
+    /// The generation options these flags ask for, with the system instructions. Reads the
+    /// `--schema` file; a missing or invalid one is a usage error.
+    pub(crate) fn options(&self, system: Option<&str>) -> Result<Options, CliError> {
         let mut b = Options::builder();
         if self.format.is_some() {
             b = b.response_format(ResponseFormat::Json);
@@ -180,8 +193,11 @@ impl ChatArgs {
         if !self.stop.is_empty() {
             b = b.stop(self.stop.as_slice());
         }
-        if let Some(s) = &self.system {
-            b = b.system(s.clone());
+        if let Some(n) = self.logprobs {
+            b = b.top_logprobs(n);
+        }
+        if let Some(s) = system {
+            b = b.system(s);
         }
         let mut ollama = OllamaOptions::builder();
         if let Some(n) = self.ctx {
@@ -198,6 +214,20 @@ impl ChatArgs {
             b = b.extension(ollama);
         }
         Ok(b.build())
+    }
+}
+
+impl ChatArgs {
+    /// Whether the flags send the chat to Ollama's native `/api/chat` (`--ctx`,
+    /// `--keep-alive`, `--think`).
+    fn uses_native_api(&self) -> bool {
+        self.generation.uses_native_api()
+    }
+
+    /// The generation options these flags ask for. Reads the `--schema` file; a missing or
+    /// invalid one is a usage error.
+    pub fn options(&self) -> Result<Options, CliError> {
+        self.generation.options(self.system.as_deref())
     }
 }
 
@@ -289,7 +319,7 @@ pub(crate) async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliEr
 }
 
 /// Reads a whole prompt from `input` (stdin), dropping the final line break.
-fn read_prompt(mut input: impl Read) -> Result<String, CliError> {
+pub(crate) fn read_prompt(mut input: impl Read) -> Result<String, CliError> {
     let mut bytes = Vec::new();
     input
         .read_to_end(&mut bytes)
@@ -305,7 +335,7 @@ pub(crate) struct Image {
     /// The file name (informational).
     name: String,
     /// The file's bytes.
-    data: Vec<u8>,
+    pub(crate) data: Vec<u8>,
     /// The MIME type, sniffed from the bytes.
     mime: &'static str,
 }
@@ -536,7 +566,7 @@ async fn answer<W: Write>(
 }
 
 /// What [`end_line`] is given to say whether the printed text already ends its line.
-fn line_end(ends_line: bool) -> &'static str {
+pub(crate) fn line_end(ends_line: bool) -> &'static str {
     if ends_line { "\n" } else { "" }
 }
 
@@ -544,7 +574,7 @@ fn line_end(ends_line: bool) -> &'static str {
 /// escape sequences and control characters the model may have put in it, through `screen`);
 /// `whole` ends it with a line break. Reasoning is a side channel: failing to write it is
 /// not an error.
-fn print_reasoning(text: &str, whole: bool, screen: &mut Sanitizer) {
+pub(crate) fn print_reasoning(text: &str, whole: bool, screen: &mut Sanitizer) {
     if text.is_empty() {
         return;
     }
@@ -607,7 +637,7 @@ async fn one_shot<W: Write>(
 
 /// The error when an answer that had to be JSON (`--format json`, `--schema`) was cut off
 /// by the token limit: what was printed is not the whole document (exit status 8).
-fn json_cut_off(options: &Options) -> CliError {
+pub(crate) fn json_cut_off(options: &Options) -> CliError {
     let limit = match options.max_tokens {
         Some(n) => format!("the token limit (--max-tokens {n})"),
         None => "the server's token limit".to_owned(),
@@ -891,21 +921,24 @@ mod tests {
             prompt: None,
             model: "m".into(),
             system: Some("be brief".into()),
-            max_tokens: Some(5),
-            temperature: Some(0.5),
-            top_p: Some(0.9),
-            seed: Some(-1),
-            stop: vec!["a".into(), "b".into()],
+            generation: GenerationArgs {
+                max_tokens: Some(5),
+                temperature: Some(0.5),
+                top_p: Some(0.9),
+                seed: Some(-1),
+                stop: vec!["a".into(), "b".into()],
+                ctx: Some(8192),
+                keep_alive: KeepAliveFlag {
+                    duration: Some(KeepAlive::Seconds(-1.0)),
+                },
+                think: Some(Think::Enabled(true)),
+                format: Some("json".into()),
+                schema: None,
+                logprobs: Some(3),
+            },
             image: Vec::new(),
             no_stream: false,
             json: false,
-            ctx: Some(8192),
-            keep_alive: KeepAliveFlag {
-                duration: Some(KeepAlive::Seconds(-1.0)),
-            },
-            think: Some(Think::Enabled(true)),
-            format: Some("json".into()),
-            schema: None,
             show_reasoning: false,
             api: None,
         };
@@ -927,6 +960,7 @@ mod tests {
         assert_eq!(o.top_p, Some(0.9));
         assert_eq!(o.seed, Some(-1));
         assert_eq!(o.stop, vec!["a", "b"]);
+        assert_eq!((o.logprobs, o.top_logprobs), (true, Some(3)));
     }
 
     // ---- the interactive loop, against a real in-process server ----

@@ -6,6 +6,7 @@ pub(crate) mod chat;
 pub(crate) mod cp;
 pub(crate) mod create;
 pub(crate) mod embed;
+pub(crate) mod generate;
 pub(crate) mod models;
 pub(crate) mod ps;
 pub(crate) mod pull;
@@ -41,6 +42,21 @@ pub enum Command {
         after_help = EXIT_STATUS_SEE_HELP
     )]
     Chat(chat::ChatArgs),
+
+    /// Complete a prompt (Ollama's /api/generate): code completion, fill-in-the-middle, raw
+    /// prompts.
+    #[command(
+        long_about = "Complete a prompt with Ollama's native /api/generate.\n\n\
+                      The prompt is the PROMPT argument or, without it, all of stdin. With \
+                      --suffix the model fills in the middle between the prompt and the \
+                      suffix (a code model with Ollama's `insert` capability), and only the \
+                      middle is printed. --raw sends the prompt without the model's template.\n\n\
+                      The answer is streamed to stdout as it is generated (sanitised on a \
+                      terminal, as `chat` prints it); --json prints the whole response \
+                      instead, with the token log probabilities asked for with --logprobs N.",
+        after_help = EXIT_STATUS_SEE_HELP
+    )]
+    Generate(generate::GenerateArgs),
 
     /// List the models stored on the server.
     #[command(visible_alias = "list", after_help = EXIT_STATUS_SEE_HELP)]
@@ -131,6 +147,7 @@ impl Command {
     pub async fn run(self, global: &GlobalArgs) -> Result<(), CliError> {
         match self {
             Command::Chat(args) => chat::run(args, global).await,
+            Command::Generate(args) => generate::run(args, global).await,
             Command::Models(args) => models::run(args, global).await,
             Command::Show(args) => show::run(args, global).await,
             Command::Pull(args) => pull::run(args, global).await,

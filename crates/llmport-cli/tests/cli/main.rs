@@ -4,6 +4,7 @@
 mod apis;
 mod cli;
 mod connection;
+mod generate;
 mod manage;
 mod native;
 mod structured;

@@ -179,6 +179,12 @@ fn refuse_unsupported(options: &Options) -> Result<()> {
             "the Messages API answers with one candidate",
         );
     }
+    if options.logprobs || options.top_logprobs.is_some() {
+        return refuse(
+            "Options::logprobs",
+            "the Messages API returns no token log probabilities",
+        );
+    }
     if options.response_format.is_some() {
         return refuse(
             "Options::response_format",

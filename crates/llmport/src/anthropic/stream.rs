@@ -374,7 +374,12 @@ impl Decoder for StreamDecoder {
         // Decoded a frame at a time (the Chat Completions decoder slices frames per event to
         // keep its queue short; Messages streams are not benchmarked yet).
         let StreamDecoder { sse, state, queue } = self;
-        if let Err(e) = sse.decode(&bytes, |ev| state.on_event(ev, queue)) {
+        // Once the answer's end arrived, the rest of the frame is nobody's answer: bytes
+        // after it (even bytes that are not SSE) are ignored, as they are when they come in a
+        // later frame, which the stream adapter never reads.
+        if let Err(e) = sse.decode(&bytes, |ev| state.on_event(ev, queue))
+            && !state.done
+        {
             queue.push_back(Err(e));
         }
     }

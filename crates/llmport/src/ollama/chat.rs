@@ -16,11 +16,11 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use super::OllamaProvider;
-use super::native::{lines_decoder, require_model};
+use super::native::{decode_whole_answer, lines_decoder, require_model};
 use super::options::{OllamaOptions, Think, ThinkLevel};
 use super::wire::{
     ChatChunkHead, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall, MessageSink,
-    WireFunctionCall, WireToolCall, parse_chat_line, reported_error,
+    Metrics, WireFunctionCall, WireToolCall, parse_chat_line, reported_error,
 };
 use crate::codec::DEFAULT_MAX_LINE;
 use crate::codec::lines::{LineHandler, Lines};
@@ -29,7 +29,7 @@ use crate::json_body::encode_with_extra;
 use crate::media::{is_text_mime, read_image_uri};
 use crate::message::{Message, Part, Role, ToolCall, ToolResult};
 use crate::options::{Options, ReasoningEffort, ResponseFormat, ToolChoice};
-use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta, ServerTimings, Usage};
+use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta};
 use crate::stream::ResponseStream;
 use crate::telemetry::{chat_span, record_usage};
 use crate::tool_schema::encode_tool;
@@ -51,7 +51,7 @@ impl OllamaProvider {
             let timer = Timer::start();
             let req = Request::post_json("api/chat", body, Some(model));
             let bytes = self.native.send_for_body(&req).await?;
-            let response = decode_whole_answer(&bytes, timer)?;
+            let response = decode_whole_answer(&bytes, ChatLines::new(timer), "chat")?;
             if response.thinking_used_up_tokens() {
                 tracing::warn!(
                     model,
@@ -123,12 +123,7 @@ pub(super) fn chat_request_body(
             "no messages to send: a chat needs at least one message",
         ));
     }
-    let format = match (&o.format, &options.response_format) {
-        (Some(f), _) => Some(Cow::Borrowed(f)),
-        (None, Some(ResponseFormat::Json)) => Some(Cow::Owned(Value::from("json"))),
-        (None, Some(ResponseFormat::JsonSchema { schema, .. })) => Some(Cow::Borrowed(schema)),
-        (None, None) => None,
-    };
+    let format = native_format(o, options);
     // `tool_choice: none` is honoured by not offering the tools.
     let tools = if options.tool_choice == Some(ToolChoice::None) {
         Vec::new()
@@ -143,12 +138,11 @@ pub(super) fn chat_request_body(
         keep_alive: o.keep_alive.as_ref(),
         tools,
         options: native_options(options, o),
-        think: o
-            .think
-            .clone()
-            .or_else(|| options.reasoning_effort.map(think_for)),
+        think: native_think(o, options),
         truncate: o.truncate,
         shift: o.shift,
+        logprobs: options.logprobs,
+        top_logprobs: options.top_logprobs.filter(|_| options.logprobs),
     };
     encode_with_extra(&req, &options.extra)
 }
@@ -181,6 +175,26 @@ pub(super) fn native_options<'a>(options: &'a Options, o: &OllamaOptions) -> Cha
         num_thread: o.num_thread,
         draft_num_predict: o.draft_num_predict,
     }
+}
+
+/// The native `format`: [`OllamaOptions::format`] as it is, else the core response format.
+pub(super) fn native_format<'a>(
+    o: &'a OllamaOptions,
+    options: &'a Options,
+) -> Option<Cow<'a, Value>> {
+    match (&o.format, &options.response_format) {
+        (Some(f), _) => Some(Cow::Borrowed(f)),
+        (None, Some(ResponseFormat::Json)) => Some(Cow::Owned(Value::from("json"))),
+        (None, Some(ResponseFormat::JsonSchema { schema, .. })) => Some(Cow::Borrowed(schema)),
+        (None, None) => None,
+    }
+}
+
+/// The native `think`: [`OllamaOptions::think`], else the core reasoning effort.
+pub(super) fn native_think(o: &OllamaOptions, options: &Options) -> Option<Think> {
+    o.think
+        .clone()
+        .or_else(|| options.reasoning_effort.map(think_for))
 }
 
 /// Refuses what the native chat cannot honour, and numbers JSON cannot carry.
@@ -400,22 +414,6 @@ fn image_base64(uri: &str, mime_type: &str) -> Result<String> {
 // Answer
 // ---------------------------------------------------------------------------------------
 
-/// A non-streaming answer: one chat object, decoded exactly as a stream's last line.
-fn decode_whole_answer(bytes: &[u8], timer: Timer) -> Result<GenResponse> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| Error::decode("the chat answer is not valid UTF-8"))?;
-    let mut decoder = ChatLines::new(timer);
-    let mut out = VecDeque::new();
-    decoder.on_line(text, &mut out)?;
-    match out.pop_front() {
-        Some(response) if decoder.done => response,
-        _ => Err(Error::decode(format!(
-            "the chat answer is not finished (no `\"done\": true`): {}",
-            excerpt(bytes)
-        ))),
-    }
-}
-
 /// A streamed answer of Ollama's native `/api/chat`, decoded: NDJSON lines → [`GenResponse`]
 /// chunks, the same chunks as the `/v1` path gives (text and reasoning deltas as they arrive,
 /// then one last chunk with the tool calls, the finish reason, usage and timings). The
@@ -558,6 +556,14 @@ impl ChatLines {
         {
             self.model = Some(m.to_owned());
         }
+        if let Some(lp) = head.logprobs.take().filter(|lp| !lp.is_empty()) {
+            // Kept even on a line without text (a tool call the parser still holds).
+            self.progress = true;
+            if let Some(c) = candidate(out, self.pushed) {
+                c.logprobs = lp;
+            }
+            self.pushed = true;
+        }
         if head.done {
             self.finish(head, out);
         } else if self.pushed
@@ -589,38 +595,24 @@ impl ChatLines {
             c.finish_reason = Some(finish_reason);
         }
         self.pushed = true;
-        // Ollama leaves out counts and durations that are zero.
-        let input = head.prompt_eval_count.unwrap_or(0);
-        let output = head.eval_count.unwrap_or(0);
-        let timings = [
-            head.total_duration,
-            head.load_duration,
-            head.prompt_eval_duration,
-            head.eval_duration,
-        ];
-        let server_timings = timings.iter().any(Option::is_some).then(|| ServerTimings {
-            total: head.total_duration.map(Duration::from_nanos),
-            load: head.load_duration.map(Duration::from_nanos),
-            prompt_eval: head.prompt_eval_duration.map(Duration::from_nanos),
-            eval: head.eval_duration.map(Duration::from_nanos),
-        });
+        let metrics = Metrics {
+            total_duration: head.total_duration,
+            load_duration: head.load_duration,
+            prompt_eval_count: head.prompt_eval_count,
+            prompt_eval_duration: head.prompt_eval_duration,
+            eval_count: head.eval_count,
+            eval_duration: head.eval_duration,
+        };
         let total = self.timer.elapsed();
         self.sent_first = true;
         if let Some(Ok(r)) = out.back_mut() {
             r.meta = ResponseMeta {
                 id: None,
                 model: self.model.clone(),
-                usage: Some(Usage {
-                    input_tokens: input,
-                    output_tokens: output,
-                    total_tokens: input.saturating_add(output),
-                    reasoning_tokens: None,
-                    cached_input_tokens: None,
-                    cache_creation_input_tokens: None,
-                }),
+                usage: Some(metrics.usage()),
                 time_to_first_token: Some(self.first_token.unwrap_or(total)),
                 total_time: Some(total),
-                server_timings,
+                server_timings: metrics.server_timings(),
             };
         }
     }

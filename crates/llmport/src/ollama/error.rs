@@ -58,7 +58,7 @@ impl ErrorMapping for OllamaErrors {
             return Error::from(api);
         }
         if answer.status == 400
-            && let Some(e) = capability_error(&api.message, answer.model)
+            && let Some(e) = request_refusal(&api.message, answer.model)
         {
             return e;
         }
@@ -147,6 +147,31 @@ pub(crate) fn capability_error(message: &str, requested: Option<&str>) -> Option
 /// route the server does not have (Go's `404 page not found`, llama.cpp's `File Not Found`).
 fn mentions_a_model(api: &ApiError) -> bool {
     api.message.to_ascii_lowercase().contains("model")
+}
+
+/// Ollama's message when a request combines `raw` with `template`, `system` or `context`
+/// (`server/routes.go` GenerateHandler).
+pub(crate) const RAW_MODE_REFUSAL: &str = "raw mode does not support template, system, or context";
+
+/// What a 400's message says about the request, when it is one Ollama words for a typed
+/// error: `raw` combined with a template, system or context ([`Error::Unsupported`]), or a
+/// capability the model lacks ([`Error::ModelCapability`], see [`capability_error`]).
+/// `requested` is the model the request named.
+fn request_refusal(message: &str, requested: Option<&str>) -> Option<Error> {
+    if message.trim() == RAW_MODE_REFUSAL {
+        return Some(raw_mode_refusal());
+    }
+    capability_error(message, requested)
+}
+
+/// `raw` with `template`, `system` or `context`, which Ollama refuses.
+pub(crate) fn raw_mode_refusal() -> Error {
+    Error::unsupported(
+        "ollama",
+        "GenerateOptions::raw together with a system prompt, template or context",
+        "raw mode sends the prompt to the model verbatim, without the template that would \
+         place a system prompt or context: put them into the prompt yourself, or turn raw off",
+    )
 }
 
 /// What Ollama's cloud answers (ollama.com directly, or relayed verbatim by a local Ollama for
@@ -261,6 +286,22 @@ fn context_length_error(api: &mut ApiError) -> Option<Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_mode_refusals_and_capability_refusals_are_told_apart() {
+        assert!(matches!(
+            request_refusal(RAW_MODE_REFUSAL, Some("m")),
+            Some(Error::Unsupported { .. })
+        ));
+        match request_refusal("\"llama3.2\" does not support thinking", None) {
+            Some(Error::ModelCapability { model, capability }) => assert_eq!(
+                (model.as_str(), capability.as_str()),
+                ("llama3.2", "thinking")
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert!(request_refusal("model 'x' not found", Some("x")).is_none());
+    }
 
     fn answer<'a>(status: u16, body: &'a [u8], url: &'a url::Url) -> ErrorAnswer<'a> {
         ErrorAnswer {

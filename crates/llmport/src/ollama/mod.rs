@@ -6,6 +6,7 @@ mod capabilities;
 mod chat;
 mod create;
 mod error;
+mod generate;
 mod host;
 mod models;
 mod native;
@@ -23,6 +24,7 @@ use async_trait::async_trait;
 pub use self::blobs::file_digest;
 pub use self::chat::ChatDecoder;
 pub use self::create::{CreateMessage, CreateOptions, CreateOptionsBuilder};
+pub use self::generate::{GenerateDecoder, GenerateOptions, GenerateOptionsBuilder};
 pub use self::host::parse_ollama_host;
 pub use self::models::PullOptionsBuilder;
 pub use self::models::{
@@ -318,6 +320,8 @@ impl Default for OllamaProviderBuilder {
             inner: OpenAiProvider::builder()
                 .provider_name("ollama")
                 .error_mapping(std::sync::Arc::new(error::OllamaErrors))
+                // Ollama's /v1/completions fills in the middle (for `insert` models).
+                .completions_suffix(true)
                 .description("Ollama (OpenAI-compatible API)"),
             api_key: None,
             cloud_url: None,

@@ -2,6 +2,8 @@
 //! and inspecting models, the server version, embeddings — and what the native NDJSON
 //! streams share (`lines_decoder!`, [`decode_document`]).
 
+use std::collections::VecDeque;
+
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -376,6 +378,26 @@ macro_rules! lines_decoder {
     };
 }
 pub(super) use lines_decoder;
+
+/// A non-streamed native answer (`"stream": false`): one JSON object, decoded by `handler`
+/// exactly as a stream's last line; `what` names it in errors (`chat`, `generate`).
+pub(super) fn decode_whole_answer<H: LineHandler>(
+    bytes: &[u8],
+    mut handler: H,
+    what: &str,
+) -> Result<H::Item> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Error::decode(format!("the {what} answer is not valid UTF-8")))?;
+    let mut out = VecDeque::new();
+    handler.on_line(text, &mut out)?;
+    match out.pop_front() {
+        Some(item) if handler.is_done() => item,
+        _ => Err(Error::decode(format!(
+            "the {what} answer is not finished (no `\"done\": true`): {}",
+            excerpt(bytes)
+        ))),
+    }
+}
 
 /// One JSON document sent to a stream request (`Content-Type: application/json`): an error
 /// object is an [`Error::Api`] with the server's message; a whole answer (`is_answer`) is

@@ -7,6 +7,7 @@
 //! Everything else is decoded once per call and owned.
 
 use std::borrow::Cow;
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -14,6 +15,7 @@ use serde_json::Value;
 use super::models::{LocalModel, RunningModel};
 use super::options::{KeepAlive, Think};
 use crate::codec::Text;
+use crate::response::{ServerTimings, TokenLogprob, Usage};
 use crate::tool_schema::WireTool;
 
 // ---------------------------------------------------------------------------------------
@@ -89,6 +91,49 @@ pub(crate) struct ChatRequest<'a> {
     pub truncate: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shift: Option<bool>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub logprobs: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u8>,
+}
+
+/// `POST /api/generate`: a prompt to complete (field order as Ollama's `api.GenerateRequest`).
+#[derive(Debug, Serialize)]
+pub(crate) struct GenerateRequest<'a> {
+    pub model: &'a str,
+    pub prompt: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suffix: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[i64]>::is_empty")]
+    pub context: &'a [i64],
+    /// Absent means `true` (the native default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub raw: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<Cow<'a, Value>>,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "keep_alive")]
+    pub keep_alive: Option<&'a KeepAlive>,
+    /// Raw standard base64, no `data:` prefix.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    #[serde(skip_serializing_if = "ChatOptions::is_empty")]
+    pub options: ChatOptions<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub think: Option<Think>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncate: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shift: Option<bool>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub logprobs: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u8>,
 }
 
 /// One message of a native chat request: `content` is always a string, images are raw
@@ -254,6 +299,8 @@ pub(crate) struct ChatChunkHead<'a> {
     pub eval_duration: Option<u64>,
     /// A failure reported inside a stream whose status was already 200.
     pub error: Option<Value>,
+    /// The log probabilities of the line's tokens (`None`, unallocated, when absent).
+    pub logprobs: Option<Vec<TokenLogprob>>,
 }
 
 /// Receives the `message` of a chat line as it is parsed.
@@ -293,6 +340,7 @@ enum ChatField {
     EvalCount,
     EvalDuration,
     Error,
+    Logprobs,
     #[serde(other)]
     Other,
 }
@@ -336,6 +384,7 @@ impl<'de, S: MessageSink<'de>> serde::de::Visitor<'de> for ChatLineSeed<'_, 'de,
                 ChatField::EvalCount => head.eval_count = map.next_value()?,
                 ChatField::EvalDuration => head.eval_duration = map.next_value()?,
                 ChatField::Error => head.error = map.next_value()?,
+                ChatField::Logprobs => head.logprobs = map.next_value()?,
                 ChatField::Other => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }
@@ -372,6 +421,86 @@ pub(crate) struct ChunkFunction<'a> {
     pub name: Cow<'a, str>,
     #[serde(default)]
     pub arguments: Value,
+}
+
+/// One line of a native generate stream (or the whole non-streaming answer). Strings borrow
+/// from the line, as a chat chunk's do; `context` and `logprobs` allocate only when present.
+#[derive(Debug, Deserialize)]
+pub(crate) struct GenerateChunk<'a> {
+    #[serde(borrow, default)]
+    pub model: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub response: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    pub thinking: Option<Text<'a>>,
+    #[serde(default)]
+    pub done: bool,
+    #[serde(borrow, default)]
+    pub done_reason: Option<Text<'a>>,
+    /// The prompt's and the answer's tokens, on the last line (not in raw mode).
+    #[serde(default)]
+    pub context: Option<Vec<i64>>,
+    #[serde(default)]
+    pub total_duration: Option<u64>,
+    #[serde(default)]
+    pub load_duration: Option<u64>,
+    #[serde(default)]
+    pub prompt_eval_count: Option<u64>,
+    #[serde(default)]
+    pub prompt_eval_duration: Option<u64>,
+    #[serde(default)]
+    pub eval_count: Option<u64>,
+    #[serde(default)]
+    pub eval_duration: Option<u64>,
+    /// A failure reported inside a stream whose status was already 200.
+    #[serde(default)]
+    pub error: Option<Value>,
+    /// The log probabilities of the line's tokens: the line's last key.
+    #[serde(default)]
+    pub logprobs: Option<Vec<TokenLogprob>>,
+}
+
+/// The counts and durations of a native final line (Ollama leaves out those that are zero).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Metrics {
+    pub total_duration: Option<u64>,
+    pub load_duration: Option<u64>,
+    pub prompt_eval_count: Option<u64>,
+    pub prompt_eval_duration: Option<u64>,
+    pub eval_count: Option<u64>,
+    pub eval_duration: Option<u64>,
+}
+
+impl Metrics {
+    /// The token counts; absent ones are zero.
+    pub(crate) fn usage(&self) -> Usage {
+        let input = self.prompt_eval_count.unwrap_or(0);
+        let output = self.eval_count.unwrap_or(0);
+        Usage {
+            input_tokens: input,
+            output_tokens: output,
+            total_tokens: input.saturating_add(output),
+            reasoning_tokens: None,
+            cached_input_tokens: None,
+            cache_creation_input_tokens: None,
+        }
+    }
+
+    /// The server's timings (nanoseconds on the wire), if it reported any.
+    pub(crate) fn server_timings(&self) -> Option<ServerTimings> {
+        let timings = [
+            self.total_duration,
+            self.load_duration,
+            self.prompt_eval_duration,
+            self.eval_duration,
+        ];
+        timings.iter().any(Option::is_some).then(|| ServerTimings {
+            total: self.total_duration.map(Duration::from_nanos),
+            load: self.load_duration.map(Duration::from_nanos),
+            prompt_eval: self.prompt_eval_duration.map(Duration::from_nanos),
+            eval: self.eval_duration.map(Duration::from_nanos),
+        })
+    }
 }
 
 /// One line of a pull's progress stream.

@@ -1,6 +1,7 @@
 //! [`OpenAiProvider`]: the OpenAI Chat Completions API, spoken by OpenAI and by most local
 //! servers (Ollama's `/v1`, llama.cpp, vLLM, LM Studio, …).
 
+mod completions;
 mod embed;
 pub(crate) mod error;
 mod models;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tracing::Instrument;
 
+pub use self::completions::CompletionsDecoder;
 pub use self::models::ModelEntry;
 pub use self::stream::StreamDecoder;
 /// Borrowed JSON strings; Ollama's native chat chunks use it too.
@@ -62,6 +64,8 @@ struct Inner {
     models: Vec<String>,
     limits: StreamLimits,
     trace_content: bool,
+    /// The server honours `suffix` on `/v1/completions` (see `completions.rs`).
+    completions_suffix: bool,
 }
 
 impl OpenAiProvider {
@@ -193,6 +197,7 @@ pub struct OpenAiProviderBuilder {
     retry: RetryConfig,
     limits: StreamLimits,
     trace_content: bool,
+    completions_suffix: bool,
     /// How error answers become errors (the Ollama provider gives its own).
     errors: Arc<dyn ErrorMapping>,
     /// The first configuration error found by a setter, reported by `build()` as it is.
@@ -213,6 +218,7 @@ impl Default for OpenAiProviderBuilder {
             retry: RetryConfig::default(),
             limits: StreamLimits::default(),
             trace_content: false,
+            completions_suffix: false,
             errors: Arc::new(error::OpenAiErrors),
             config_error: None,
         }
@@ -345,6 +351,17 @@ impl OpenAiProviderBuilder {
         self
     }
 
+    /// Whether the server honours `suffix` (fill-in-the-middle) on `/v1/completions`
+    /// (default `false`). Servers such as llama.cpp accept a suffix there and silently ignore
+    /// it, so by default a [`CompletionRequest`](crate::CompletionRequest) with a suffix is
+    /// refused ([`Error::Unsupported`]) rather than answered as if there were no text after
+    /// the gap. Set it for servers that fill in the middle there: OpenAI's models that
+    /// support it, Ollama's `/v1` (for a model with the `insert` capability).
+    pub fn completions_suffix(mut self, honoured: bool) -> Self {
+        self.completions_suffix = honoured;
+        self
+    }
+
     /// The provider name used in errors and traces (the Ollama provider sets `ollama`).
     pub(crate) fn provider_name(mut self, name: &'static str) -> Self {
         self.name = name;
@@ -384,6 +401,7 @@ impl OpenAiProviderBuilder {
                 models: self.models,
                 limits: self.limits,
                 trace_content: self.trace_content,
+                completions_suffix: self.completions_suffix,
             }),
         })
     }

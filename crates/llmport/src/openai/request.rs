@@ -77,6 +77,8 @@ pub(crate) fn chat_request_body(
         tool_choice: options.tool_choice.as_ref().map(encode_tool_choice),
         response_format: options.response_format.as_ref().map(encode_response_format),
         reasoning_effort: options.reasoning_effort.map(|e| e.as_str()),
+        logprobs: options.logprobs,
+        top_logprobs: options.top_logprobs.filter(|_| options.logprobs),
     };
     encode_with_extra(&req, &options.extra)
 }

@@ -1,6 +1,6 @@
 //! A non-streaming `chat.completion` → [`GenResponse`].
 
-use super::wire::{Arguments, ChatCompletion, ToolCallDelta};
+use super::wire::{Arguments, ChatCompletion, ChoiceLogprobs, ToolCallDelta};
 use crate::error::{Error, Result};
 use crate::message::{Part, ToolCall};
 use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta};
@@ -60,6 +60,7 @@ fn completion(wire: ChatCompletion<'_>, body: &[u8], timer: Timer) -> Result<Gen
                 .push(Part::ToolCall(tool_call_from_wire(call)));
         }
         c.finish_reason = choice.finish_reason.as_deref().map(FinishReason::from_wire);
+        c.logprobs = ChoiceLogprobs::entries(choice.logprobs);
         candidates.push(c);
     }
     let elapsed = timer.elapsed();

@@ -206,6 +206,13 @@ impl ChunkDecoder {
                 .parts
                 .extend(calls.into_iter().map(Part::ToolCall));
         }
+        if !choice.logprobs.is_empty() {
+            // Ollama puts a chunk's log probabilities on its reasoning half when it splits
+            // one; and a last one may come alone, before the finish: kept wherever they come.
+            self.progress = true;
+            cand.get_or_insert_with(|| Candidate::new(choice.index))
+                .logprobs = choice.logprobs;
+        }
         if let Some(reason) = choice.finish_reason.as_deref() {
             self.progress = true;
             cand.get_or_insert_with(|| Candidate::new(choice.index))
@@ -316,7 +323,7 @@ impl ChunkDecoder {
     }
 }
 
-fn error_text(v: &serde_json::Value) -> String {
+pub(super) fn error_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Object(o) => o
@@ -487,28 +494,10 @@ impl StreamDecoder {
 
     /// A whole `chat.completion` (or an error object) sent to a stream request.
     fn document(&mut self, status: u16, body: &[u8]) -> Result<()> {
-        let value: serde_json::Value = match serde_json::from_slice(body) {
-            Ok(v) => v,
-            // Not JSON: perhaps an event stream under the wrong content type.
-            Err(_) if body.trim_ascii_start().starts_with(b"data:") => {
-                self.feed(Bytes::copy_from_slice(body));
-                self.end();
-                return Ok(());
-            }
-            Err(_) => return Err(not_a_stream(body)),
-        };
-        if let Some(err) = value.get("error").filter(|e| !e.is_null()) {
-            let mut api = ApiError::new(status, error_text(err));
-            if let Some(o) = err.as_object() {
-                let field = |k: &str| o.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-                api.kind = field("type");
-                api.code = field("code");
-                api.param = field("param");
-            }
-            return Err(Error::Api(Box::new(api)));
-        }
-        if value.get("choices").is_none_or(|c| !c.is_array()) {
-            return Err(not_a_stream(body));
+        if classify_document(status, body, "a chat completion")? == Document::Events {
+            self.feed(Bytes::copy_from_slice(body));
+            self.end();
+            return Ok(());
         }
         let mut response = super::response::decode_completion(body, self.decoder.timer)?;
         response.meta.time_to_first_token = response.meta.total_time;
@@ -519,12 +508,46 @@ impl StreamDecoder {
     }
 }
 
-fn not_a_stream(body: &[u8]) -> Error {
-    Error::decode(format!(
-        "expected an event stream, got a JSON document that is neither a chat completion nor \
-         an error (Content-Type: application/json): {}",
-        excerpt(body)
-    ))
+/// What one JSON document sent to a `/v1` stream request is.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Document {
+    /// Not JSON but an event stream under the wrong content type: decode it as one.
+    Events,
+    /// A whole answer (it has `choices`): the stream's one chunk.
+    Answer,
+}
+
+/// Sorts out a JSON document sent to a stream request (`Content-Type: application/json`): an
+/// error object is an [`Error::Api`] with the server's message, type, code and parameter;
+/// `answer` names what a whole answer would be, for the error when it is neither.
+pub(super) fn classify_document(status: u16, body: &[u8], answer: &str) -> Result<Document> {
+    let not_a_stream = || {
+        Error::decode(format!(
+            "expected an event stream, got a JSON document that is neither {answer} nor an \
+             error (Content-Type: application/json): {}",
+            excerpt(body)
+        ))
+    };
+    let value: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        // Not JSON: perhaps an event stream under the wrong content type.
+        Err(_) if body.trim_ascii_start().starts_with(b"data:") => return Ok(Document::Events),
+        Err(_) => return Err(not_a_stream()),
+    };
+    if let Some(err) = value.get("error").filter(|e| !e.is_null()) {
+        let mut api = ApiError::new(status, error_text(err));
+        if let Some(o) = err.as_object() {
+            let field = |k: &str| o.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            api.kind = field("type");
+            api.code = field("code");
+            api.param = field("param");
+        }
+        return Err(Error::Api(Box::new(api)));
+    }
+    if value.get("choices").is_none_or(|c| !c.is_array()) {
+        return Err(not_a_stream());
+    }
+    Ok(Document::Answer)
 }
 
 impl Decoder for StreamDecoder {

@@ -14,6 +14,7 @@ use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::response::TokenLogprob;
 use crate::tool_schema::WireTool;
 
 // ---------------------------------------------------------------------------------------
@@ -53,6 +54,10 @@ pub(crate) struct ChatRequest<'a> {
     pub response_format: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_effort: Option<&'static str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub logprobs: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u8>,
 }
 
 #[derive(Debug, Serialize)]
@@ -133,6 +138,24 @@ pub(crate) struct Choice<'a> {
     pub message: ResponseMessage<'a>,
     #[serde(borrow, default)]
     pub finish_reason: Option<Text<'a>>,
+    #[serde(default)]
+    pub logprobs: Option<ChoiceLogprobs>,
+}
+
+/// A choice's `logprobs`: `{"content": [<token>…]}` (OpenAI, llama.cpp, Ollama; Ollama
+/// leaves out `top_logprobs` when none were asked for and `bytes` for an empty token, OpenAI
+/// sends `null`: both read as empty). The `refusal` list is not read.
+#[derive(Debug, Deserialize, Default)]
+pub(crate) struct ChoiceLogprobs {
+    #[serde(default)]
+    pub content: Option<Vec<TokenLogprob>>,
+}
+
+impl ChoiceLogprobs {
+    /// The entries of an optional `logprobs` (none for `null` or an absent key).
+    pub(crate) fn entries(this: Option<Self>) -> Vec<TokenLogprob> {
+        this.and_then(|l| l.content).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -333,6 +356,8 @@ pub(crate) struct ChunkChoice<'a> {
     pub index: u32,
     pub delta: Option<ResponseMessage<'a>>,
     pub finish_reason: Option<Text<'a>>,
+    /// The chunk's token log probabilities (empty, and unallocated, when there are none).
+    pub logprobs: Vec<TokenLogprob>,
 }
 
 #[derive(Deserialize)]
@@ -341,6 +366,7 @@ enum ChoiceField {
     Index,
     Delta,
     FinishReason,
+    Logprobs,
     #[serde(other)]
     Other,
 }
@@ -371,12 +397,16 @@ impl<'de, S: ChoiceSink<'de>> Visitor<'de> for ChoiceSeed<'_, S> {
             index: 0,
             delta: None,
             finish_reason: None,
+            logprobs: Vec::new(),
         };
         while let Some(key) = map.next_key::<ChoiceField>()? {
             match key {
                 ChoiceField::Index => choice.index = map.next_value()?,
                 ChoiceField::Delta => choice.delta = map.next_value()?,
                 ChoiceField::FinishReason => choice.finish_reason = map.next_value()?,
+                ChoiceField::Logprobs => {
+                    choice.logprobs = ChoiceLogprobs::entries(map.next_value()?);
+                }
                 ChoiceField::Other => {
                     map.next_value::<serde::de::IgnoredAny>()?;
                 }

@@ -141,6 +141,13 @@ fn refuse_unsupported(options: &Options) -> Result<()> {
             "the Responses API answers with one candidate",
         );
     }
+    if options.logprobs || options.top_logprobs.is_some() {
+        return refuse(
+            "Options::logprobs",
+            "this client does not read the Responses API's log probabilities: use the Chat \
+             Completions API (OpenAiProvider) for them",
+        );
+    }
     if let Some(name) = options
         .extensions
         .type_names()

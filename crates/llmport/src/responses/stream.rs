@@ -470,7 +470,12 @@ impl Decoder for StreamDecoder {
     fn feed(&mut self, bytes: Bytes) {
         // Decoded a frame at a time, as the Messages decoder is.
         let StreamDecoder { sse, state, queue } = self;
-        if let Err(e) = sse.decode(&bytes, |ev| state.on_event(ev, queue)) {
+        // Once the answer's end arrived, the rest of the frame is nobody's answer: bytes
+        // after it (even bytes that are not SSE) are ignored, as they are when they come in a
+        // later frame, which the stream adapter never reads.
+        if let Err(e) = sse.decode(&bytes, |ev| state.on_event(ev, queue))
+            && !state.done
+        {
             queue.push_back(Err(e));
         }
     }

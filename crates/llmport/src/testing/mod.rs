@@ -1,5 +1,7 @@
 //! An in-process HTTP/1.1 server that speaks Ollama's wire format and the chat APIs
-//! (`/v1/chat/completions`, Anthropic's `/v1/messages`, OpenAI's `/v1/responses`), for tests.
+//! (`/v1/chat/completions`, Anthropic's `/v1/messages`, OpenAI's `/v1/responses`), and serves
+//! prompt-completion transcripts (`/api/generate`, `/v1/completions`) like any other, for
+//! tests.
 //!
 //! [`TestServer`] listens on `127.0.0.1` with an ephemeral port and answers
 //! requests with canned [`Reply`]s, usually taken from recorded
@@ -91,6 +93,7 @@
 //! shares, also the raw-TCP fault server of the integration tests).
 
 mod answers;
+mod completions;
 mod json_order;
 mod lifecycle;
 mod reply;

@@ -9,6 +9,8 @@ mod anthropic;
 mod chat;
 mod cloud;
 mod embeddings;
+mod generate;
+mod logprobs;
 mod ollama_models;
 mod ollama_native;
 mod ollama_options;

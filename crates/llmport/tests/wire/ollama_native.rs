@@ -47,7 +47,7 @@ fn sent_without_num_ctx(server: &TestServer) -> Value {
 
 /// A JSON value with every number as an f64, to compare request bodies by meaning (`0` and
 /// `0.0` are the same number to Ollama).
-fn numbers_as_f64(v: &Value) -> Value {
+pub(crate) fn numbers_as_f64(v: &Value) -> Value {
     match v {
         Value::Number(n) => json!(n.as_f64().expect("a finite number")),
         Value::Array(a) => Value::Array(a.iter().map(numbers_as_f64).collect()),

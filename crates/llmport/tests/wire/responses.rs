@@ -794,3 +794,155 @@ async fn spans_name_the_provider_per_protocol() {
     }
     assert!(!text.contains("gen_ai.system"), "{text}");
 }
+
+/// llama.cpp's reasoning: `response.reasoning_text.delta`s, then the item (`content` with
+/// the text, `encrypted_content` empty) — sent back in the next turn as it came, with its
+/// text in `content`, which llama.cpp's server requires.
+#[tokio::test]
+async fn reasoning_text_streams_and_goes_back_in_content() {
+    let events = [
+        (
+            "response.created",
+            r#"{"type":"response.created","response":{"id":"resp_1","object":"response","status":"in_progress"}}"#,
+        ),
+        (
+            "response.output_item.added",
+            r#"{"type":"response.output_item.added","item":{"id":"rs_x","summary":[],"type":"reasoning","content":[],"encrypted_content":"","status":"in_progress"}}"#,
+        ),
+        (
+            "response.reasoning_text.delta",
+            r#"{"type":"response.reasoning_text.delta","delta":"Think","item_id":"rs_x"}"#,
+        ),
+        (
+            "response.reasoning_text.delta",
+            r#"{"type":"response.reasoning_text.delta","delta":"ing.","item_id":"rs_x"}"#,
+        ),
+        (
+            "response.output_item.added",
+            r#"{"type":"response.output_item.added","item":{"content":[],"id":"msg_x","role":"assistant","status":"in_progress","type":"message"}}"#,
+        ),
+        (
+            "response.output_text.delta",
+            r#"{"type":"response.output_text.delta","item_id":"msg_x","delta":"Hi"}"#,
+        ),
+        (
+            "response.output_item.done",
+            r#"{"type":"response.output_item.done","item":{"id":"rs_x","summary":[],"type":"reasoning","content":[{"text":"Thinking.","type":"reasoning_text"}],"encrypted_content":""}}"#,
+        ),
+        (
+            "response.output_item.done",
+            r#"{"type":"response.output_item.done","item":{"type":"message","status":"completed","id":"msg_x","content":[{"type":"output_text","text":"Hi"}],"role":"assistant"}}"#,
+        ),
+        (
+            "response.completed",
+            r#"{"type":"response.completed","response":{"id":"resp_1","object":"response","status":"completed","output":[],"usage":{"input_tokens":5,"output_tokens":4,"total_tokens":9}}}"#,
+        ),
+    ];
+    let server = TestServer::builder()
+        .route("POST", RESPONSES, Reply::sse_events(events))
+        .route("POST", RESPONSES, Reply::responses("m", "ok"))
+        .start()
+        .await;
+    let p = provider(&server);
+    let r = p
+        .generate_stream("m", &[Message::user("q")], &Options::default())
+        .await
+        .unwrap()
+        .collect_response()
+        .await
+        .unwrap();
+    assert_eq!(r.text(), "Hi");
+    assert_eq!(r.reasoning(), "Thinking.");
+    let mut history = vec![Message::user("q"), r.candidates[0].message.clone()];
+    history.push(Message::user("and?"));
+    p.generate("m", &history, &Options::default())
+        .await
+        .unwrap();
+    let input = &sent(&server)["input"];
+    assert_eq!(
+        input[1],
+        json!({"type": "reasoning", "id": "rs_x", "summary": [],
+            "content": [{"type": "reasoning_text", "text": "Thinking."}]})
+    );
+    assert_eq!(
+        input[2],
+        json!({"type": "message", "role": "assistant", "content": "Hi"})
+    );
+}
+
+/// Lifecycle events are no progress (the idle limit keeps counting); a delta is.
+#[test]
+fn lifecycle_events_are_no_progress_and_a_delta_is() {
+    use llmport::codec::Decoder;
+    let mut d = StreamDecoder::default();
+    d.feed(Bytes::from_static(
+        b"event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"r\"}}\n\n\
+          event: response.in_progress\ndata: {\"type\":\"response.in_progress\"}\n\n",
+    ));
+    assert!(d.next_item().is_none());
+    assert!(!d.take_progress());
+    d.feed(Bytes::from_static(
+        b"event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"x\"}\n\n",
+    ));
+    assert_eq!(d.next_item().unwrap().unwrap().text(), "x");
+    assert!(d.take_progress());
+}
+
+#[tokio::test]
+async fn tool_arguments_past_the_limit_fail_the_stream() {
+    let server = serve("openai_responses_reasoning_tool_stream").await;
+    let p = ResponsesProvider::builder()
+        .base_url(server.v1_url())
+        .max_tool_arguments(16)
+        .build()
+        .unwrap();
+    let (_, err) = stream_items(&p, &[Message::user("q")], &Options::default()).await;
+    let err = err.expect("the limit ends the stream");
+    assert!(
+        matches!(err, Error::LimitExceeded { limit: 16, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_cut_mid_event_says_so() {
+    let t = transcript("llamacpp_responses_stream");
+    let raw = t.reply().body_bytes();
+    let text = std::str::from_utf8(&raw).unwrap();
+    let cut = text.find("event: response.completed").unwrap() + 30;
+    let server = TestServer::builder()
+        .route(
+            "POST",
+            RESPONSES,
+            Reply::text(200, "text/event-stream", raw.slice(..cut)),
+        )
+        .start()
+        .await;
+    let (_, err) = stream_items(
+        &provider(&server),
+        &[Message::user("x")],
+        &Options::default(),
+    )
+    .await;
+    let err = err.expect("an error");
+    assert!(err.to_string().contains("cut off"), "{err}");
+}
+
+/// Bytes after the end of the answer in the same frame (found by the fuzz targets: invalid
+/// UTF-8 there) are ignored, as they are in a later frame: the answer is whole, with no error
+/// after it. The Messages decoder had the same flaw.
+#[test]
+fn bytes_after_the_end_in_the_same_frame_are_ignored() {
+    let body = Bytes::from_static(
+        b"event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"status\":\"completed\"}}\n\n\xff\xfe\n\n",
+    );
+    let items = decode_pieces(StreamDecoder::default(), [body]);
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert!(items[0].is_ok());
+    let body = Bytes::from_static(
+        b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n\xff\xfe\n\n",
+    );
+    let items = decode_pieces(llmport::anthropic::StreamDecoder::default(), [body]);
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert!(items[0].is_ok());
+}
