@@ -34,11 +34,22 @@
 //! paths (borrowed, and copied when unescaped) run.
 //!
 //! `cargo bench -p llmport --bench stream`; throughput is in chunks (elements).
+//!
+//! For instruction counts (callgrind), `STREAM_BENCH_ONCE=<workload>:<runs>` skips criterion
+//! and drives one decoder over its stream `runs` times, where `<workload>` is
+//! `native_chat_to_response/64k`, `native_chat_to_response/line`, `chunk_to_response/64k` or
+//! `chunk_to_response/event`. The difference between two run counts, divided by the extra
+//! runs and `N`, is the cost per chunk or line without the setup:
+//!
+//! ```sh
+//! for r in 1 11; do STREAM_BENCH_ONCE=native_chat_to_response/64k:$r valgrind --tool=callgrind \
+//!   --callgrind-out-file=/tmp/cg.$r target/release/deps/stream-* --bench; done
+//! ```
 
 use std::hint::black_box;
 
 use bytes::Bytes;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use llmport::codec::{CodecError, Decoder, NdjsonDecoder, SseDecoder};
 use llmport::ollama::{ChatDecoder, GenerateDecoder};
 use llmport::openai::StreamDecoder;
@@ -421,5 +432,44 @@ fn bench_native<D: Decoder<Item = GenResponse>>(
     g.finish();
 }
 
+/// `STREAM_BENCH_ONCE=<workload>:<runs>` (see the module documentation): drives one decoder
+/// `runs` times and returns true, or returns false to let criterion run.
+fn run_once() -> bool {
+    let Ok(spec) = std::env::var("STREAM_BENCH_ONCE") else {
+        return false;
+    };
+    let (workload, runs) = spec
+        .split_once(':')
+        .expect("STREAM_BENCH_ONCE=<workload>:<runs>");
+    let runs: usize = runs.parse().expect("a number of runs");
+    let (native, size) = match workload {
+        "native_chat_to_response/64k" => (true, Some(64 * 1024)),
+        "native_chat_to_response/line" => (true, None),
+        "chunk_to_response/64k" => (false, Some(64 * 1024)),
+        "chunk_to_response/event" => (false, None),
+        other => panic!("unknown workload {other}"),
+    };
+    let (stream, content) = if native { native_lines() } else { events() };
+    let body = pieces(&stream, size);
+    for _ in 0..runs {
+        let mut got = 0usize;
+        let each = |item: GenResponse| got += content_len(&item);
+        if native {
+            drive(ChatDecoder::default(), &body, each);
+        } else {
+            drive(StreamDecoder::default(), &body, each);
+        }
+        assert_eq!(got, content);
+    }
+    true
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if run_once() {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -63,41 +63,52 @@ impl NdjsonDecoder {
     ///
     /// Stops at, and returns, the first error: a [`CodecError`] (converted into `E`) or an
     /// error returned by `on_line`. After an error the decoder should not be used further.
-    #[allow(
-        clippy::indexing_slicing,
-        reason = "the hot loop: `pos` < `input.len()` (the loop condition), the window is at \
-                  most `rest.len()` long, and `end` is a position memchr found in the window, \
-                  a prefix of `rest`"
-    )]
     pub fn decode<E, F>(&mut self, input: &[u8], mut on_line: F) -> Result<(), E>
     where
         E: From<CodecError>,
         F: FnMut(&str) -> Result<(), E>,
     {
         let mut pos = 0;
+        while let Some(rest) = input.get(pos..).filter(|rest| !rest.is_empty()) {
+            pos += self.decode_line(rest, &mut on_line)?;
+        }
+        Ok(())
+    }
+
+    /// Decodes at most one line from the start of `input`: calls `on_line` if a complete
+    /// non-blank line ends in it, and returns how many bytes of `input` were used (up to and
+    /// including the first `"\n"`, or all of `input` when it holds none: those bytes are
+    /// carried over to the next call). Errors as [`NdjsonDecoder::decode`].
+    ///
+    /// What lets a stream decode one line per item asked for (`codec::lines`), consuming its
+    /// input by offset, with one `memchr` per line.
+    #[allow(
+        clippy::indexing_slicing,
+        reason = "the hot path: the window is at most `input.len()` long, and `end` is a \
+                  position memchr found in the window, a prefix of `input`"
+    )]
+    pub(crate) fn decode_line<E, F>(&mut self, input: &[u8], mut on_line: F) -> Result<usize, E>
+    where
+        E: From<CodecError>,
+        F: FnMut(&str) -> Result<(), E>,
+    {
         if !self.line.is_empty() {
-            match self.complete_carried_line(input, &mut on_line)? {
-                Some(next) => pos = next,
-                None => return Ok(()),
-            }
+            let next = self.complete_carried_line(input, &mut on_line)?;
+            return Ok(next.unwrap_or(input.len()));
         }
         // A line's bytes before its "\n" may number `max + 1` if the last is a "\r".
         let limit = self.max.saturating_add(2);
-        while pos < input.len() {
-            let rest = &input[pos..];
-            let Some(end) = memchr(b'\n', &rest[..rest.len().min(limit)]) else {
-                if rest.len() >= limit {
-                    return Err(self.too_long().into());
-                }
-                self.line.extend_from_slice(rest);
-                self.check_carried_len()?;
-                break;
-            };
-            self.lines += 1;
-            emit(&rest[..end], self.max, self.lines, &mut on_line)?;
-            pos += end + 1;
-        }
-        Ok(())
+        let Some(end) = memchr(b'\n', &input[..input.len().min(limit)]) else {
+            if input.len() >= limit {
+                return Err(self.too_long().into());
+            }
+            self.line.extend_from_slice(input);
+            self.check_carried_len()?;
+            return Ok(input.len());
+        };
+        self.lines += 1;
+        emit(&input[..end], self.max, self.lines, &mut on_line)?;
+        Ok(end + 1)
     }
 
     /// End of input: a final line without a trailing newline is still delivered (as Go's

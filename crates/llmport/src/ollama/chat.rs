@@ -19,8 +19,8 @@ use super::OllamaProvider;
 use super::native::{decode_whole_answer, lines_decoder, require_model};
 use super::options::{OllamaOptions, Think, ThinkLevel};
 use super::wire::{
-    ChatChunk, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall, Metrics,
-    WireFunctionCall, WireToolCall, reported_error,
+    ChatChunkHead, ChatMessage, ChatOptions, ChatRequest, ChunkMessage, ChunkToolCall, MessageSink,
+    Metrics, WireFunctionCall, WireToolCall, parse_chat_line, reported_error,
 };
 use crate::codec::DEFAULT_MAX_LINE;
 use crate::codec::lines::{LineHandler, Lines};
@@ -462,6 +462,8 @@ struct ChatLines {
     sent_first: bool,
     /// Tool calls seen so far, with their `function.index`, in arrival order.
     calls: Vec<(u32, ToolCall)>,
+    /// Whether the line being parsed has pushed its response onto the output.
+    pushed: bool,
     done: bool,
     lines: u64,
     /// Progress since the adapter last asked (see [`Decoder::take_progress`]).
@@ -476,6 +478,7 @@ impl ChatLines {
             model: None,
             sent_first: false,
             calls: Vec::new(),
+            pushed: false,
             done: false,
             lines: 0,
             progress: false,
@@ -490,20 +493,26 @@ impl ChatLines {
         }
     }
 
-    /// Text and reasoning into `cand`; tool calls into `self.calls`.
-    fn apply(&mut self, msg: ChunkMessage<'_>, cand: &mut Option<Candidate>) {
+    /// Text and reasoning into the line's response, built in place at the back of `out`
+    /// (pushed on the first text); tool calls into `self.calls`.
+    fn apply(&mut self, msg: ChunkMessage<'_>, out: &mut VecDeque<Result<GenResponse>>) {
         if let Some(t) = msg.thinking.as_deref()
             && !t.is_empty()
         {
             self.mark_first_token();
-            cand.get_or_insert_with(|| Candidate::new(0))
-                .push_reasoning(t);
+            if let Some(c) = candidate(out, self.pushed) {
+                c.push_reasoning(t);
+            }
+            self.pushed = true;
         }
         if let Some(t) = msg.content.as_deref()
             && !t.is_empty()
         {
             self.mark_first_token();
-            cand.get_or_insert_with(|| Candidate::new(0)).push_text(t);
+            if let Some(c) = candidate(out, self.pushed) {
+                c.push_text(t);
+            }
+            self.pushed = true;
         }
         for call in msg.tool_calls.unwrap_or_default() {
             self.mark_first_token();
@@ -513,6 +522,135 @@ impl ChatLines {
                 .unwrap_or_else(|| u32::try_from(self.calls.len()).unwrap_or(u32::MAX));
             self.calls.push((index, tool_call(call)));
         }
+    }
+
+    /// Parses one line into `out` (at most one response, built in place); on failure, what
+    /// failed, having removed what it pushed.
+    fn parse_line(
+        &mut self,
+        line: &str,
+        out: &mut VecDeque<Result<GenResponse>>,
+    ) -> std::result::Result<(), LineFailure> {
+        self.pushed = false;
+        let calls = self.calls.len();
+        let mut head = ChatChunkHead::default();
+        let parsed = parse_chat_line(line, &mut MessageInto { lines: self, out }, &mut head);
+        let failure = match parsed {
+            Err(e) => Some(LineFailure::Parse(e)),
+            Ok(()) => reported_error(head.error.as_ref()).map(|err| {
+                LineFailure::Reported(Error::stream(format!(
+                    "the server reported an error: {err}"
+                )))
+            }),
+        };
+        if let Some(failure) = failure {
+            if self.pushed {
+                out.pop_back();
+            }
+            self.calls.truncate(calls);
+            return Err(failure);
+        }
+        if self.model.is_none()
+            && let Some(m) = head.model.as_deref()
+            && !m.is_empty()
+        {
+            self.model = Some(m.to_owned());
+        }
+        if let Some(lp) = head.logprobs.take().filter(|lp| !lp.is_empty()) {
+            // Kept even on a line without text (a tool call the parser still holds).
+            self.progress = true;
+            if let Some(c) = candidate(out, self.pushed) {
+                c.logprobs = lp;
+            }
+            self.pushed = true;
+        }
+        if head.done {
+            self.finish(head, out);
+        } else if self.pushed
+            && !self.sent_first
+            && let Some(Ok(r)) = out.back_mut()
+        {
+            self.sent_first = true;
+            r.meta.model = self.model.clone();
+        }
+        Ok(())
+    }
+
+    /// The last line: it may still carry content (already in the response at the back of
+    /// `out` then), and it carries the metrics.
+    fn finish(&mut self, head: ChatChunkHead<'_>, out: &mut VecDeque<Result<GenResponse>>) {
+        self.done = true;
+        self.progress = true;
+        let had_calls = !self.calls.is_empty();
+        self.calls.sort_by_key(|(index, _)| *index);
+        let finish_reason = match head.done_reason.as_deref() {
+            None | Some("" | "stop") if had_calls => FinishReason::ToolCalls,
+            None | Some("") => FinishReason::Stop,
+            Some(reason) => FinishReason::from_wire(reason),
+        };
+        if let Some(c) = candidate(out, self.pushed) {
+            c.message
+                .parts
+                .extend(self.calls.drain(..).map(|(_, call)| Part::ToolCall(call)));
+            c.finish_reason = Some(finish_reason);
+        }
+        self.pushed = true;
+        let metrics = Metrics {
+            total_duration: head.total_duration,
+            load_duration: head.load_duration,
+            prompt_eval_count: head.prompt_eval_count,
+            prompt_eval_duration: head.prompt_eval_duration,
+            eval_count: head.eval_count,
+            eval_duration: head.eval_duration,
+        };
+        let total = self.timer.elapsed();
+        self.sent_first = true;
+        if let Some(Ok(r)) = out.back_mut() {
+            r.meta = ResponseMeta {
+                id: None,
+                model: self.model.clone(),
+                usage: Some(metrics.usage()),
+                time_to_first_token: Some(self.first_token.unwrap_or(total)),
+                total_time: Some(total),
+                server_timings: metrics.server_timings(),
+            };
+        }
+    }
+}
+
+/// The candidate of the line's response at the back of `out`, pushed first unless
+/// `pushed`. The response is built where it stays until the caller takes it: a
+/// `GenResponse` is 224 bytes and every move is a `memcpy` call (see `codec::lines`).
+fn candidate(out: &mut VecDeque<Result<GenResponse>>, pushed: bool) -> Option<&mut Candidate> {
+    if !pushed {
+        out.push_back(Ok(GenResponse {
+            candidates: vec![Candidate::new(0)],
+            meta: ResponseMeta::default(),
+        }));
+    }
+    match out.back_mut() {
+        Some(Ok(r)) => r.candidates.first_mut(),
+        _ => None,
+    }
+}
+
+/// Why a line was not decoded.
+enum LineFailure {
+    /// Not a chat chunk (perhaps only because of a lone surrogate escape).
+    Parse(serde_json::Error),
+    /// The line reports an error.
+    Reported(Error),
+}
+
+/// Hands a line's message to [`ChatLines::apply`] as it is parsed.
+struct MessageInto<'a> {
+    lines: &'a mut ChatLines,
+    out: &'a mut VecDeque<Result<GenResponse>>,
+}
+
+impl<'de> MessageSink<'de> for MessageInto<'_> {
+    fn message(&mut self, message: ChunkMessage<'de>) {
+        self.lines.apply(message, self.out);
     }
 }
 
@@ -534,113 +672,27 @@ impl LineHandler for ChatLines {
             return Ok(());
         }
         self.lines += 1;
-        let fixed;
-        let chunk: ChatChunk<'_> = match serde_json::from_str(line) {
-            Ok(chunk) => chunk,
-            Err(e) => {
-                // A lone surrogate escape (half an emoji) is read as U+FFFD, as Go's
-                // encoding/json does: parsed again with those replaced (failure path only).
-                fixed = crate::codec::surrogates::replace_lone_surrogates(line);
-                match fixed.as_deref().map(serde_json::from_str) {
-                    Some(Ok(chunk)) => chunk,
-                    _ => {
-                        return Err(Error::Decode {
-                            message: format!(
-                                "line {} of the chat answer is not a chat chunk: {}",
-                                self.lines,
-                                excerpt(line.as_bytes())
-                            ),
-                            source: Some(Box::new(e)),
-                        });
-                    }
-                }
-            }
+        let e = match self.parse_line(line, out) {
+            Ok(()) => return Ok(()),
+            Err(LineFailure::Reported(e)) => return Err(e),
+            Err(LineFailure::Parse(e)) => e,
         };
-        let ChatChunk {
-            model,
-            message,
-            done,
-            done_reason,
-            total_duration,
-            load_duration,
-            prompt_eval_count,
-            prompt_eval_duration,
-            eval_count,
-            eval_duration,
-            error,
-            logprobs,
-        } = chunk;
-        if let Some(err) = reported_error(error.as_ref()) {
-            return Err(Error::stream(format!(
-                "the server reported an error: {err}"
-            )));
+        // A lone surrogate escape (half an emoji) is read as U+FFFD, as Go's encoding/json
+        // does: parsed again with those replaced (failure path only).
+        let retried = crate::codec::surrogates::replace_lone_surrogates(line)
+            .map(|fixed| self.parse_line(&fixed, out));
+        match retried {
+            Some(Ok(())) => Ok(()),
+            Some(Err(LineFailure::Reported(e))) => Err(e),
+            Some(Err(LineFailure::Parse(_))) | None => Err(Error::Decode {
+                message: format!(
+                    "line {} of the chat answer is not a chat chunk: {}",
+                    self.lines,
+                    excerpt(line.as_bytes())
+                ),
+                source: Some(Box::new(e)),
+            }),
         }
-        if self.model.is_none()
-            && let Some(m) = model.as_deref()
-            && !m.is_empty()
-        {
-            self.model = Some(m.to_owned());
-        }
-        let mut cand = None;
-        if let Some(msg) = message {
-            self.apply(msg, &mut cand);
-        }
-        if let Some(lp) = logprobs.filter(|lp| !lp.is_empty()) {
-            // Kept even on a line without text (a tool call the parser still holds).
-            self.progress = true;
-            cand.get_or_insert_with(|| Candidate::new(0)).logprobs = lp;
-        }
-        if !done {
-            if let Some(c) = cand {
-                let mut r = GenResponse {
-                    candidates: vec![c],
-                    meta: ResponseMeta::default(),
-                };
-                if !self.sent_first {
-                    self.sent_first = true;
-                    r.meta.model = self.model.clone();
-                }
-                out.push_back(Ok(r));
-            }
-            return Ok(());
-        }
-
-        // The last line: it may still carry content, and it carries the metrics.
-        self.done = true;
-        self.progress = true;
-        let mut c = cand.unwrap_or_else(|| Candidate::new(0));
-        let had_calls = !self.calls.is_empty();
-        self.calls.sort_by_key(|(index, _)| *index);
-        c.message
-            .parts
-            .extend(self.calls.drain(..).map(|(_, call)| Part::ToolCall(call)));
-        c.finish_reason = Some(match done_reason.as_deref() {
-            None | Some("" | "stop") if had_calls => FinishReason::ToolCalls,
-            None | Some("") => FinishReason::Stop,
-            Some(reason) => FinishReason::from_wire(reason),
-        });
-        let metrics = Metrics {
-            total_duration,
-            load_duration,
-            prompt_eval_count,
-            prompt_eval_duration,
-            eval_count,
-            eval_duration,
-        };
-        let total = self.timer.elapsed();
-        self.sent_first = true;
-        out.push_back(Ok(GenResponse {
-            candidates: vec![c],
-            meta: ResponseMeta {
-                id: None,
-                model: self.model.clone(),
-                usage: Some(metrics.usage()),
-                time_to_first_token: Some(self.first_token.unwrap_or(total)),
-                total_time: Some(total),
-                server_timings: metrics.server_timings(),
-            },
-        }));
-        Ok(())
     }
 
     fn is_done(&self) -> bool {
@@ -658,5 +710,66 @@ impl LineHandler for ChatLines {
         Err(Error::stream(
             "the stream ended before the server finished the answer (no `\"done\": true` line)",
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::ChatDecoder;
+    use crate::Result;
+    use crate::codec::decode_pieces;
+    use crate::response::GenResponse;
+
+    /// The stream's items for `body`, whole and cut at every byte: asserts both agree.
+    fn items(body: &str) -> Vec<std::result::Result<String, String>> {
+        let text = |items: Vec<Result<GenResponse>>| -> Vec<_> {
+            items
+                .into_iter()
+                .map(|r| r.map(|r| r.text()).map_err(|e| e.to_string()))
+                .collect()
+        };
+        let whole = text(decode_pieces(
+            ChatDecoder::default(),
+            [Bytes::copy_from_slice(body.as_bytes())],
+        ));
+        let bytes = body.as_bytes().chunks(1).map(Bytes::copy_from_slice);
+        assert_eq!(text(decode_pieces(ChatDecoder::default(), bytes)), whole);
+        whole
+    }
+
+    #[test]
+    fn a_line_that_fails_after_its_content_was_parsed_yields_only_the_error() {
+        // The response is built in place while the line is parsed: the reported error (after
+        // the content) must take it back.
+        let body = "{\"message\":{\"content\":\"a\"},\"done\":false}\n\
+                    {\"message\":{\"content\":\"b\"},\"error\":\"boom\",\"done\":false}\n";
+        let got = items(body);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0], Ok("a".to_owned()));
+        assert!(
+            got[1].as_ref().is_err_and(|e| e.contains("boom")),
+            "{got:?}"
+        );
+    }
+
+    #[test]
+    fn a_lone_surrogate_after_the_content_gives_the_content_once() {
+        // The first parse stops at the lone surrogate after pushing "a"; the retry (with
+        // U+FFFD) must not add a second response.
+        let body = "{\"message\":{\"content\":\"a\"},\"model\":\"m\\ud83d\",\"done\":false}\n\
+                    {\"done\":true}\n";
+        let got = items(body);
+        assert_eq!(got, [Ok("a".to_owned()), Ok(String::new())]);
+        let Some(Ok(first)) = decode_pieces(
+            ChatDecoder::default(),
+            [Bytes::from_static(body.as_bytes())],
+        )
+        .into_iter()
+        .next() else {
+            panic!("no first item");
+        };
+        assert_eq!(first.meta.model.as_deref(), Some("m\u{fffd}"));
     }
 }

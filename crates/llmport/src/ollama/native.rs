@@ -346,7 +346,7 @@ macro_rules! lines_decoder {
             type Item = $item;
 
             fn feed(&mut self, bytes: ::bytes::Bytes) {
-                self.lines.feed(&bytes);
+                self.lines.feed(bytes);
             }
 
             fn next_item(&mut self) -> Option<$crate::error::Result<$item>> {
@@ -444,7 +444,7 @@ pub(super) fn decode_document<H: LineHandler>(
             )));
         }
     }
-    lines.feed(body);
+    lines.feed(bytes::Bytes::copy_from_slice(body));
     lines.end();
     Ok(())
 }

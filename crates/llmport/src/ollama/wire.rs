@@ -277,41 +277,121 @@ fn keep_alive<S: Serializer>(k: &Option<&KeepAlive>, s: S) -> Result<S::Ok, S::E
 // Responses
 // ---------------------------------------------------------------------------------------
 
-/// One line of a native chat stream (or the whole non-streaming answer).
+/// One line of a native chat stream (or the whole non-streaming answer), except its
+/// `message`: [`parse_chat_line`] hands that to a [`MessageSink`] while the line is parsed,
+/// and fills this in place.
 ///
-/// `model`, `content`, `thinking` and `done_reason` are [`Text`]: as `Option<Cow<str>>` serde
-/// copied `model` and `content` out of every line. Measured with the benchmark harness's
+/// `model` and `done_reason` are [`Text`]: as `Option<Cow<str>>` serde copied `model` and
+/// `content` out of every line. Measured with the benchmark harness's
 /// `client-llmport --api native` and a counting allocator (20k lines): 5.008 → 3.007
 /// allocations per line with 64 KiB frames, 5.141 → 3.101 with a frame per line (37.5 → 34.1
 /// per non-streamed request); the 3 left are the caller's `GenResponse`, as on `/v1`.
-#[derive(Debug, Deserialize)]
-pub(crate) struct ChatChunk<'a> {
-    #[serde(borrow, default)]
+#[derive(Debug, Default)]
+pub(crate) struct ChatChunkHead<'a> {
     pub model: Option<Text<'a>>,
-    #[serde(borrow, default)]
-    pub message: Option<ChunkMessage<'a>>,
-    #[serde(default)]
     pub done: bool,
-    #[serde(borrow, default)]
     pub done_reason: Option<Text<'a>>,
-    #[serde(default)]
     pub total_duration: Option<u64>,
-    #[serde(default)]
     pub load_duration: Option<u64>,
-    #[serde(default)]
     pub prompt_eval_count: Option<u64>,
-    #[serde(default)]
     pub prompt_eval_duration: Option<u64>,
-    #[serde(default)]
     pub eval_count: Option<u64>,
-    #[serde(default)]
     pub eval_duration: Option<u64>,
     /// A failure reported inside a stream whose status was already 200.
-    #[serde(default)]
     pub error: Option<Value>,
     /// The log probabilities of the line's tokens (`None`, unallocated, when absent).
-    #[serde(default)]
     pub logprobs: Option<Vec<TokenLogprob>>,
+}
+
+/// Receives the `message` of a chat line as it is parsed.
+pub(crate) trait MessageSink<'de> {
+    /// Takes the line's message.
+    fn message(&mut self, message: ChunkMessage<'de>);
+}
+
+/// Parses one native chat line, handing its `message` to `sink` and the rest to `head`.
+///
+/// Not a `#[derive(Deserialize)]` struct holding the message: such a line is ~250 bytes,
+/// and serde's generated code moves it through several `Result`s (`memmove` under
+/// `deserialize_struct` was 5.4% of the harness client's CPU on the 64 KiB-frame native
+/// stream, another 2.9% moving it through `ChatLines::on_line`). The `/v1` chunk is parsed
+/// the same way (`openai::wire::parse_chunk`).
+pub(crate) fn parse_chat_line<'de, S: MessageSink<'de>>(
+    line: &'de str,
+    sink: &mut S,
+    head: &mut ChatChunkHead<'de>,
+) -> serde_json::Result<()> {
+    let mut de = serde_json::Deserializer::from_str(line);
+    serde::de::DeserializeSeed::deserialize(ChatLineSeed { sink, head }, &mut de)?;
+    de.end()
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum ChatField {
+    Model,
+    Message,
+    Done,
+    DoneReason,
+    TotalDuration,
+    LoadDuration,
+    PromptEvalCount,
+    PromptEvalDuration,
+    EvalCount,
+    EvalDuration,
+    Error,
+    Logprobs,
+    #[serde(other)]
+    Other,
+}
+
+struct ChatLineSeed<'s, 'de, S> {
+    sink: &'s mut S,
+    head: &'s mut ChatChunkHead<'de>,
+}
+
+impl<'de, S: MessageSink<'de>> serde::de::DeserializeSeed<'de> for ChatLineSeed<'_, 'de, S> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, S: MessageSink<'de>> serde::de::Visitor<'de> for ChatLineSeed<'_, 'de, S> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a chat response object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let head = self.head;
+        while let Some(key) = map.next_key::<ChatField>()? {
+            match key {
+                ChatField::Model => head.model = map.next_value()?,
+                ChatField::Message => {
+                    if let Some(message) = map.next_value::<Option<ChunkMessage<'de>>>()? {
+                        self.sink.message(message);
+                    }
+                }
+                ChatField::Done => head.done = map.next_value()?,
+                ChatField::DoneReason => head.done_reason = map.next_value()?,
+                ChatField::TotalDuration => head.total_duration = map.next_value()?,
+                ChatField::LoadDuration => head.load_duration = map.next_value()?,
+                ChatField::PromptEvalCount => head.prompt_eval_count = map.next_value()?,
+                ChatField::PromptEvalDuration => head.prompt_eval_duration = map.next_value()?,
+                ChatField::EvalCount => head.eval_count = map.next_value()?,
+                ChatField::EvalDuration => head.eval_duration = map.next_value()?,
+                ChatField::Error => head.error = map.next_value()?,
+                ChatField::Logprobs => head.logprobs = map.next_value()?,
+                ChatField::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -507,11 +587,19 @@ mod tests {
     #[test]
     fn chat_chunk_strings_borrow_from_the_line_unless_escaped() {
         let line = r#"{"model":"llama3","created_at":"x","message":{"role":"assistant","content":"größe ","thinking":"a\"b\n😀"},"done":true,"done_reason":"stop"}"#;
-        let chunk: ChatChunk<'_> = serde_json::from_str(line).unwrap();
+        struct Keep<'de>(Option<ChunkMessage<'de>>);
+        impl<'de> MessageSink<'de> for Keep<'de> {
+            fn message(&mut self, message: ChunkMessage<'de>) {
+                self.0 = Some(message);
+            }
+        }
+        let (mut sink, mut chunk) = (Keep(None), ChatChunkHead::default());
+        parse_chat_line(line, &mut sink, &mut chunk).unwrap();
+        assert!(chunk.done);
         let borrowed = |t: &Option<Text<'_>>| matches!(t, Some(Text(Cow::Borrowed(_))));
         assert!(borrowed(&chunk.model), "{:?}", chunk.model);
         assert!(borrowed(&chunk.done_reason), "{:?}", chunk.done_reason);
-        let msg = chunk.message.unwrap();
+        let msg = sink.0.unwrap();
         assert!(borrowed(&msg.content), "{:?}", msg.content);
         assert_eq!(msg.content.as_deref(), Some("größe "));
         // An escaped string cannot be borrowed: it is unescaped into a copy.
