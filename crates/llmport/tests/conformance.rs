@@ -39,11 +39,10 @@
 //!
 //! | protocol | tier | scenario | reason |
 //! |---|---|---|---|
-//! | Anthropic | InProcess | structured_output | no `response_format` in the Messages API: refused (`Error::Unsupported`) before sending |
-//! | Anthropic | Live | structured_output | the same refusal |
 //! | Responses | InProcess | stop_sequence | no stop sequences in the Responses API: refused (`Error::Unsupported`) before sending |
 //! | Responses | Live | stop_sequence | the same refusal |
 //! | Responses | Live | structured_output | llama-server's `/v1/responses` drops `text.format` (no grammar; `server-chat.cpp`): SmolLM2 answers a fenced block with other keys |
+//! | Anthropic | Live | structured_output | llama-server's `/v1/messages` ignores `output_config.format` (measured: SmolLM2's answer is the same with and without it, a fenced block with other keys); Ollama's reads only `output_config.effort` |
 //! | OllamaNative | Live | * | llama-server does not serve Ollama's native `/api/chat` |
 //! | every | Live | images | no vision projector for either model: the server's 500 "image input is not supported" is asserted to reach the caller |
 //! | every | Live | midstream_error | a healthy llama-server cannot be made to fail mid-stream |

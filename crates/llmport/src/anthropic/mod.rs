@@ -13,12 +13,18 @@
 //! - [`Options::system`] and every [`Role::System`](crate::Role::System) message become the
 //!   top-level `system` text; tool results ([`Role::Tool`](crate::Role::Tool)) travel as
 //!   `tool_result` blocks of a user turn; consecutive turns of one role are merged.
+//! - [`ResponseFormat::JsonSchema`](crate::ResponseFormat::JsonSchema) is sent as the
+//!   structured output `output_config: {"format": {"type": "json_schema", "schema": …}}`;
+//!   the answer's text is the JSON.
+//! - `thinking` and `redacted_thinking` blocks are kept in the answer's reasoning part and
+//!   sent back unmodified in later turns (`reasoning.rs`).
 //! - Options the API has no field for (`seed`, penalties, several candidates,
-//!   `response_format`, other providers' extensions) are refused as
-//!   [`Error::Unsupported`](crate::Error::Unsupported).
+//!   [`ResponseFormat::Json`](crate::ResponseFormat::Json), other providers' extensions) are
+//!   refused as [`Error::Unsupported`](crate::Error::Unsupported).
 
 mod error;
 mod options;
+mod reasoning;
 mod request;
 mod response;
 mod stream;

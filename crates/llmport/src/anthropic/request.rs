@@ -7,13 +7,14 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use super::options::AnthropicOptions;
+use super::reasoning::{Kept, ThinkingBlocks};
 use super::wire::{Block, ImageSource, MessagesRequest, WireMessage, WireTool};
 use super::{DEFAULT_MAX_TOKENS, PROVIDER};
 use crate::error::{Error, Result};
 use crate::json_body::{encode_json, encode_with_extra};
 use crate::media::{is_text_mime, normalize_mime, read_image_uri};
 use crate::message::{Message, Part, Role};
-use crate::options::{Options, ReasoningEffort, Tool, ToolChoice};
+use crate::options::{Options, ReasoningEffort, ResponseFormat, Tool, ToolChoice};
 
 /// Encodes a Messages request as JSON bytes.
 pub(crate) fn messages_request_body(
@@ -106,6 +107,10 @@ pub(crate) fn messages_request_body(
         tools: options.tools.iter().map(encode_tool).collect(),
         tool_choice: options.tool_choice.as_ref().map(encode_tool_choice),
         thinking,
+        output_config: options
+            .response_format
+            .as_ref()
+            .and_then(encode_output_format),
     };
     let body = encode_with_extra(&req, &options.extra)?;
     if !own.is_some_and(|o| o.cache_prompt) {
@@ -185,11 +190,11 @@ fn refuse_unsupported(options: &Options) -> Result<()> {
             "the Messages API returns no token log probabilities",
         );
     }
-    if options.response_format.is_some() {
+    if matches!(options.response_format, Some(ResponseFormat::Json)) {
         return refuse(
-            "Options::response_format",
-            "this client does not send the Messages API's structured output yet: ask for \
-             JSON in the prompt, or declare a tool whose input is the schema",
+            "ResponseFormat::Json",
+            "the Messages API's structured output takes a JSON Schema only (no JSON-object \
+             mode): use ResponseFormat::json_schema or ResponseFormat::for_type",
         );
     }
     if let Some(name) = options
@@ -281,11 +286,22 @@ fn encode_message(m: &Message) -> Result<(&'static str, Vec<Block<'_>>)> {
                 // Signed thinking is sent back as it came (the API verifies it, and wants it
                 // before the tool calls of the same turn); unsigned reasoning (from another
                 // provider) cannot be verified and is left out, as other providers do.
+                // Redacted thinking (`reasoning.rs`) goes back as its blocks, in order, the
+                // text with the signed one.
                 if let (Role::Assistant, Some(sig)) = (m.role, signature.as_deref()) {
-                    blocks.push(Block::Thinking {
-                        thinking: text,
-                        signature: sig,
-                    });
+                    let kept = ThinkingBlocks::from_signature(sig);
+                    let mut text = Some(text.as_str());
+                    for block in kept.blocks {
+                        blocks.push(match block {
+                            Kept::Signature(signature) => Block::Thinking {
+                                thinking: Cow::Borrowed(text.take().unwrap_or_default()),
+                                signature: Cow::Owned(signature),
+                            },
+                            Kept::RedactedThinking(data) => Block::RedactedThinking {
+                                data: Cow::Owned(data),
+                            },
+                        });
+                    }
                 }
             }
         }
@@ -342,5 +358,25 @@ fn encode_tool_choice(c: &ToolChoice) -> serde_json::Value {
         ToolChoice::None => json!({"type": "none"}),
         ToolChoice::Required => json!({"type": "any"}),
         ToolChoice::Function(name) => json!({"type": "tool", "name": name}),
+    }
+}
+
+/// Structured output as the Messages API takes it, generally available since early 2026:
+/// `output_config: {"format": {"type": "json_schema", "schema": …}}`, no beta header
+/// (Anthropic's "Structured outputs" guide,
+/// <https://platform.claude.com/docs/en/build-with-claude/structured-outputs>, which says the
+/// beta's `output_format` + `anthropic-beta: structured-outputs-2025-11-13` moved there; the
+/// SDK's `OutputConfigParam` / `JSONOutputFormatParam`, anthropic-sdk-python
+/// `src/anthropic/types/output_config_param.py`). There is no schema name and no `strict`
+/// switch: the schema is always enforced. Ollama's and llama-server's `/v1/messages` accept the
+/// field and ignore its `format` (measured with llama-server b1-0c1e570; Ollama's
+/// `anthropic.OutputConfig` reads only `effort`).
+fn encode_output_format(f: &ResponseFormat) -> Option<Value> {
+    match f {
+        ResponseFormat::JsonSchema { schema, .. } => {
+            Some(json!({"format": {"type": "json_schema", "schema": schema}}))
+        }
+        // Refused in `refuse_unsupported` before this is reached.
+        ResponseFormat::Json => None,
     }
 }

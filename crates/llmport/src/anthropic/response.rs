@@ -1,5 +1,6 @@
 //! A non-streaming `message` → [`GenResponse`], and stop reasons → [`FinishReason`].
 
+use super::reasoning::{Kept, ThinkingBlocks};
 use super::wire::{MessageResponse, ResponseBlock};
 use crate::error::{Error, Result};
 use crate::message::{Part, ToolCall};
@@ -23,8 +24,9 @@ pub(crate) fn decode_message(body: &[u8], timer: Timer) -> Result<GenResponse> {
         )));
     }
     let mut c = Candidate::new(0);
+    let mut thinking = ThinkingBlocks::default();
     for block in wire.content {
-        if let Some(part) = block_part(block) {
+        if let Some(part) = block_part(block, &mut thinking) {
             // The same folding a stream's chunks get, so that both give equal answers.
             c.absorb(&part);
         }
@@ -45,16 +47,23 @@ pub(crate) fn decode_message(body: &[u8], timer: Timer) -> Result<GenResponse> {
     })
 }
 
-/// A content block as a part; `None` for the blocks this client does not read.
-fn block_part(block: ResponseBlock) -> Option<Part> {
+/// A content block as a part; `None` for the blocks this client does not read. `thinking`
+/// gathers the turn's signed and redacted blocks (`reasoning.rs`).
+pub(crate) fn block_part(block: ResponseBlock, thinking: &mut ThinkingBlocks) -> Option<Part> {
     match block {
         ResponseBlock::Text { text } => (!text.is_empty()).then(|| Part::text(text)),
         ResponseBlock::Thinking {
-            thinking,
+            thinking: text,
             signature,
-        } => Some(Part::Reasoning {
-            text: thinking,
-            signature: signature.filter(|s| !s.is_empty()),
+        } => {
+            let signature = signature
+                .filter(|s| !s.is_empty())
+                .map(|s| thinking.push(Kept::Signature(s)));
+            (!text.is_empty() || signature.is_some()).then_some(Part::Reasoning { text, signature })
+        }
+        ResponseBlock::RedactedThinking { data } => Some(Part::Reasoning {
+            text: String::new(),
+            signature: Some(thinking.push(Kept::RedactedThinking(data))),
         }),
         ResponseBlock::ToolUse { id, name, input } => Some(Part::ToolCall(ToolCall::new(
             id,

@@ -9,7 +9,8 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::error::is_retryable;
-use super::response::{decode_message, finish_reason};
+use super::reasoning::{Kept, ThinkingBlocks};
+use super::response::{block_part, decode_message, finish_reason};
 use super::wire::{ErrorEnvelope, ResponseBlock, WireEvent, WireUsage};
 use crate::codec::{Decoder, SseDecoder, SseEvent, StreamLimits};
 use crate::error::{ApiError, Error, Result};
@@ -45,6 +46,8 @@ struct State {
     stop_reason: Option<FinishReason>,
     /// Blocks started and not stopped, by index (rarely more than one).
     open: Vec<(u32, OpenBlock)>,
+    /// The signed and redacted thinking blocks so far (`reasoning.rs`).
+    thinking: ThinkingBlocks,
     started: bool,
     done: bool,
     progress: bool,
@@ -62,6 +65,7 @@ impl State {
             usage: None,
             stop_reason: None,
             open: Vec::new(),
+            thinking: ThinkingBlocks::default(),
             started: false,
             done: false,
             progress: false,
@@ -139,10 +143,11 @@ impl State {
                         }
                         Some("signature_delta") => {
                             if let Some(s) = delta.signature.filter(|s| !s.is_empty()) {
+                                let signature = self.thinking.push(Kept::Signature(s.into_owned()));
                                 self.part(
                                     Part::Reasoning {
                                         text: String::new(),
-                                        signature: Some(s.into_owned()),
+                                        signature: Some(signature),
                                     },
                                     out,
                                 );
@@ -194,29 +199,14 @@ impl State {
                     start: input,
                 }
             }
-            Some(ResponseBlock::Text { text }) => {
-                if !text.is_empty() {
-                    self.part(Part::text(text), out);
+            // Text, thinking and redacted thinking: as in a whole answer.
+            Some(other) => {
+                if let Some(part) = block_part(other, &mut self.thinking) {
+                    self.part(part, out);
                 }
                 OpenBlock::Streamed
             }
-            Some(ResponseBlock::Thinking {
-                thinking,
-                signature,
-            }) => {
-                let signature = signature.filter(|s| !s.is_empty());
-                if !thinking.is_empty() || signature.is_some() {
-                    self.part(
-                        Part::Reasoning {
-                            text: thinking,
-                            signature,
-                        },
-                        out,
-                    );
-                }
-                OpenBlock::Streamed
-            }
-            _ => OpenBlock::Streamed,
+            None => OpenBlock::Streamed,
         };
         self.open.retain(|(i, _)| *i != index);
         self.open.push((index, open));

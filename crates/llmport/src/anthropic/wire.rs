@@ -31,6 +31,10 @@ pub(crate) struct MessagesRequest<'a> {
     pub tool_choice: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thinking: Option<Value>,
+    /// `{"format": {"type": "json_schema", "schema": …}}`: structured output (see
+    /// `request.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_config: Option<Value>,
 }
 
 /// One message: a role (`user` or `assistant`) and its content blocks.
@@ -60,8 +64,12 @@ pub(crate) enum Block<'a> {
         content: &'a str,
     },
     Thinking {
-        thinking: &'a str,
-        signature: &'a str,
+        thinking: Cow<'a, str>,
+        signature: Cow<'a, str>,
+    },
+    /// Flagged reasoning, sent back exactly as it came.
+    RedactedThinking {
+        data: Cow<'a, str>,
     },
 }
 
@@ -121,7 +129,12 @@ pub(crate) enum ResponseBlock {
         #[serde(default)]
         input: Value,
     },
-    /// Blocks this client does not read (`redacted_thinking`, server tool results, …).
+    /// Flagged reasoning: opaque `data` to send back, no text.
+    RedactedThinking {
+        #[serde(default)]
+        data: String,
+    },
+    /// Blocks this client does not read (server tool results, …).
     #[serde(other)]
     Other,
 }

@@ -224,6 +224,7 @@ impl Protocol for Messages {
             stop: strings(&body["stop_sequences"]),
             max_tokens: body["max_tokens"].as_u64(),
             key: request.header("x-api-key").map(str::to_owned),
+            schema: body["output_config"]["format"].get("schema").cloned(),
             ..sent
         };
         for tool in body["tools"].as_array().into_iter().flatten() {

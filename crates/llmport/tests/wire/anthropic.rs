@@ -1,6 +1,6 @@
 //! `AnthropicProvider` (the Messages API, `POST /v1/messages`) against the in-process wire
 //! server: requests as the API wants them, answers, streams (typed events, tool input
-//! fragments, thinking with its signature, mid-stream errors, truncation, every split
+//! fragments, thinking with its signature, redacted thinking, structured output, mid-stream errors, truncation, every split
 //! position), error answers and retries. Transcripts: `anthropic_messages_{nonstream,stream}`
 //! are Ollama's (shared fixtures, from its Go source and tests); the others are written from
 //! Anthropic's API reference (each file's `source` and `notes` say where).
@@ -417,6 +417,211 @@ async fn thinking_keeps_its_signature_streamed_or_not_and_is_sent_back() {
             {"type": "text", "text": "27 * 453 = 12,231."}
         ])
     );
+}
+
+const REDACTED: &str = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB5URj2pkmF7iQ5t0dGF3gbuYO9Q1Yg9UdpRs8zfnyTnzpZLeF0Bzf09c09vu0FdRnIoRj0=";
+
+/// The reasoning part a turn with a signed and a redacted thinking block carries.
+fn redacted_reasoning() -> Part {
+    Part::Reasoning {
+        text: "The user wants the weather in Paris: call get_weather.".into(),
+        signature: Some(format!(
+            r#"{{"anthropic_thinking":[{{"signature":"{SIGNATURE}"}},{{"redacted_thinking":"{REDACTED}"}}]}}"#
+        )),
+    }
+}
+
+fn redacted_options() -> Options {
+    Options::builder()
+        .max_tokens(16000)
+        .tool(weather_tool())
+        .extension(AnthropicOptions::builder().thinking_budget(10000).build())
+        .build()
+}
+
+#[tokio::test]
+async fn redacted_thinking_is_kept_streamed_or_not_and_sent_back_unmodified() {
+    let q = [Message::user("What is the weather in Paris?")];
+    let a = serve("anthropic_messages_redacted_thinking_nonstream").await;
+    let whole = provider(&a)
+        .generate("claude-sonnet-4-5", &q, &redacted_options())
+        .await
+        .unwrap();
+    assert_eq!(
+        sent(&a),
+        recorded("anthropic_messages_redacted_thinking_nonstream")
+    );
+    let call = ToolCall::new(
+        "toolu_01Redact000000000000",
+        "get_weather",
+        json!({"location": "Paris"}),
+    );
+    assert_eq!(
+        whole.candidates[0].message.parts,
+        [redacted_reasoning(), Part::ToolCall(call.clone())]
+    );
+    assert_eq!(whole.finish_reason(), Some(&FinishReason::ToolCalls));
+
+    let b = serve("anthropic_messages_redacted_thinking_stream").await;
+    let (items, err) =
+        stream_items(&provider(&b), &q, &redacted_options(), "claude-sonnet-4-5").await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(
+        sent(&b),
+        recorded("anthropic_messages_redacted_thinking_stream")
+    );
+    let mut acc = llmport::Accumulator::new();
+    items.iter().for_each(|i| acc.push(i));
+    assert_eq!(acc.finish().candidates, whole.candidates);
+
+    // The assistant turn goes back with both blocks as they came, in order, before the
+    // tool call; the tool result follows.
+    let history = [
+        q[0].clone(),
+        whole.message().unwrap().clone(),
+        Message::tool_result(&call.id, "18°C, sunny"),
+    ];
+    provider(&a)
+        .generate("claude-sonnet-4-5", &history, &redacted_options())
+        .await
+        .unwrap();
+    assert_eq!(
+        sent(&a)["messages"][1],
+        json!({"role": "assistant", "content": [
+            {"type": "thinking",
+             "thinking": "The user wants the weather in Paris: call get_weather.",
+             "signature": SIGNATURE},
+            {"type": "redacted_thinking", "data": REDACTED},
+            {"type": "tool_use", "id": "toolu_01Redact000000000000", "name": "get_weather",
+             "input": {"location": "Paris"}}
+        ]})
+    );
+    // A reasoning part holding only redacted thinking (no text) goes back as that block.
+    let mut only_redacted = Message::new(Role::Assistant).add_tool_call(call.clone());
+    only_redacted.parts.insert(
+        0,
+        Part::Reasoning {
+            text: String::new(),
+            signature: Some(format!(
+                r#"{{"anthropic_thinking":[{{"redacted_thinking":"{REDACTED}"}}]}}"#
+            )),
+        },
+    );
+    provider(&a)
+        .generate(
+            "claude-sonnet-4-5",
+            &[q[0].clone(), only_redacted, history[2].clone()],
+            &redacted_options(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        sent(&a)["messages"][1]["content"][0],
+        json!({"type": "redacted_thinking", "data": REDACTED})
+    );
+}
+
+/// The redacted-thinking stream split at every byte position (served as two HTTP chunks,
+/// and decoded by the bare decoder one byte at a time): the same blocks every time.
+#[tokio::test]
+async fn redacted_thinking_stream_split_at_every_byte_position_decodes_identically() {
+    let t = transcript("anthropic_messages_redacted_thinking_stream");
+    let raw = t.reply().body_bytes();
+    let mut builder = TestServer::builder();
+    for k in 1..raw.len() {
+        let mut r = t.reply();
+        r.chunks = vec![raw.slice(..k), raw.slice(k..)];
+        builder = builder.route("POST", MESSAGES, r);
+    }
+    let server = builder.start().await;
+    let p = provider(&server);
+    for k in 1..raw.len() {
+        let r = p
+            .generate_stream("m", &[Message::user("q")], &Options::default())
+            .await
+            .unwrap()
+            .collect_response()
+            .await
+            .unwrap_or_else(|e| panic!("split at {k}: {e}"));
+        assert_eq!(
+            r.candidates[0].message.parts[0],
+            redacted_reasoning(),
+            "split at {k}"
+        );
+        assert_eq!(r.tool_calls().len(), 1, "split at {k}");
+    }
+    let bytes = (0..raw.len()).map(|i| raw.slice(i..i + 1));
+    let items = decode_pieces(StreamDecoder::default(), bytes);
+    let mut acc = llmport::Accumulator::new();
+    for i in &items {
+        acc.push(i.as_ref().expect("every event decodes"));
+    }
+    assert_eq!(
+        acc.finish().candidates[0].message.parts[0],
+        redacted_reasoning()
+    );
+}
+
+#[tokio::test]
+async fn a_json_schema_is_sent_as_output_config_and_json_mode_is_refused() {
+    #[derive(Debug, PartialEq, serde::Deserialize, llmport::schemars::JsonSchema)]
+    #[schemars(crate = "llmport::schemars")]
+    struct City {
+        name: String,
+        population: u64,
+    }
+    let body = json!({"id": "msg_01Json", "type": "message", "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "{\"name\":\"Paris\",\"population\":2102650}"}],
+        "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": 20, "output_tokens": 12}});
+    let server = TestServer::builder()
+        .route("POST", MESSAGES, Reply::json(200, &body))
+        .start()
+        .await;
+    let p = provider(&server);
+    let city: City = llmport::ProviderExt::generate_json(
+        &p,
+        "claude-sonnet-4-5",
+        &[Message::user("Paris, as JSON.")],
+        &Options::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        city,
+        City {
+            name: "Paris".into(),
+            population: 2_102_650
+        }
+    );
+    let schema = match llmport::ResponseFormat::for_type::<City>() {
+        llmport::ResponseFormat::JsonSchema { schema, .. } => schema,
+        other => panic!("{other:?}"),
+    };
+    // Anthropic's structured outputs (generally available): `output_config.format`, no beta
+    // header, no name or `strict`.
+    assert_eq!(
+        sent(&server)["output_config"],
+        json!({"format": {"type": "json_schema", "schema": schema}})
+    );
+    let req = server.last_request().unwrap();
+    assert_eq!(req.header("anthropic-beta"), None);
+    assert!(sent(&server).get("output_format").is_none());
+
+    let e = p
+        .generate(
+            "m",
+            &[Message::user("x")],
+            &Options::builder()
+                .response_format(llmport::ResponseFormat::Json)
+                .build(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
+    assert!(e.to_string().contains("ResponseFormat::json_schema"), "{e}");
+    assert_eq!(server.requests().len(), 1, "nothing sent for JSON mode");
 }
 
 #[tokio::test]
