@@ -7,8 +7,8 @@
 //! is every thinking block's text; the last signature wins, see `Candidate::absorb`), so:
 //!
 //! - a turn with signed thinking only keeps the bare signature, as before;
-//! - a turn with a `redacted_thinking` block keeps this small JSON object in the signature,
-//!   the turn's reasoning blocks in their order —
+//! - a turn with a `redacted_thinking` block keeps this small JSON object in the signature
+//!   (set once, at the end of the answer), the turn's reasoning blocks in their order —
 //!   `{"anthropic_thinking":[{"signature":"…"},{"redacted_thinking":"…"}]}` — and the
 //!   request builder sends them back as they came (the text with the signed block).
 //!
@@ -19,6 +19,8 @@
 //! [`Part::Reasoning`]: crate::Part::Reasoning
 
 use serde::{Deserialize, Serialize};
+
+use crate::message::Part;
 
 /// One reasoning block of a turn, without its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,11 +41,22 @@ pub(crate) struct ThinkingBlocks {
 }
 
 impl ThinkingBlocks {
-    /// Adds a block; returns the signature the turn's reasoning part now carries (every
-    /// block so far: `Candidate::absorb` keeps the last signature a chunk brings).
-    pub(crate) fn push(&mut self, block: Kept) -> String {
+    /// Adds a block.
+    pub(crate) fn push(&mut self, block: Kept) {
         self.blocks.push(block);
-        self.signature()
+    }
+
+    /// The reasoning part that carries every block so far, when one is redacted: added once,
+    /// at the end of the answer (its signature then replaces the bare one a signed block's
+    /// part carried, see `Candidate::absorb`), so that encoding stays linear in the blocks.
+    pub(crate) fn redacted_part(&self) -> Option<Part> {
+        self.blocks
+            .iter()
+            .any(|b| matches!(b, Kept::RedactedThinking(_)))
+            .then(|| Part::Reasoning {
+                text: String::new(),
+                signature: Some(self.signature()),
+            })
     }
 
     /// The signature text: the bare signature while no block is redacted.
@@ -74,11 +87,11 @@ mod tests {
     #[test]
     fn a_lone_signature_stays_bare_and_redacted_blocks_round_trip() {
         let mut t = ThinkingBlocks::default();
-        assert_eq!(
-            t.push(Kept::Signature("EqQBCgIYAhIM".into())),
-            "EqQBCgIYAhIM"
-        );
-        let sig = t.push(Kept::RedactedThinking("EmwKAhgBEgy3va3pzix".into()));
+        t.push(Kept::Signature("EqQBCgIYAhIM".into()));
+        assert_eq!(t.signature(), "EqQBCgIYAhIM");
+        assert_eq!(t.redacted_part(), None);
+        t.push(Kept::RedactedThinking("EmwKAhgBEgy3va3pzix".into()));
+        let sig = t.signature();
         assert_eq!(
             sig,
             r#"{"anthropic_thinking":[{"signature":"EqQBCgIYAhIM"},{"redacted_thinking":"EmwKAhgBEgy3va3pzix"}]}"#

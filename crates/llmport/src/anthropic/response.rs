@@ -31,6 +31,9 @@ pub(crate) fn decode_message(body: &[u8], timer: Timer) -> Result<GenResponse> {
             c.absorb(&part);
         }
     }
+    if let Some(part) = thinking.redacted_part() {
+        c.absorb(&part);
+    }
     c.finish_reason = wire.stop_reason.as_deref().map(finish_reason);
     let elapsed = timer.elapsed();
     Ok(GenResponse {
@@ -56,15 +59,17 @@ pub(crate) fn block_part(block: ResponseBlock, thinking: &mut ThinkingBlocks) ->
             thinking: text,
             signature,
         } => {
-            let signature = signature
-                .filter(|s| !s.is_empty())
-                .map(|s| thinking.push(Kept::Signature(s)));
+            let signature = signature.filter(|s| !s.is_empty());
+            if let Some(s) = &signature {
+                thinking.push(Kept::Signature(s.clone()));
+            }
             (!text.is_empty() || signature.is_some()).then_some(Part::Reasoning { text, signature })
         }
-        ResponseBlock::RedactedThinking { data } => Some(Part::Reasoning {
-            text: String::new(),
-            signature: Some(thinking.push(Kept::RedactedThinking(data))),
-        }),
+        // Its part comes at the end of the answer (`ThinkingBlocks::redacted_part`).
+        ResponseBlock::RedactedThinking { data } => {
+            thinking.push(Kept::RedactedThinking(data));
+            None
+        }
         ResponseBlock::ToolUse { id, name, input } => Some(Part::ToolCall(ToolCall::new(
             id,
             name,

@@ -143,7 +143,8 @@ impl State {
                         }
                         Some("signature_delta") => {
                             if let Some(s) = delta.signature.filter(|s| !s.is_empty()) {
-                                let signature = self.thinking.push(Kept::Signature(s.into_owned()));
+                                let signature = s.into_owned();
+                                self.thinking.push(Kept::Signature(signature.clone()));
                                 self.part(
                                     Part::Reasoning {
                                         text: String::new(),
@@ -201,6 +202,10 @@ impl State {
             }
             // Text, thinking and redacted thinking: as in a whole answer.
             Some(other) => {
+                // Redacted thinking is output too, though its part comes at the end.
+                if matches!(other, ResponseBlock::RedactedThinking { .. }) {
+                    self.mark_first_token();
+                }
                 if let Some(part) = block_part(other, &mut self.thinking) {
                     self.part(part, out);
                 }
@@ -263,6 +268,9 @@ impl State {
 
     /// `message_stop`: the last chunk, with the finish reason, usage and timings.
     fn finish(&mut self, out: &mut VecDeque<Result<GenResponse>>) {
+        if let Some(part) = self.thinking.redacted_part() {
+            self.part(part, out);
+        }
         self.done = true;
         self.progress = true;
         let mut c = Candidate::new(0);
