@@ -255,4 +255,27 @@ mod tests {
         assert_eq!(args.generation.seed, Some(-1));
         assert_eq!(args.prompt.as_deref(), Some("hi"));
     }
+
+    #[test]
+    fn run_takes_the_model_first_as_ollama_run_does() {
+        let cli = parse(&["llmport", "run", "qwen3", "Why?", "--seed", "1"]);
+        let args = match cli.command {
+            Command::Run(args) => args.into_chat(),
+            other => panic!("not run: {other:?}"),
+        };
+        assert_eq!(args.model, "qwen3");
+        assert_eq!(args.prompt.as_deref(), Some("Why?"));
+        assert_eq!(args.generation.seed, Some(1));
+        let cli = parse(&["llmport", "run", "qwen3"]);
+        let Command::Run(args) = cli.command else {
+            panic!("not run")
+        };
+        assert_eq!((args.model.as_str(), args.chat.prompt), ("qwen3", None));
+        assert!(
+            Cli::command()
+                .try_get_matches_from(["llmport", "run"])
+                .is_err(),
+            "run needs a MODEL"
+        );
+    }
 }

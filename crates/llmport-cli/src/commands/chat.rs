@@ -26,6 +26,30 @@ use crate::{GlobalArgs, native_api, values};
 /// The usage error when there is no prompt at all.
 const NO_PROMPT: &str = "no prompt: give one as an argument or on stdin";
 
+/// Flags and arguments of `llmport run`: those of `chat`, with the model first and required,
+/// as `ollama run MODEL [PROMPT]` takes it. (An alias of `chat` would read
+/// `llmport run llama3.2` as the prompt "llama3.2" sent to the default model.)
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The model to chat with.
+    #[arg(id = "run_model", value_name = "MODEL")]
+    pub model: String,
+
+    /// Everything `chat` takes; its PROMPT comes after MODEL.
+    #[command(flatten)]
+    pub chat: ChatArgs,
+}
+
+impl RunArgs {
+    /// The `chat` this `run` means: MODEL wins over `-m` and `LLMPORT_MODEL`.
+    pub fn into_chat(self) -> ChatArgs {
+        ChatArgs {
+            model: self.model,
+            ..self.chat
+        }
+    }
+}
+
 /// Flags and arguments of `llmport chat`.
 #[derive(Debug, Clone, Args)]
 pub struct ChatArgs {

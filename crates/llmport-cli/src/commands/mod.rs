@@ -38,10 +38,18 @@ pub enum Command {
                       pipe or a file; on a terminal, without escape sequences and control \
                       characters other than line breaks and tabs, so that a model cannot \
                       drive the terminal.",
-        visible_alias = "run",
         after_help = EXIT_STATUS_SEE_HELP
     )]
     Chat(chat::ChatArgs),
+
+    /// Chat with MODEL, as `ollama run MODEL [PROMPT]`: `chat` with the model first.
+    #[command(
+        long_about = "Chat with MODEL: `llmport run MODEL [PROMPT]` is `llmport chat -m MODEL \
+                      [PROMPT]`, in the order Ollama users type it (`ollama run llama3.2`). \
+                      Every flag of `chat` works here too.",
+        after_help = EXIT_STATUS_SEE_HELP
+    )]
+    Run(chat::RunArgs),
 
     /// Complete a prompt (Ollama's /api/generate): code completion, fill-in-the-middle, raw
     /// prompts.
@@ -147,6 +155,7 @@ impl Command {
     pub async fn run(self, global: &GlobalArgs) -> Result<(), CliError> {
         match self {
             Command::Chat(args) => chat::run(args, global).await,
+            Command::Run(args) => chat::run(args.into_chat(), global).await,
             Command::Generate(args) => generate::run(args, global).await,
             Command::Models(args) => models::run(args, global).await,
             Command::Show(args) => show::run(args, global).await,

@@ -349,15 +349,7 @@ async fn run_is_chat_and_think_takes_a_level() {
         .start()
         .await;
     let run = llmport(
-        &[
-            "--host",
-            &server.url(),
-            "run",
-            "--think=low",
-            "-m",
-            "m",
-            "2+2?",
-        ],
+        &["--host", &server.url(), "run", "--think=low", "m", "2+2?"],
         &[],
         None,
     )
@@ -370,7 +362,7 @@ async fn run_is_chat_and_think_takes_a_level() {
     );
     // `--think` alone is `true`; a PROMPT after it stays the prompt.
     let run = llmport(
-        &["--host", &server.url(), "run", "-m", "m", "--think", "hi"],
+        &["--host", &server.url(), "run", "m", "--think", "hi"],
         &[],
         None,
     )
