@@ -361,6 +361,24 @@ async fn tool_choice_variants_are_encoded() {
     }
 }
 
+/// A stream transcript asked for: the request it recorded is sent, and its chunks add up to
+/// `whole`'s candidates. Returns the chunks.
+async fn streamed_as_whole(
+    name: &str,
+    q: &[Message],
+    options: &Options,
+    whole: &GenResponse,
+) -> Vec<GenResponse> {
+    let b = serve(name).await;
+    let (items, err) = stream_items(&provider(&b), q, options, "claude-sonnet-4-5").await;
+    assert!(err.is_none(), "{err:?}");
+    assert_eq!(sent(&b), recorded(name));
+    let mut acc = llmport::Accumulator::new();
+    items.iter().for_each(|i| acc.push(i));
+    assert_eq!(acc.finish().candidates, whole.candidates);
+    items
+}
+
 fn thinking_options() -> Options {
     Options::builder()
         .max_tokens(16000)
@@ -389,15 +407,14 @@ async fn thinking_keeps_its_signature_streamed_or_not_and_is_sent_back() {
             Part::text("27 * 453 = 12,231."),
         ]
     );
-    let b = serve("anthropic_messages_thinking_stream").await;
-    let (items, err) =
-        stream_items(&provider(&b), &q, &thinking_options(), "claude-sonnet-4-5").await;
-    assert!(err.is_none(), "{err:?}");
-    assert_eq!(sent(&b), recorded("anthropic_messages_thinking_stream"));
+    let items = streamed_as_whole(
+        "anthropic_messages_thinking_stream",
+        &q,
+        &thinking_options(),
+        &whole,
+    )
+    .await;
     assert!(items.iter().any(|i| !i.reasoning().is_empty()));
-    let mut acc = llmport::Accumulator::new();
-    items.iter().for_each(|i| acc.push(i));
-    assert_eq!(acc.finish().candidates, whole.candidates);
 
     // Sent back in the history as a signed thinking block, before the text.
     let history = [
@@ -462,17 +479,13 @@ async fn redacted_thinking_is_kept_streamed_or_not_and_sent_back_unmodified() {
     );
     assert_eq!(whole.finish_reason(), Some(&FinishReason::ToolCalls));
 
-    let b = serve("anthropic_messages_redacted_thinking_stream").await;
-    let (items, err) =
-        stream_items(&provider(&b), &q, &redacted_options(), "claude-sonnet-4-5").await;
-    assert!(err.is_none(), "{err:?}");
-    assert_eq!(
-        sent(&b),
-        recorded("anthropic_messages_redacted_thinking_stream")
-    );
-    let mut acc = llmport::Accumulator::new();
-    items.iter().for_each(|i| acc.push(i));
-    assert_eq!(acc.finish().candidates, whole.candidates);
+    streamed_as_whole(
+        "anthropic_messages_redacted_thinking_stream",
+        &q,
+        &redacted_options(),
+        &whole,
+    )
+    .await;
 
     // The assistant turn goes back with both blocks as they came, in order, before the
     // tool call; the tool result follows.
@@ -521,28 +534,11 @@ async fn redacted_thinking_is_kept_streamed_or_not_and_sent_back_unmodified() {
     );
 }
 
-/// The redacted-thinking stream split at every byte position (served as two HTTP chunks,
-/// and decoded by the bare decoder one byte at a time): the same blocks every time.
+/// The redacted-thinking stream split at every byte position: the same blocks every time.
 #[tokio::test]
 async fn redacted_thinking_stream_split_at_every_byte_position_decodes_identically() {
-    let t = transcript("anthropic_messages_redacted_thinking_stream");
-    let raw = t.reply().body_bytes();
-    let mut builder = TestServer::builder();
-    for k in 1..raw.len() {
-        let mut r = t.reply();
-        r.chunks = vec![raw.slice(..k), raw.slice(k..)];
-        builder = builder.route("POST", MESSAGES, r);
-    }
-    let server = builder.start().await;
-    let p = provider(&server);
-    for k in 1..raw.len() {
-        let r = p
-            .generate_stream("m", &[Message::user("q")], &Options::default())
-            .await
-            .unwrap()
-            .collect_response()
-            .await
-            .unwrap_or_else(|e| panic!("split at {k}: {e}"));
+    let (answers, items) = every_split("anthropic_messages_redacted_thinking_stream").await;
+    for (k, r) in answers {
         assert_eq!(
             r.candidates[0].message.parts[0],
             redacted_reasoning(),
@@ -550,8 +546,6 @@ async fn redacted_thinking_stream_split_at_every_byte_position_decodes_identical
         );
         assert_eq!(r.tool_calls().len(), 1, "split at {k}");
     }
-    let bytes = (0..raw.len()).map(|i| raw.slice(i..i + 1));
-    let items = decode_pieces(StreamDecoder::default(), bytes);
     let mut acc = llmport::Accumulator::new();
     for i in &items {
         acc.push(i.as_ref().expect("every event decodes"));
@@ -738,11 +732,10 @@ async fn a_stream_without_message_stop_is_an_error() {
     assert!(err.to_string().contains("message_stop"), "{err}");
 }
 
-/// The stream transcript served as two HTTP chunks split at every byte position, and
-/// decoded by the bare decoder one byte at a time: the same answer every time.
-#[tokio::test]
-async fn stream_split_at_every_byte_position_decodes_identically() {
-    let t = transcript("anthropic_messages_thinking_stream");
+/// A stream transcript served as two HTTP chunks split at every byte position (the answer
+/// collected from each, with its split), and decoded by the bare decoder one byte at a time.
+async fn every_split(name: &str) -> (Vec<(usize, GenResponse)>, Vec<llmport::Result<GenResponse>>) {
+    let t = transcript(name);
     let raw = t.reply().body_bytes();
     let mut builder = TestServer::builder();
     for k in 1..raw.len() {
@@ -752,6 +745,7 @@ async fn stream_split_at_every_byte_position_decodes_identically() {
     }
     let server = builder.start().await;
     let p = provider(&server);
+    let mut answers = Vec::with_capacity(raw.len());
     for k in 1..raw.len() {
         let r = p
             .generate_stream("m", &[Message::user("q")], &Options::default())
@@ -760,6 +754,17 @@ async fn stream_split_at_every_byte_position_decodes_identically() {
             .collect_response()
             .await
             .unwrap_or_else(|e| panic!("split at {k}: {e}"));
+        answers.push((k, r));
+    }
+    let bytes = (0..raw.len()).map(|i| raw.slice(i..i + 1));
+    (answers, decode_pieces(StreamDecoder::default(), bytes))
+}
+
+/// The thinking stream split at every byte position: the same answer every time.
+#[tokio::test]
+async fn stream_split_at_every_byte_position_decodes_identically() {
+    let (answers, items) = every_split("anthropic_messages_thinking_stream").await;
+    for (k, r) in answers {
         assert_eq!(r.text(), "27 * 453 = 12,231.", "split at {k}");
         assert_eq!(r.finish_reason(), Some(&FinishReason::Stop), "split at {k}");
         assert_eq!(r.meta.usage.unwrap().output_tokens, 61, "split at {k}");
@@ -768,8 +773,6 @@ async fn stream_split_at_every_byte_position_decodes_identically() {
             "split at {k}"
         );
     }
-    let bytes = (0..raw.len()).map(|i| raw.slice(i..i + 1));
-    let items = decode_pieces(StreamDecoder::default(), bytes);
     assert!(items.iter().all(Result::is_ok));
     let text: String = items.iter().map(|i| i.as_ref().unwrap().text()).collect();
     assert_eq!(text, "27 * 453 = 12,231.");
