@@ -750,7 +750,7 @@ async fn every_split(name: &str) -> (Vec<(usize, GenResponse)>, Vec<llmport::Res
         let r = p
             .generate_stream("m", &[Message::user("q")], &Options::default())
             .await
-            .unwrap()
+            .unwrap_or_else(|e| panic!("split at {k}: the stream starts: {e}"))
             .collect_response()
             .await
             .unwrap_or_else(|e| panic!("split at {k}: {e}"));
