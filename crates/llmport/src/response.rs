@@ -115,10 +115,9 @@ pub struct Candidate {
     /// stream, those of the chunk's tokens. Empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logprobs: Vec<TokenLogprob>,
-    /// The tokens of the prompt and this answer, where the server returns them (Ollama's
-    /// `/api/generate` `context`, which Ollama has deprecated): send them back with
-    /// [`GenerateOptions::context`](crate::ollama::GenerateOptions::context) to continue from
-    /// this answer. `None` elsewhere, and for a raw-mode generation.
+    /// The tokens of the prompt and this answer, where a completion server returns them (a
+    /// continuation handle): the provider that returned them documents how to send them back
+    /// to continue from this answer. `None` where the server sends none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<Vec<i64>>,
 }
