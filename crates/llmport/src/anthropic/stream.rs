@@ -12,7 +12,8 @@ use super::error::is_retryable;
 use super::reasoning::{Kept, ThinkingBlocks};
 use super::response::{block_part, decode_message, finish_reason};
 use super::wire::{ErrorEnvelope, ResponseBlock, WireEvent, WireUsage};
-use crate::codec::{Decoder, SseDecoder, SseEvent, StreamLimits};
+use crate::codec::events::{EventHandler, EventStream};
+use crate::codec::{Decoder, SseEvent, StreamLimits};
 use crate::error::{ApiError, Error, Result};
 use crate::message::{Part, ToolCall};
 use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta};
@@ -94,94 +95,6 @@ impl State {
             r.meta.model = self.model.clone();
         }
         out.push_back(Ok(r));
-    }
-
-    fn on_event(
-        &mut self,
-        ev: SseEvent<'_>,
-        out: &mut VecDeque<Result<GenResponse>>,
-    ) -> Result<()> {
-        if self.done {
-            return Ok(());
-        }
-        self.events += 1;
-        let wire: WireEvent<'_> = serde_json::from_str(ev.data).map_err(|e| Error::Decode {
-            message: format!(
-                "stream event {} is not a Messages API event: {}",
-                self.events,
-                excerpt(ev.data.as_bytes())
-            ),
-            source: Some(Box::new(e)),
-        })?;
-        match &*wire.kind {
-            "message_start" => {
-                if let Some(m) = wire.message {
-                    self.id = m.id;
-                    self.model = m.model;
-                    self.usage = m.usage;
-                }
-            }
-            "content_block_start" => self.block_start(wire.index, wire.content_block, out),
-            "content_block_delta" => {
-                if let Some(delta) = wire.delta {
-                    match delta.kind.as_deref() {
-                        Some("text_delta") => {
-                            if let Some(t) = delta.text.filter(|t| !t.is_empty()) {
-                                self.part(Part::text(t), out);
-                            }
-                        }
-                        Some("thinking_delta") => {
-                            if let Some(t) = delta.thinking.filter(|t| !t.is_empty()) {
-                                self.part(
-                                    Part::Reasoning {
-                                        text: t.into_owned(),
-                                        signature: None,
-                                    },
-                                    out,
-                                );
-                            }
-                        }
-                        Some("signature_delta") => {
-                            if let Some(s) = delta.signature.filter(|s| !s.is_empty()) {
-                                let signature = s.into_owned();
-                                self.thinking.push(Kept::Signature(signature.clone()));
-                                self.part(
-                                    Part::Reasoning {
-                                        text: String::new(),
-                                        signature: Some(signature),
-                                    },
-                                    out,
-                                );
-                            }
-                        }
-                        Some("input_json_delta") => {
-                            let fragment = delta.partial_json.unwrap_or_default();
-                            self.tool_fragment(wire.index, &fragment)?;
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            "content_block_stop" => self.block_stop(wire.index, out),
-            "message_delta" => {
-                self.progress = true;
-                if let Some(reason) = wire.delta.and_then(|d| d.stop_reason) {
-                    self.stop_reason = Some(finish_reason(&reason));
-                }
-                if let Some(u) = wire.usage {
-                    self.usage = Some(self.usage.unwrap_or_default().merge(u));
-                }
-            }
-            "message_stop" => self.finish(out),
-            "error" => {
-                let err = wire.error.unwrap_or_default();
-                return Err(midstream_error(err.kind, err.message));
-            }
-            // `ping` keeps the connection alive and is no progress; unknown events are
-            // skipped, as the API's versioning policy asks.
-            _ => {}
-        }
-        Ok(())
     }
 
     fn block_start(
@@ -288,6 +201,98 @@ impl State {
             },
         }));
     }
+}
+
+impl EventHandler for State {
+    type Item = GenResponse;
+
+    fn on_event(
+        &mut self,
+        ev: SseEvent<'_>,
+        out: &mut VecDeque<Result<GenResponse>>,
+    ) -> Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        self.events += 1;
+        let wire: WireEvent<'_> = serde_json::from_str(ev.data).map_err(|e| Error::Decode {
+            message: format!(
+                "stream event {} is not a Messages API event: {}",
+                self.events,
+                excerpt(ev.data.as_bytes())
+            ),
+            source: Some(Box::new(e)),
+        })?;
+        match &*wire.kind {
+            "message_start" => {
+                if let Some(m) = wire.message {
+                    self.id = m.id;
+                    self.model = m.model;
+                    self.usage = m.usage;
+                }
+            }
+            "content_block_start" => self.block_start(wire.index, wire.content_block, out),
+            "content_block_delta" => {
+                if let Some(delta) = wire.delta {
+                    match delta.kind.as_deref() {
+                        Some("text_delta") => {
+                            if let Some(t) = delta.text.filter(|t| !t.is_empty()) {
+                                self.part(Part::text(t), out);
+                            }
+                        }
+                        Some("thinking_delta") => {
+                            if let Some(t) = delta.thinking.filter(|t| !t.is_empty()) {
+                                self.part(
+                                    Part::Reasoning {
+                                        text: t.into_owned(),
+                                        signature: None,
+                                    },
+                                    out,
+                                );
+                            }
+                        }
+                        Some("signature_delta") => {
+                            if let Some(s) = delta.signature.filter(|s| !s.is_empty()) {
+                                let signature = s.into_owned();
+                                self.thinking.push(Kept::Signature(signature.clone()));
+                                self.part(
+                                    Part::Reasoning {
+                                        text: String::new(),
+                                        signature: Some(signature),
+                                    },
+                                    out,
+                                );
+                            }
+                        }
+                        Some("input_json_delta") => {
+                            let fragment = delta.partial_json.unwrap_or_default();
+                            self.tool_fragment(wire.index, &fragment)?;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "content_block_stop" => self.block_stop(wire.index, out),
+            "message_delta" => {
+                self.progress = true;
+                if let Some(reason) = wire.delta.and_then(|d| d.stop_reason) {
+                    self.stop_reason = Some(finish_reason(&reason));
+                }
+                if let Some(u) = wire.usage {
+                    self.usage = Some(self.usage.unwrap_or_default().merge(u));
+                }
+            }
+            "message_stop" => self.finish(out),
+            "error" => {
+                let err = wire.error.unwrap_or_default();
+                return Err(midstream_error(err.kind, err.message));
+            }
+            // `ping` keeps the connection alive and is no progress; unknown events are
+            // skipped, as the API's versioning policy asks.
+            _ => {}
+        }
+        Ok(())
+    }
 
     fn on_end(&self, sse_pending: bool) -> Result<()> {
         if self.done {
@@ -300,6 +305,19 @@ impl State {
             msg.push_str("; the last event was cut off");
         }
         Err(Error::stream(msg))
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+
+    fn finish(&mut self, progress: bool) {
+        self.done = true;
+        self.progress |= progress;
+    }
+
+    fn take_progress(&mut self) -> bool {
+        std::mem::take(&mut self.progress)
     }
 }
 
@@ -338,9 +356,7 @@ fn midstream_error(kind: Option<String>, message: Option<String>) -> Error {
 /// ```
 #[derive(Debug)]
 pub struct StreamDecoder {
-    sse: SseDecoder,
-    state: State,
-    queue: VecDeque<Result<GenResponse>>,
+    events: EventStream<State>,
 }
 
 impl Default for StreamDecoder {
@@ -358,9 +374,7 @@ impl StreamDecoder {
 
     pub(crate) fn starting(timer: Timer, limits: StreamLimits) -> Self {
         StreamDecoder {
-            sse: SseDecoder::with_max_line(limits.max_line),
-            state: State::new(timer, limits),
-            queue: VecDeque::new(),
+            events: EventStream::new(limits.max_line, State::new(timer, limits)),
         }
     }
 }
@@ -369,42 +383,23 @@ impl Decoder for StreamDecoder {
     type Item = GenResponse;
 
     fn feed(&mut self, bytes: Bytes) {
-        // Decoded a frame at a time (the Chat Completions decoder slices frames per event to
-        // keep its queue short; Messages streams are not benchmarked yet).
-        let StreamDecoder { sse, state, queue } = self;
-        // Once the answer's end arrived, the rest of the frame is nobody's answer: bytes
-        // after it (even bytes that are not SSE) are ignored, as they are when they come in a
-        // later frame, which the stream adapter never reads.
-        if let Err(e) = sse.decode(&bytes, |ev| state.on_event(ev, queue))
-            && !state.done
-        {
-            queue.push_back(Err(e));
-        }
+        self.events.feed(&bytes);
     }
 
     fn next_item(&mut self) -> Option<Result<GenResponse>> {
-        let item = self.queue.pop_front()?;
-        if item.is_err() {
-            // An error is the stream's last item.
-            self.queue.clear();
-            self.state.done = true;
-        }
-        Some(item)
+        self.events.next_item()
     }
 
     fn end(&mut self) {
-        let pending = self.sse.finish();
-        if let Err(e) = self.state.on_end(pending) {
-            self.queue.push_back(Err(e));
-        }
+        self.events.end();
     }
 
     fn is_done(&self) -> bool {
-        self.state.done && self.queue.is_empty()
+        self.events.is_done()
     }
 
     fn take_progress(&mut self) -> bool {
-        std::mem::take(&mut self.state.progress)
+        self.events.take_progress()
     }
 
     fn decode_document(&mut self, status: u16, body: &[u8]) -> Result<()> {
@@ -427,11 +422,9 @@ impl Decoder for StreamDecoder {
                 Err(Error::Api(Box::new(api)))
             }
             Some("message") => {
-                let mut r = decode_message(body, self.state.timer)?;
+                let mut r = decode_message(body, self.events.handler().timer)?;
                 r.meta.time_to_first_token = r.meta.total_time;
-                self.state.done = true;
-                self.state.progress = true;
-                self.queue.push_back(Ok(r));
+                self.events.whole(r);
                 Ok(())
             }
             _ => Err(Error::decode(format!(

@@ -8,6 +8,7 @@
 //! that input: nothing is copied and nothing is allocated.
 
 mod decoder;
+pub(crate) mod events;
 pub(crate) mod lines;
 pub mod ndjson;
 pub mod sse;

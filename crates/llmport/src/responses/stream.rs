@@ -12,7 +12,8 @@ use bytes::Bytes;
 use super::error::{failed_response, parse_error_body};
 use super::response::{decode_response, finish_reason, item_parts, reasoning_signature, tool_call};
 use super::wire::{OutputItem, ResponseObject, WireError, WireEvent, WireUsage};
-use crate::codec::{Decoder, SseDecoder, SseEvent, StreamLimits};
+use crate::codec::events::{EventHandler, EventStream};
+use crate::codec::{Decoder, SseEvent, StreamLimits};
 use crate::error::{Error, Result};
 use crate::message::Part;
 use crate::response::{Candidate, GenResponse, ResponseMeta};
@@ -95,148 +96,6 @@ impl State {
             r.meta.model = self.model.clone();
         }
         out.push_back(Ok(r));
-    }
-
-    fn on_event(
-        &mut self,
-        ev: SseEvent<'_>,
-        out: &mut VecDeque<Result<GenResponse>>,
-    ) -> Result<()> {
-        if self.done {
-            return Ok(());
-        }
-        self.events += 1;
-        let wire: WireEvent<'_> = serde_json::from_str(ev.data).map_err(|e| Error::Decode {
-            message: format!(
-                "stream event {} is not a Responses API event: {}",
-                self.events,
-                excerpt(ev.data.as_bytes())
-            ),
-            source: Some(Box::new(e)),
-        })?;
-        // The SSE `event:` line names the type too; the data's `type` is the one every
-        // server sends (llama.cpp's server sends its failures with neither).
-        let kind: &str = if wire.kind.is_empty() {
-            ev.event
-        } else {
-            &wire.kind
-        };
-        match kind {
-            "response.output_text.delta" | "response.refusal.delta" => {
-                if let Some(t) = wire.delta.filter(|t| !t.is_empty()) {
-                    self.streamed_text = true;
-                    self.part(Part::text(t), out);
-                }
-            }
-            "response.reasoning_text.delta" | "response.reasoning_summary_text.delta" => {
-                if let Some(t) = wire.delta.filter(|t| !t.is_empty()) {
-                    self.streamed_reasoning = true;
-                    let index = wire.summary_index;
-                    let next_part = index.is_some()
-                        && self.summary_index.is_some()
-                        && index != self.summary_index;
-                    if index.is_some() {
-                        self.summary_index = index;
-                    }
-                    let text = if next_part {
-                        format!("\n\n{t}")
-                    } else {
-                        t.into_owned()
-                    };
-                    self.part(
-                        Part::Reasoning {
-                            text,
-                            signature: None,
-                        },
-                        out,
-                    );
-                }
-            }
-            "response.function_call_arguments.delta" => {
-                let fragment = wire.delta.unwrap_or_default();
-                let limit = self.max_tool_arguments;
-                let call = self.call(wire.item_id.as_deref(), wire.output_index)?;
-                if call.arguments.len().saturating_add(fragment.len()) > limit {
-                    return Err(Error::LimitExceeded {
-                        what: "streamed tool-call arguments",
-                        limit,
-                    });
-                }
-                call.arguments.push_str(&fragment);
-                if !fragment.is_empty() {
-                    self.mark_first_token();
-                }
-            }
-            "response.function_call_arguments.done" => {
-                if let Some(args) = wire.arguments {
-                    let limit = self.max_tool_arguments;
-                    if args.len() > limit {
-                        return Err(Error::LimitExceeded {
-                            what: "streamed tool-call arguments",
-                            limit,
-                        });
-                    }
-                    let call = self.call(wire.item_id.as_deref(), wire.output_index)?;
-                    call.arguments.clear();
-                    call.arguments.push_str(&args);
-                }
-            }
-            "response.output_item.added" => {
-                if let Some(OutputItem::FunctionCall {
-                    id, call_id, name, ..
-                }) = wire.item
-                {
-                    if !name.is_empty() {
-                        self.mark_first_token();
-                    }
-                    self.calls.push(OpenCall {
-                        item_id: id,
-                        output_index: wire.output_index,
-                        call_id,
-                        name,
-                        arguments: String::new(),
-                    });
-                }
-            }
-            "response.output_item.done" => {
-                if let Some(item) = wire.item {
-                    self.item_done(item, wire.output_index, out);
-                }
-            }
-            "response.created" | "response.in_progress" | "response.queued" => {
-                if let Some(r) = wire.response {
-                    self.id = r.id.or(self.id.take());
-                    self.model = r.model.or(self.model.take());
-                }
-            }
-            "response.completed" | "response.incomplete" => {
-                self.finish(wire.response.unwrap_or_default(), out);
-            }
-            "response.failed" => {
-                let error = wire.response.and_then(|r| r.error);
-                return Err(failed_response(200, error, true));
-            }
-            "error" | "" => {
-                // OpenAI's `error` event has `code`/`message` at the top level; others nest
-                // them in `error`. A typeless event that carries neither is not an error.
-                let error = match wire.error {
-                    Some(e) => Some(e),
-                    None if wire.message.is_some() || wire.code.is_some() => Some(WireError {
-                        kind: None,
-                        code: wire.code,
-                        message: wire.message,
-                        param: None,
-                    }),
-                    None if kind == "error" => None,
-                    None => return Ok(()),
-                };
-                return Err(failed_response(200, error, true));
-            }
-            // Unknown events (content_part.*, output_text.done, annotations, server tools, …)
-            // carry nothing this client reads, or repeat what the deltas said.
-            _ => {}
-        }
-        Ok(())
     }
 
     /// The open call a fragment belongs to: by item id, else by output index, else the
@@ -395,6 +254,152 @@ impl State {
             },
         }));
     }
+}
+
+impl EventHandler for State {
+    type Item = GenResponse;
+
+    fn on_event(
+        &mut self,
+        ev: SseEvent<'_>,
+        out: &mut VecDeque<Result<GenResponse>>,
+    ) -> Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        self.events += 1;
+        let wire: WireEvent<'_> = serde_json::from_str(ev.data).map_err(|e| Error::Decode {
+            message: format!(
+                "stream event {} is not a Responses API event: {}",
+                self.events,
+                excerpt(ev.data.as_bytes())
+            ),
+            source: Some(Box::new(e)),
+        })?;
+        // The SSE `event:` line names the type too; the data's `type` is the one every
+        // server sends (llama.cpp's server sends its failures with neither).
+        let kind: &str = if wire.kind.is_empty() {
+            ev.event
+        } else {
+            &wire.kind
+        };
+        match kind {
+            "response.output_text.delta" | "response.refusal.delta" => {
+                if let Some(t) = wire.delta.filter(|t| !t.is_empty()) {
+                    self.streamed_text = true;
+                    self.part(Part::text(t), out);
+                }
+            }
+            "response.reasoning_text.delta" | "response.reasoning_summary_text.delta" => {
+                if let Some(t) = wire.delta.filter(|t| !t.is_empty()) {
+                    self.streamed_reasoning = true;
+                    let index = wire.summary_index;
+                    let next_part = index.is_some()
+                        && self.summary_index.is_some()
+                        && index != self.summary_index;
+                    if index.is_some() {
+                        self.summary_index = index;
+                    }
+                    let text = if next_part {
+                        format!("\n\n{t}")
+                    } else {
+                        t.into_owned()
+                    };
+                    self.part(
+                        Part::Reasoning {
+                            text,
+                            signature: None,
+                        },
+                        out,
+                    );
+                }
+            }
+            "response.function_call_arguments.delta" => {
+                let fragment = wire.delta.unwrap_or_default();
+                let limit = self.max_tool_arguments;
+                let call = self.call(wire.item_id.as_deref(), wire.output_index)?;
+                if call.arguments.len().saturating_add(fragment.len()) > limit {
+                    return Err(Error::LimitExceeded {
+                        what: "streamed tool-call arguments",
+                        limit,
+                    });
+                }
+                call.arguments.push_str(&fragment);
+                if !fragment.is_empty() {
+                    self.mark_first_token();
+                }
+            }
+            "response.function_call_arguments.done" => {
+                if let Some(args) = wire.arguments {
+                    let limit = self.max_tool_arguments;
+                    if args.len() > limit {
+                        return Err(Error::LimitExceeded {
+                            what: "streamed tool-call arguments",
+                            limit,
+                        });
+                    }
+                    let call = self.call(wire.item_id.as_deref(), wire.output_index)?;
+                    call.arguments.clear();
+                    call.arguments.push_str(&args);
+                }
+            }
+            "response.output_item.added" => {
+                if let Some(OutputItem::FunctionCall {
+                    id, call_id, name, ..
+                }) = wire.item
+                {
+                    if !name.is_empty() {
+                        self.mark_first_token();
+                    }
+                    self.calls.push(OpenCall {
+                        item_id: id,
+                        output_index: wire.output_index,
+                        call_id,
+                        name,
+                        arguments: String::new(),
+                    });
+                }
+            }
+            "response.output_item.done" => {
+                if let Some(item) = wire.item {
+                    self.item_done(item, wire.output_index, out);
+                }
+            }
+            "response.created" | "response.in_progress" | "response.queued" => {
+                if let Some(r) = wire.response {
+                    self.id = r.id.or(self.id.take());
+                    self.model = r.model.or(self.model.take());
+                }
+            }
+            "response.completed" | "response.incomplete" => {
+                self.finish(wire.response.unwrap_or_default(), out);
+            }
+            "response.failed" => {
+                let error = wire.response.and_then(|r| r.error);
+                return Err(failed_response(200, error, true));
+            }
+            "error" | "" => {
+                // OpenAI's `error` event has `code`/`message` at the top level; others nest
+                // them in `error`. A typeless event that carries neither is not an error.
+                let error = match wire.error {
+                    Some(e) => Some(e),
+                    None if wire.message.is_some() || wire.code.is_some() => Some(WireError {
+                        kind: None,
+                        code: wire.code,
+                        message: wire.message,
+                        param: None,
+                    }),
+                    None if kind == "error" => None,
+                    None => return Ok(()),
+                };
+                return Err(failed_response(200, error, true));
+            }
+            // Unknown events (content_part.*, output_text.done, annotations, server tools, …)
+            // carry nothing this client reads, or repeat what the deltas said.
+            _ => {}
+        }
+        Ok(())
+    }
 
     fn on_end(&self, sse_pending: bool) -> Result<()> {
         if self.done {
@@ -408,6 +413,19 @@ impl State {
             msg.push_str("; the last event was cut off");
         }
         Err(Error::stream(msg))
+    }
+
+    fn done(&self) -> bool {
+        self.done
+    }
+
+    fn finish(&mut self, progress: bool) {
+        self.done = true;
+        self.progress |= progress;
+    }
+
+    fn take_progress(&mut self) -> bool {
+        std::mem::take(&mut self.progress)
     }
 }
 
@@ -433,9 +451,7 @@ impl State {
 /// ```
 #[derive(Debug)]
 pub struct StreamDecoder {
-    sse: SseDecoder,
-    state: State,
-    queue: VecDeque<Result<GenResponse>>,
+    events: EventStream<State>,
 }
 
 impl Default for StreamDecoder {
@@ -457,9 +473,10 @@ impl StreamDecoder {
         max_output_tokens: Option<u32>,
     ) -> Self {
         StreamDecoder {
-            sse: SseDecoder::with_max_line(limits.max_line),
-            state: State::new(timer, limits, max_output_tokens),
-            queue: VecDeque::new(),
+            events: EventStream::new(
+                limits.max_line,
+                State::new(timer, limits, max_output_tokens),
+            ),
         }
     }
 }
@@ -468,41 +485,23 @@ impl Decoder for StreamDecoder {
     type Item = GenResponse;
 
     fn feed(&mut self, bytes: Bytes) {
-        // Decoded a frame at a time, as the Messages decoder is.
-        let StreamDecoder { sse, state, queue } = self;
-        // Once the answer's end arrived, the rest of the frame is nobody's answer: bytes
-        // after it (even bytes that are not SSE) are ignored, as they are when they come in a
-        // later frame, which the stream adapter never reads.
-        if let Err(e) = sse.decode(&bytes, |ev| state.on_event(ev, queue))
-            && !state.done
-        {
-            queue.push_back(Err(e));
-        }
+        self.events.feed(&bytes);
     }
 
     fn next_item(&mut self) -> Option<Result<GenResponse>> {
-        let item = self.queue.pop_front()?;
-        if item.is_err() {
-            // An error is the stream's last item.
-            self.queue.clear();
-            self.state.done = true;
-        }
-        Some(item)
+        self.events.next_item()
     }
 
     fn end(&mut self) {
-        let pending = self.sse.finish();
-        if let Err(e) = self.state.on_end(pending) {
-            self.queue.push_back(Err(e));
-        }
+        self.events.end();
     }
 
     fn is_done(&self) -> bool {
-        self.state.done && self.queue.is_empty()
+        self.events.is_done()
     }
 
     fn take_progress(&mut self) -> bool {
-        std::mem::take(&mut self.state.progress)
+        self.events.take_progress()
     }
 
     fn decode_document(&mut self, status: u16, body: &[u8]) -> Result<()> {
@@ -517,11 +516,13 @@ impl Decoder for StreamDecoder {
             return Err(Error::Api(Box::new(api)));
         }
         if value.get("object").and_then(|o| o.as_str()) == Some("response") {
-            let mut r = decode_response(body, self.state.timer, self.state.max_output_tokens)?;
+            let mut r = decode_response(
+                body,
+                self.events.handler().timer,
+                self.events.handler().max_output_tokens,
+            )?;
             r.meta.time_to_first_token = r.meta.total_time;
-            self.state.done = true;
-            self.state.progress = true;
-            self.queue.push_back(Ok(r));
+            self.events.whole(r);
             return Ok(());
         }
         Err(Error::decode(format!(
