@@ -640,7 +640,62 @@ fn event_end(input: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::event_end;
+    use bytes::Bytes;
+
+    use super::{StreamDecoder, event_end};
+    use crate::codec::{Decoder, StreamLimits};
+    use crate::response::FinishReason;
+
+    /// Every item the decoder gives for `body` in one piece, before the body's end.
+    fn items(mut dec: StreamDecoder, body: &'static str) -> Vec<crate::Result<crate::GenResponse>> {
+        dec.feed(Bytes::from_static(body.as_bytes()));
+        std::iter::from_fn(|| dec.next_item()).collect()
+    }
+
+    #[test]
+    fn each_choice_that_brings_something_gets_its_own_candidate_in_order() {
+        let got = items(
+            StreamDecoder::default(),
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"A\"}},\
+             {\"index\":1,\"delta\":{\"content\":\"\"}},\
+             {\"index\":2,\"delta\":{\"content\":\"C\"},\"finish_reason\":\"stop\"},\
+             {\"index\":2,\"delta\":{\"content\":\"D\"}}]}\n\ndata: [DONE]\n\n",
+        );
+        assert_eq!(got.len(), 2, "{got:?}");
+        let first = got[0].as_ref().unwrap();
+        let seen: Vec<_> = first
+            .candidates
+            .iter()
+            .map(|c| (c.index, c.message.text_content(), c.finish_reason.clone()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (0, "A".to_owned(), None),
+                (2, "C".to_owned(), Some(FinishReason::Stop)),
+                (2, "D".to_owned(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_choice_that_fails_after_others_were_mapped_leaves_only_the_error() {
+        let limits = StreamLimits {
+            max_tool_arguments: 8,
+            ..StreamLimits::default()
+        };
+        let got = items(
+            StreamDecoder::new(limits),
+            "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}},\
+             {\"index\":1,\"delta\":{\"content\":\"Yo\",\"tool_calls\":[{\"index\":0,\
+             \"id\":\"c1\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":\\\"0123456789\\\"}\"}}]}}]}\n\n",
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            matches!(got[0], Err(crate::Error::LimitExceeded { limit: 8, .. })),
+            "{got:?}"
+        );
+    }
 
     #[test]
     fn event_end_finds_the_blank_line_after_the_first_event() {
