@@ -463,23 +463,28 @@ fn redacted_options() -> Options {
         .build()
 }
 
+/// The server of the transcript `name` and its non-streamed answer to `q` (thinking and the
+/// weather tool on), the request checked against the recorded one; the server stays up for
+/// the next turn.
+async fn answered(name: &str, q: &[Message]) -> (TestServer, GenResponse) {
+    let server = serve(name).await;
+    let whole = provider(&server)
+        .generate("claude-sonnet-4-5", q, &redacted_options())
+        .await
+        .unwrap();
+    assert_eq!(sent(&server), recorded(name));
+    (server, whole)
+}
+
+fn weather_call(id: &str, city: &str) -> ToolCall {
+    ToolCall::new(id, "get_weather", json!({"location": city}))
+}
+
 #[tokio::test]
 async fn redacted_thinking_is_kept_streamed_or_not_and_sent_back_unmodified() {
     let q = [Message::user("What is the weather in Paris?")];
-    let a = serve("anthropic_messages_redacted_thinking_nonstream").await;
-    let whole = provider(&a)
-        .generate("claude-sonnet-4-5", &q, &redacted_options())
-        .await
-        .unwrap();
-    assert_eq!(
-        sent(&a),
-        recorded("anthropic_messages_redacted_thinking_nonstream")
-    );
-    let call = ToolCall::new(
-        "toolu_01Redact000000000000",
-        "get_weather",
-        json!({"location": "Paris"}),
-    );
+    let (a, whole) = answered("anthropic_messages_redacted_thinking_nonstream", &q).await;
+    let call = weather_call("toolu_01Redact000000000000", "Paris");
     let [signed, redacted] = redacted_reasoning();
     assert_eq!(
         whole.candidates[0].message.parts,
@@ -573,25 +578,9 @@ const SECOND_SIGNATURE: &str = "EqQBCgIYAhIMInterleavedSecond7Nf4aZc1VyIwxtE3rAF
 #[tokio::test]
 async fn interleaved_signed_thinking_blocks_stay_separate_and_all_go_back_in_order() {
     let q = [Message::user("What is the weather in Paris and in London?")];
-    let a = serve("anthropic_messages_interleaved_thinking_nonstream").await;
-    let whole = provider(&a)
-        .generate("claude-sonnet-4-5", &q, &redacted_options())
-        .await
-        .unwrap();
-    assert_eq!(
-        sent(&a),
-        recorded("anthropic_messages_interleaved_thinking_nonstream")
-    );
-    let paris = ToolCall::new(
-        "toolu_01Interleave0000000001",
-        "get_weather",
-        json!({"location": "Paris"}),
-    );
-    let london = ToolCall::new(
-        "toolu_01Interleave0000000002",
-        "get_weather",
-        json!({"location": "London"}),
-    );
+    let (a, whole) = answered("anthropic_messages_interleaved_thinking_nonstream", &q).await;
+    let paris = weather_call("toolu_01Interleave0000000001", "Paris");
+    let london = weather_call("toolu_01Interleave0000000002", "London");
     assert_eq!(
         whole.candidates[0].message.parts,
         [
