@@ -471,7 +471,7 @@ async fn answered(name: &str, q: &[Message]) -> (TestServer, GenResponse) {
     let whole = provider(&server)
         .generate("claude-sonnet-4-5", q, &redacted_options())
         .await
-        .unwrap();
+        .expect("the first turn is answered");
     assert_eq!(sent(&server), recorded(name));
     (server, whole)
 }
