@@ -650,7 +650,7 @@ async fn embed_usage_errors_send_nothing() {
     assert!(run.stderr.contains("--keep-alive"), "{run:?}");
     assert!(
         run.stderr.contains(
-            "\"5 minutes\" is not a keep-alive: use seconds (300) or a duration such as 5m"
+            "invalid keep-alive \"5 minutes\": use seconds (300) or a duration such as 5m"
         ),
         "{run:?}"
     );

@@ -349,7 +349,7 @@ impl KeepAlive {
             Error::config_for(
                 "OllamaOptions::keep_alive",
                 format!(
-                    "{s:?} is not a keep-alive: use seconds (300) or a duration such as 5m, \
+                    "invalid keep-alive {s:?}: use seconds (300) or a duration such as 5m, \
                      1h30m, -1s (negative keeps the model loaded, 0 unloads it)"
                 ),
             )
@@ -508,9 +508,9 @@ mod tests {
         assert_eq!(e.setting(), Some("OllamaOptions::keep_alive"));
         assert_eq!(
             e.to_string(),
-            "invalid configuration of OllamaOptions::keep_alive: \"5 minutes\" is not a \
-             keep-alive: use seconds (300) or a duration such as 5m, 1h30m, -1s (negative keeps \
-             the model loaded, 0 unloads it)"
+            "invalid configuration of OllamaOptions::keep_alive: invalid keep-alive \"5 minutes\": \
+             use seconds (300) or a duration such as 5m, 1h30m, -1s (negative keeps the model \
+             loaded, 0 unloads it)"
         );
         assert_eq!(
             serde_json::to_string(&KeepAlive::Duration("5m".into())).unwrap(),
