@@ -18,9 +18,15 @@ fuzz_target!(|data: &[u8]| {
             .iter()
             .filter(|p| p.as_ref().is_ok_and(|p| p.is_success()))
             .count();
-        assert_eq!(successes, 1, "a stream ended without an error and without one success");
+        assert_eq!(
+            successes, 1,
+            "a stream ended without an error and without one success"
+        );
         let last = whole.last().and_then(|p| p.as_ref().ok());
-        assert!(last.is_some_and(|p| p.is_success()), "a report came after success");
+        assert!(
+            last.is_some_and(|p| p.is_success()),
+            "a report came after success"
+        );
     }
     let split = progress(input.body, &input.splits, input.max_line);
     let as_text = |items: &[Result<llmport::ollama::Progress, llmport::Error>]| {
@@ -29,5 +35,9 @@ fuzz_target!(|data: &[u8]| {
             .map(|i| i.as_ref().map(Clone::clone).map_err(ToString::to_string))
             .collect::<Vec<_>>()
     };
-    assert_eq!(as_text(&whole), as_text(&split), "a split changed the stream's items");
+    assert_eq!(
+        as_text(&whole),
+        as_text(&split),
+        "a split changed the stream's items"
+    );
 });
