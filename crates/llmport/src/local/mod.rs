@@ -70,6 +70,7 @@ mod stop;
 mod store;
 mod template;
 mod tool_calls;
+mod tool_grammar;
 mod worker;
 
 pub use options::{LocalOptions, LocalOptionsBuilder};
@@ -77,6 +78,7 @@ pub use store::{StoredModel, default_store_dir, resolve as resolve_in_store};
 
 use sampling::Settings;
 use template::ChatTemplate;
+use tool_calls::CallWatch;
 use worker::{ActiveGuard, EmbedJob, GenerateJob, Job};
 
 /// How the engine names itself in [`Error::Unsupported`].
@@ -547,6 +549,8 @@ impl Provider for LocalEngine {
         let loaded = self.get_or_load(model).await?;
         let mut settings = Settings::resolve(options, &loaded.params, self.inner.num_ctx)?;
         settings.num_ctx = loaded.num_ctx(settings.num_ctx);
+        let format = loaded.template.call_format();
+        settings.constrain_tool_calls(options, format)?;
         let prompt = loaded
             .template
             .render(messages, options, loaded.system.as_deref())?;
@@ -565,7 +569,14 @@ impl Provider for LocalEngine {
         }
         let tools = (!options.tools.is_empty()
             && !matches!(options.tool_choice, Some(ToolChoice::None)))
-        .then(|| options.tools.iter().map(|t| t.name().to_owned()).collect());
+        .then(|| {
+            let forced = matches!(
+                options.tool_choice,
+                Some(ToolChoice::Required | ToolChoice::Function(_))
+            );
+            let names = options.tools.iter().map(|t| t.name().to_owned()).collect();
+            CallWatch::new(names, format, forced)
+        });
         let (tx, mut rx) = tokio::sync::mpsc::channel(STREAM_CHANNEL);
         loaded.submit(Job::Generate(GenerateJob {
             tokens,
