@@ -29,14 +29,26 @@
 //! - **Prompting**: the GGUF's own chat template (`tokenizer.chat_template`, rendered with
 //!   `minijinja`: llama.cpp's template API in `llama-cpp-2` knows only built-in templates and
 //!   takes no tools). Tools are rendered by the template when it has a place for them, else
-//!   described in the system prompt; tool calls are read back from the answer (Hermes/Qwen
-//!   `<tool_call>`, Llama 3 JSON, Mistral `[TOOL_CALLS]`) at its end.
+//!   described in the system prompt in the Hermes format.
+//! - **Tool calls**, as llama-server makes them: a grammar built from the tools' parameter
+//!   schemas (llama.cpp's `json_schema_to_grammar` over a `oneOf` of `{"name": NAME,
+//!   "arguments": SCHEMA}`, wrapped in the format's markers) keeps every call valid while it is
+//!   sampled. [`ToolChoice::Required`] and [`ToolChoice::Function`] apply it from the first
+//!   token (one call, of any declared tool or of the one named); `Auto` applies it lazily —
+//!   free text until the model opens a call, then only a valid call. The format is the one
+//!   the template teaches: Hermes/Qwen `<tool_call>…</tool_call>` (also for templates without
+//!   tools), Mistral `[TOOL_CALLS][…]`, Llama 3's bare `{"name": …, "parameters": …}` (the
+//!   last two built and unit-tested, not yet run against such a model). In a stream the text
+//!   before a call arrives as it is sampled, the call's text never does: the last chunk
+//!   carries the [`Part::ToolCall`](crate::Part)s (arguments parsed) with
+//!   [`FinishReason::ToolCalls`](crate::FinishReason). A forced call together with a
+//!   `response_format` is [`Error::Unsupported`] (one grammar per answer).
 //! - **Options**: `max_tokens`, `temperature`, `top_p`, `seed`, `stop` (never emitted, even
 //!   split across tokens), `frequency_penalty`, `presence_penalty`, `system`, tools, and
 //!   `response_format` (JSON mode and JSON Schema enforced while sampling by a llama.cpp
 //!   grammar, so the answer always parses); [`LocalOptions`] adds `top_k`, `min_p`,
 //!   `repeat_penalty`, `repeat_last_n` and `num_ctx`. What the engine cannot honour (several
-//!   candidates, a forced tool choice, reasoning effort, `extra` fields, images — there is no
+//!   candidates, reasoning effort, `extra` fields, images — there is no
 //!   multimodal projector support) is [`Error::Unsupported`].
 //! - **Streams**: tokens are sampled on a worker thread and sent through a bounded channel as
 //!   they come; dropping the stream stops the generation within one token and frees the
@@ -575,7 +587,7 @@ impl Provider for LocalEngine {
                 Some(ToolChoice::Required | ToolChoice::Function(_))
             );
             let names = options.tools.iter().map(|t| t.name().to_owned()).collect();
-            CallWatch::new(names, format, forced)
+            Box::new(CallWatch::new(names, format, forced))
         });
         let (tx, mut rx) = tokio::sync::mpsc::channel(STREAM_CHANNEL);
         loaded.submit(Job::Generate(GenerateJob {

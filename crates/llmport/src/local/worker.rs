@@ -47,7 +47,7 @@ pub(crate) struct GenerateJob {
     pub(crate) asked: Instant,
     pub(crate) model_name: String,
     /// With tools declared: what holds a call back from the stream and reads it at the end.
-    pub(crate) tools: Option<CallWatch>,
+    pub(crate) tools: Option<Box<CallWatch>>,
     pub(crate) _active: ActiveGuard,
 }
 
