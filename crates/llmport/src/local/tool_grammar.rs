@@ -146,6 +146,11 @@ fn arguments_schema(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use llama_cpp_2::model::LlamaModel;
+    use llama_cpp_2::model::params::LlamaModelParams;
+    use llama_cpp_2::sampling::LlamaSampler;
+    use llama_cpp_2::token::data::LlamaTokenData;
+    use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 
     fn tool(name: &str, parameters: Value) -> Tool {
         Tool::function(name, "", parameters)
@@ -255,5 +260,127 @@ mod tests {
             "definitions": {"P": {"type": "object", "properties": {"n": {"type": "string"}}}}});
         let g = build(&[tool("f", params)], None, CallFormat::Hermes, false).unwrap();
         assert!(g.gbnf.contains("\\\"n\\\""), "{}", g.gbnf);
+    }
+
+    /// SmolLM2's vocabulary (what llama.cpp's grammar works on), when the model is there.
+    fn vocab_model() -> Option<LlamaModel> {
+        let path = std::env::var_os("LLMPORT_LOCAL_MODEL")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../.cache/models/smollm2-135m-instruct-q4_1.gguf")
+            });
+        if !path.is_file() {
+            // As in tests/local.rs: CI (which fetches the model) never skips.
+            assert!(
+                !std::env::var("LLMPORT_REQUIRE_REAL_SERVERS").is_ok_and(|v| v == "1"),
+                "the model {} is missing: run scripts/fetch-smollm2.sh",
+                path.display()
+            );
+            eprintln!(
+                "SKIPPED: no model at {}; fetch it with: scripts/fetch-smollm2.sh",
+                path.display()
+            );
+            return None;
+        }
+        let backend = super::super::backend::get().expect("llama.cpp's backend");
+        Some(
+            LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
+                .expect("the model"),
+        )
+    }
+
+    /// Whether llama.cpp's grammar sampler lets the model write `text` token by token and
+    /// then end the answer.
+    fn accepts(model: &LlamaModel, g: &ToolGrammar, text: &str) -> bool {
+        let mut sampler = match &g.trigger {
+            None => LlamaSampler::grammar(model, &g.gbnf, START),
+            Some(t) => LlamaSampler::grammar_lazy_patterns(
+                model,
+                &g.gbnf,
+                START,
+                std::slice::from_ref(t),
+                &[],
+            ),
+        }
+        .unwrap_or_else(|e| panic!("llama.cpp refused the grammar ({e}):\n{}", g.gbnf));
+        let vocab = model.vocab();
+        let allowed = |sampler: &mut LlamaSampler, token| {
+            let mut one =
+                LlamaTokenDataArray::from_iter([LlamaTokenData::new(token, 0.0, 0.0)], false);
+            sampler.apply(&mut one);
+            one.data[0].logit() > f32::NEG_INFINITY
+        };
+        for token in vocab.tokenize(text.as_bytes(), false, false) {
+            if !allowed(&mut sampler, token) {
+                return false;
+            }
+            sampler.accept(token);
+        }
+        allowed(&mut sampler, vocab.eos())
+    }
+
+    #[test]
+    fn llama_cpp_takes_the_calls_of_every_format_and_nothing_else() {
+        let Some(model) = vocab_model() else { return };
+        let tools = [
+            tool(
+                "add",
+                json!({"type": "object", "properties": {
+                "a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]}),
+            ),
+            tool("we\"ird\\name é", Value::Null),
+        ];
+        let cases: [(CallFormat, &str, &str); 3] = [
+            (
+                CallFormat::Hermes,
+                "<tool_call>\n{\"name\": \"add\", \"arguments\": {\"a\": 1, \"b\": 2.5}}\n</tool_call>",
+                "<tool_call>\n{\"name\": \"sub\", \"arguments\": {\"a\": 1, \"b\": 2}}\n</tool_call>",
+            ),
+            (
+                CallFormat::Mistral,
+                "[TOOL_CALLS][{\"name\": \"add\", \"arguments\": {\"a\": 1, \"b\": 2}}]",
+                "[TOOL_CALLS][{\"name\": \"add\", \"arguments\": {\"a\": 1}}]",
+            ),
+            (
+                CallFormat::Llama3,
+                "{\"name\": \"add\", \"parameters\": {\"a\": 1, \"b\": 2}}",
+                "{\"name\": \"add\", \"parameters\": {\"a\": \"1\", \"b\": 2}}",
+            ),
+        ];
+        for (format, good, bad) in cases {
+            let strict = build(&tools, None, format, false).unwrap();
+            let lazy = build(&tools, None, format, true).unwrap();
+            assert!(accepts(&model, &strict, good), "{format:?} {good}");
+            assert!(!accepts(&model, &strict, bad), "{format:?} {bad}");
+            assert!(accepts(&model, &lazy, good), "{format:?} lazy {good}");
+            assert!(!accepts(&model, &lazy, bad), "{format:?} lazy {bad}");
+            // Unfinished, the call cannot end the answer.
+            assert!(
+                !accepts(&model, &strict, &good[..good.len() - 2]),
+                "{format:?}"
+            );
+            // Free text needs Auto (lazy); it is fine until a call opens.
+            assert!(!accepts(&model, &strict, "Hello there."), "{format:?}");
+            assert!(accepts(&model, &lazy, "Hello there."), "{format:?}");
+        }
+        // Text before an opened call, in the formats that have an opening.
+        let lazy = build(&tools, None, CallFormat::Hermes, true).unwrap();
+        let text_then_call = format!("Let me add.\n{}", cases[0].1);
+        assert!(accepts(&model, &lazy, &text_then_call));
+        let lazy = build(&tools, None, CallFormat::Mistral, true).unwrap();
+        assert!(accepts(&model, &lazy, &format!("Sure.{}", cases[1].1)));
+        // The escaped name is taken exactly, and only with its empty arguments.
+        let strict = build(&tools, None, CallFormat::Hermes, false).unwrap();
+        let odd =
+            "<tool_call>\n{\"name\": \"we\\\"ird\\\\name é\", \"arguments\": {}}\n</tool_call>";
+        assert!(accepts(&model, &strict, odd), "{odd}");
+        assert!(
+            !accepts(&model, &strict, &odd.replace("{}", "{\"x\": 1}")),
+            "{odd}"
+        );
+        // The chosen tool only.
+        let only = build(&tools, Some("we\"ird\\name é"), CallFormat::Hermes, false).unwrap();
+        assert!(!accepts(&model, &only, cases[0].1));
     }
 }
