@@ -598,6 +598,35 @@ async fn a_required_tool_call_is_valid_for_every_seed_streamed_or_not() {
 }
 
 #[tokio::test]
+async fn parallel_tool_calls_are_each_valid() {
+    let Some(m) = model() else { return };
+    let q = [Message::user(
+        "What is the weather in Paris, and in Rome? And what is 2 plus 2?",
+    )];
+    let mut most = 0;
+    for seed in 0..3 {
+        let o = Options::builder()
+            .tool(weather_tool())
+            .tool(add_tool())
+            .tool_choice(ToolChoice::Required)
+            .temperature(0.8)
+            .seed(seed)
+            .max_tokens(300)
+            .extension(LocalOptions::builder().parallel_tool_calls(true).build())
+            .build();
+        let r = engine().generate(&m, &q, &o).await.expect("an answer");
+        let calls = r.tool_calls();
+        assert!(!calls.is_empty(), "seed {seed}: {r:?}");
+        calls.iter().for_each(|c| assert_valid_call(c));
+        let ids: std::collections::HashSet<_> = calls.iter().map(|c| &c.id).collect();
+        assert_eq!(ids.len(), calls.len(), "seed {seed}: ids are distinct");
+        assert_eq!(r.finish_reason(), Some(&FinishReason::ToolCalls));
+        most = most.max(calls.len());
+    }
+    eprintln!("at most {most} calls in one answer");
+}
+
+#[tokio::test]
 async fn a_chosen_tool_is_always_the_one_called() {
     let Some(m) = model() else { return };
     // The question is about the weather: only the grammar makes the model call `add`.

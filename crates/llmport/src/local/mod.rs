@@ -34,11 +34,13 @@
 //!   schemas (llama.cpp's `json_schema_to_grammar` over a `oneOf` of `{"name": NAME,
 //!   "arguments": SCHEMA}`, wrapped in the format's markers) keeps every call valid while it is
 //!   sampled. [`ToolChoice::Required`] and [`ToolChoice::Function`] apply it from the first
-//!   token (one call, of any declared tool or of the one named); `Auto` applies it lazily —
+//!   token (a call of any declared tool or of the one named; one call, or one or more with
+//!   [`LocalOptions::parallel_tool_calls`]); `Auto` applies it lazily —
 //!   free text until the model opens a call, then only a valid call. The format is the one
 //!   the template teaches: Hermes/Qwen `<tool_call>…</tool_call>` (also for templates without
 //!   tools), Mistral `[TOOL_CALLS][…]`, Llama 3's bare `{"name": …, "parameters": …}` (the
-//!   last two built and unit-tested, not yet run against such a model). In a stream the text
+//!   last two checked token by token against llama.cpp's grammar sampler, not yet generated
+//!   by such a model). In a stream the text
 //!   before a call arrives as it is sampled, the call's text never does: the last chunk
 //!   carries the [`Part::ToolCall`](crate::Part)s (arguments parsed) with
 //!   [`FinishReason::ToolCalls`](crate::FinishReason). A forced call together with a
@@ -47,7 +49,7 @@
 //!   split across tokens), `frequency_penalty`, `presence_penalty`, `system`, tools, and
 //!   `response_format` (JSON mode and JSON Schema enforced while sampling by a llama.cpp
 //!   grammar, so the answer always parses); [`LocalOptions`] adds `top_k`, `min_p`,
-//!   `repeat_penalty`, `repeat_last_n` and `num_ctx`. What the engine cannot honour (several
+//!   `repeat_penalty`, `repeat_last_n`, `num_ctx` and `parallel_tool_calls`. What the engine cannot honour (several
 //!   candidates, reasoning effort, `extra` fields, images — there is no
 //!   multimodal projector support) is [`Error::Unsupported`].
 //! - **Streams**: tokens are sampled on a worker thread and sent through a bounded channel as

@@ -237,7 +237,14 @@ impl Settings {
             }
             return Ok(());
         }
-        let g = tool_grammar::build(&options.tools, only, format, !forced)?;
+        let shape = tool_grammar::Shape {
+            lazy: !forced,
+            parallel: options
+                .extension::<LocalOptions>()
+                .and_then(|l| l.parallel_tool_calls)
+                .unwrap_or(false),
+        };
+        let g = tool_grammar::build(&options.tools, only, format, shape)?;
         self.grammar = Some(Grammar {
             gbnf: g.gbnf,
             root: tool_grammar::START,

@@ -30,14 +30,22 @@ pub(crate) struct ToolGrammar {
     pub(crate) trigger: Option<String>,
 }
 
-/// The grammar for calls of `tools` (only the one named `only`, when given) in `format`;
-/// `lazy` for `Auto`. One call per answer: `Options` has no parallel-calls setting, and
-/// llama-server's default is one call too.
+/// How the calls of one answer are constrained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// `Auto`: free text until a call opens.
+    pub(crate) lazy: bool,
+    /// One or more calls rather than exactly one (Hermes and Mistral; Llama 3's bare JSON
+    /// holds one).
+    pub(crate) parallel: bool,
+}
+
+/// The grammar for calls of `tools` (only the one named `only`, when given) in `format`.
 pub(crate) fn build(
     tools: &[Tool],
     only: Option<&str>,
     format: CallFormat,
-    lazy: bool,
+    shape: Shape,
 ) -> Result<ToolGrammar> {
     let mut defs = Map::new();
     let mut choices = Vec::with_capacity(tools.len());
@@ -90,15 +98,25 @@ pub(crate) fn build(
             ),
         ));
     }
-    let (start, trigger) = match format {
-        CallFormat::Hermes => (r#""<tool_call>\n" root "\n</tool_call>""#, "(<tool_call>)"),
-        CallFormat::Mistral => (r#""[TOOL_CALLS]" "[" root "]""#, r"(\[TOOL_CALLS\])"),
+    let (start, trigger) = match (format, shape.parallel) {
+        (CallFormat::Hermes, false) => {
+            (r#""<tool_call>\n" root "\n</tool_call>""#, "(<tool_call>)")
+        }
+        (CallFormat::Hermes, true) => (
+            r#""<tool_call>\n" root "\n</tool_call>" ("\n<tool_call>\n" root "\n</tool_call>")*"#,
+            "(<tool_call>)",
+        ),
+        (CallFormat::Mistral, false) => (r#""[TOOL_CALLS]" "[" root "]""#, r"(\[TOOL_CALLS\])"),
+        (CallFormat::Mistral, true) => (
+            r#""[TOOL_CALLS]" "[" root ("," space root)* "]""#,
+            r"(\[TOOL_CALLS\])",
+        ),
         // A bare object at the very start of the answer that begins with its name.
-        CallFormat::Llama3 => ("root", r#"^\s*(\{\s*"name"\s*:)[\s\S]*$"#),
+        (CallFormat::Llama3, _) => ("root", r#"^\s*(\{\s*"name"\s*:)[\s\S]*$"#),
     };
     Ok(ToolGrammar {
         gbnf: format!("{START} ::= {start}\n{generated}"),
-        trigger: lazy.then(|| trigger.to_owned()),
+        trigger: shape.lazy.then(|| trigger.to_owned()),
     })
 }
 
@@ -152,6 +170,15 @@ mod tests {
     use llama_cpp_2::token::data::LlamaTokenData;
     use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 
+    const ONE: Shape = Shape {
+        lazy: false,
+        parallel: false,
+    };
+    const LAZY: Shape = Shape {
+        lazy: true,
+        parallel: false,
+    };
+
     fn tool(name: &str, parameters: Value) -> Tool {
         Tool::function(name, "", parameters)
     }
@@ -170,7 +197,7 @@ mod tests {
                 "a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]}),
             ),
         ];
-        let g = build(&tools, None, CallFormat::Hermes, false).unwrap();
+        let g = build(&tools, None, CallFormat::Hermes, ONE).unwrap();
         assert!(
             g.gbnf
                 .starts_with("llmport-tool-call ::= \"<tool_call>\\n\" root \"\\n</tool_call>\"\n"),
@@ -186,10 +213,10 @@ mod tests {
         );
         assert_eq!(g.trigger, None);
         // Only the chosen tool's name can be written.
-        let g = build(&tools, Some("add"), CallFormat::Hermes, true).unwrap();
+        let g = build(&tools, Some("add"), CallFormat::Hermes, LAZY).unwrap();
         assert!(!g.gbnf.contains("get_weather"), "{}", g.gbnf);
         assert_eq!(g.trigger.as_deref(), Some("(<tool_call>)"));
-        let e = build(&tools, Some("nope"), CallFormat::Hermes, false).unwrap_err();
+        let e = build(&tools, Some("nope"), CallFormat::Hermes, ONE).unwrap_err();
         assert!(matches!(e, Error::Config { .. }), "{e:?}");
     }
 
@@ -199,7 +226,7 @@ mod tests {
             &[tool("we\"ird\\name é", Value::Null)],
             None,
             CallFormat::Hermes,
-            false,
+            ONE,
         )
         .unwrap();
         // The JSON string "we\"ird\\name é", as a GBNF literal (each `\` and `"` escaped again).
@@ -212,8 +239,8 @@ mod tests {
 
     #[test]
     fn no_parameters_is_an_empty_object_and_no_properties_any_object() {
-        let empty = build(&[tool("now", json!({}))], None, CallFormat::Hermes, false).unwrap();
-        let null = build(&[tool("now", Value::Null)], None, CallFormat::Hermes, false).unwrap();
+        let empty = build(&[tool("now", json!({}))], None, CallFormat::Hermes, ONE).unwrap();
+        let null = build(&[tool("now", Value::Null)], None, CallFormat::Hermes, ONE).unwrap();
         assert_eq!(empty, null);
         // The arguments rule is `{` space `}`: no key can be written.
         assert!(
@@ -225,7 +252,7 @@ mod tests {
             &[tool("log", json!({"type": "object"}))],
             None,
             CallFormat::Hermes,
-            false,
+            ONE,
         )
         .unwrap();
         assert!(any.gbnf.contains("arguments ::= object"), "{}", any.gbnf);
@@ -237,7 +264,7 @@ mod tests {
             "f",
             json!({"type": "object", "properties": {"x": {"type": "integer"}}}),
         )];
-        let g = build(&tools, None, CallFormat::Llama3, true).unwrap();
+        let g = build(&tools, None, CallFormat::Llama3, LAZY).unwrap();
         assert!(
             g.gbnf.starts_with("llmport-tool-call ::= root\n"),
             "{}",
@@ -245,7 +272,7 @@ mod tests {
         );
         assert!(g.gbnf.contains("\\\"parameters\\\""), "{}", g.gbnf);
         assert!(g.trigger.unwrap().starts_with('^'));
-        let g = build(&tools, None, CallFormat::Mistral, false).unwrap();
+        let g = build(&tools, None, CallFormat::Mistral, ONE).unwrap();
         assert!(
             g.gbnf
                 .starts_with("llmport-tool-call ::= \"[TOOL_CALLS]\" \"[\" root \"]\"\n"),
@@ -258,7 +285,7 @@ mod tests {
     fn definitions_move_to_the_root() {
         let params = json!({"type": "object", "properties": {"p": {"$ref": "#/definitions/P"}},
             "definitions": {"P": {"type": "object", "properties": {"n": {"type": "string"}}}}});
-        let g = build(&[tool("f", params)], None, CallFormat::Hermes, false).unwrap();
+        let g = build(&[tool("f", params)], None, CallFormat::Hermes, ONE).unwrap();
         assert!(g.gbnf.contains("\\\"n\\\""), "{}", g.gbnf);
     }
 
@@ -349,8 +376,8 @@ mod tests {
             ),
         ];
         for (format, good, bad) in cases {
-            let strict = build(&tools, None, format, false).unwrap();
-            let lazy = build(&tools, None, format, true).unwrap();
+            let strict = build(&tools, None, format, ONE).unwrap();
+            let lazy = build(&tools, None, format, LAZY).unwrap();
             assert!(accepts(&model, &strict, good), "{format:?} {good}");
             assert!(!accepts(&model, &strict, bad), "{format:?} {bad}");
             assert!(accepts(&model, &lazy, good), "{format:?} lazy {good}");
@@ -365,13 +392,13 @@ mod tests {
             assert!(accepts(&model, &lazy, "Hello there."), "{format:?}");
         }
         // Text before an opened call, in the formats that have an opening.
-        let lazy = build(&tools, None, CallFormat::Hermes, true).unwrap();
+        let lazy = build(&tools, None, CallFormat::Hermes, LAZY).unwrap();
         let text_then_call = format!("Let me add.\n{}", cases[0].1);
         assert!(accepts(&model, &lazy, &text_then_call));
-        let lazy = build(&tools, None, CallFormat::Mistral, true).unwrap();
+        let lazy = build(&tools, None, CallFormat::Mistral, LAZY).unwrap();
         assert!(accepts(&model, &lazy, &format!("Sure.{}", cases[1].1)));
         // The escaped name is taken exactly, and only with its empty arguments.
-        let strict = build(&tools, None, CallFormat::Hermes, false).unwrap();
+        let strict = build(&tools, None, CallFormat::Hermes, ONE).unwrap();
         let odd =
             "<tool_call>\n{\"name\": \"we\\\"ird\\\\name é\", \"arguments\": {}}\n</tool_call>";
         assert!(accepts(&model, &strict, odd), "{odd}");
@@ -379,8 +406,25 @@ mod tests {
             !accepts(&model, &strict, &odd.replace("{}", "{\"x\": 1}")),
             "{odd}"
         );
+        // Several calls only when asked for (LocalOptions::parallel_tool_calls).
+        let parallel = Shape {
+            lazy: false,
+            parallel: true,
+        };
+        let two = format!("{}\n{}", cases[0].1, cases[0].1);
+        let hermes = |shape| build(&tools, None, CallFormat::Hermes, shape).unwrap();
+        assert!(!accepts(&model, &hermes(ONE), &two));
+        assert!(accepts(&model, &hermes(parallel), &two));
+        assert!(accepts(&model, &hermes(parallel), cases[0].1));
+        let two = cases[1].1.replace(
+            "}}]",
+            "}}, {\"name\": \"add\", \"arguments\": {\"a\": 3, \"b\": 4}}]",
+        );
+        let mistral = |shape| build(&tools, None, CallFormat::Mistral, shape).unwrap();
+        assert!(!accepts(&model, &mistral(ONE), &two), "{two}");
+        assert!(accepts(&model, &mistral(parallel), &two), "{two}");
         // The chosen tool only.
-        let only = build(&tools, Some("we\"ird\\name é"), CallFormat::Hermes, false).unwrap();
+        let only = build(&tools, Some("we\"ird\\name é"), CallFormat::Hermes, ONE).unwrap();
         assert!(!accepts(&model, &only, cases[0].1));
     }
 }
