@@ -35,8 +35,8 @@
 //!   "arguments": SCHEMA}`, wrapped in the format's markers) keeps every call valid while it is
 //!   sampled. [`ToolChoice::Required`] and [`ToolChoice::Function`] apply it from the first
 //!   token (a call of any declared tool or of the one named; one call, or one or more with
-//!   [`LocalOptions::parallel_tool_calls`]); `Auto` applies it lazily —
-//!   free text until the model opens a call, then only a valid call. The format is the one
+//!   [`LocalOptions::parallel_tool_calls`]); `Auto` applies it lazily — free text until the
+//!   model opens a call, then only a valid call. The format is the one
 //!   the template teaches: Hermes/Qwen `<tool_call>…</tool_call>` (also for templates without
 //!   tools), Mistral `[TOOL_CALLS][…]`, Llama 3's bare `{"name": …, "parameters": …}` (the
 //!   last two checked token by token against llama.cpp's grammar sampler, not yet generated
@@ -49,9 +49,9 @@
 //!   split across tokens), `frequency_penalty`, `presence_penalty`, `system`, tools, and
 //!   `response_format` (JSON mode and JSON Schema enforced while sampling by a llama.cpp
 //!   grammar, so the answer always parses); [`LocalOptions`] adds `top_k`, `min_p`,
-//!   `repeat_penalty`, `repeat_last_n`, `num_ctx` and `parallel_tool_calls`. What the engine cannot honour (several
-//!   candidates, reasoning effort, `extra` fields, images — there is no
-//!   multimodal projector support) is [`Error::Unsupported`].
+//!   `repeat_penalty`, `repeat_last_n`, `num_ctx` and `parallel_tool_calls`. What the engine
+//!   cannot honour (several candidates, reasoning effort, `extra` fields, images — there is
+//!   no multimodal projector support) is [`Error::Unsupported`].
 //! - **Streams**: tokens are sampled on a worker thread and sent through a bounded channel as
 //!   they come; dropping the stream stops the generation within one token and frees the
 //!   context for the next request.
