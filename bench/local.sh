@@ -17,13 +17,21 @@ PROFILE=${BENCH_PROFILE:-release}
 [ -f "$MODEL" ] || "$ROOT/scripts/fetch-smollm2.sh"
 [ -x "$SERVER" ] || { echo "no llama-server at $SERVER" >&2; exit 1; }
 
+# llama.cpp is compiled for the CPU features rustc compiles for: without `target-cpu=native`
+# llama-cpp-sys-2 turns GGML_NATIVE off (a portable AVX2/FMA/F16C build), while llama-server's
+# own cmake build is GGML_NATIVE (AVX-512 where the CPU has it). Same flags on both sides by
+# default; BENCH_CPU=portable measures what a plain `cargo build` gives. Its own target dir, so
+# the flag does not rebuild the workspace's.
+CPU=${BENCH_CPU:-native}
+[ "$CPU" = native ] && export RUSTFLAGS="${RUSTFLAGS:-} -C target-cpu=native"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/local-bench-$CPU}
 flag=(); [ "$PROFILE" = release ] && flag=(--release)
 (cd "$ROOT" && cargo build -q "${flag[@]}" -p llmport --features local --example local_bench)
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+TARGET=$CARGO_TARGET_DIR
 BIN="$TARGET/$PROFILE/examples/local_bench"
 
 echo "==> llama-server (same GGUF, -t $THREADS, -np 1, -c 2048, no prompt cache) and llmport's"
-echo "    LocalEngine ($PROFILE build, $THREADS threads), paired: A B A B … ($RUNS pairs)"
+echo "    LocalEngine ($PROFILE build, llama.cpp for the $CPU CPU, $THREADS threads), paired: A B A B … ($RUNS pairs)"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$SERVER" -m "$MODEL" -t "$THREADS" -tb "$THREADS" -np 1 -c 2048 --port "$PORT" --host 127.0.0.1 \
   --jinja >/tmp/llmport-local-bench-server.log 2>&1 &

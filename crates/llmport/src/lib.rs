@@ -244,7 +244,7 @@ pub use openai::OpenAiProvider;
 pub use options::{FunctionDecl, Options, ReasoningEffort, ResponseFormat, Tool, ToolChoice};
 pub use provider::{Provider, ProviderExt};
 pub use response::{
-    Candidate, FinishReason, GenResponse, ResponseMeta, TokenLogprob, TopLogprob, Usage,
+    Candidate, Candidates, FinishReason, GenResponse, ResponseMeta, TokenLogprob, TopLogprob, Usage,
 };
 pub use responses::ResponsesProvider;
 pub use stream::{Accumulator, ResponseStream};

@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::message::{Message, Part, Role, ToolCall};
 
+mod candidates;
+
+pub use candidates::Candidates;
+
 /// A model's answer (or, in a stream, one chunk of it).
 ///
 /// In a stream, each chunk's candidates hold only what is new in that chunk (text deltas,
@@ -17,8 +21,8 @@ use crate::message::{Message, Part, Role, ToolCall};
 /// folds a stream back into the same `GenResponse` that a non-streaming call returns.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GenResponse {
-    /// The alternative answers; usually one.
-    pub candidates: Vec<Candidate>,
+    /// The alternative answers; usually one (stored inline: see [`Candidates`]).
+    pub candidates: Candidates,
     /// Token counts, timings and server identifiers.
     pub meta: ResponseMeta,
 }
@@ -440,7 +444,7 @@ mod tests {
         c.push_text("lo");
         c.push_reasoning("hmm");
         let r = GenResponse {
-            candidates: vec![c],
+            candidates: c.into(),
             meta: ResponseMeta::default(),
         };
         assert_eq!(r.text(), "Hello");

@@ -33,7 +33,7 @@ pub(crate) fn decode_message(body: &[u8], timer: Timer) -> Result<GenResponse> {
     c.finish_reason = wire.stop_reason.as_deref().map(finish_reason);
     let elapsed = timer.elapsed();
     Ok(GenResponse {
-        candidates: vec![c],
+        candidates: c.into(),
         meta: ResponseMeta {
             id: wire.id,
             model: wire.model,

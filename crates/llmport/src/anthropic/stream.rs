@@ -83,7 +83,7 @@ impl State {
         let mut c = Candidate::new(0);
         c.message.parts.push(part);
         let mut r = GenResponse {
-            candidates: vec![c],
+            candidates: c.into(),
             meta: ResponseMeta::default(),
         };
         if !std::mem::replace(&mut self.started, true) {
@@ -179,7 +179,7 @@ impl State {
         c.finish_reason = self.stop_reason.take();
         let total = self.timer.elapsed();
         out.push_back(Ok(GenResponse {
-            candidates: vec![c],
+            candidates: c.into(),
             meta: ResponseMeta {
                 id: self.id.clone(),
                 model: self.model.clone(),

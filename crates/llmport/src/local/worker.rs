@@ -232,7 +232,7 @@ fn chunk(text: String) -> GenResponse {
     let mut c = Candidate::new(0);
     c.message.parts.push(Part::text(text));
     GenResponse {
-        candidates: vec![c],
+        candidates: c.into(),
         meta: ResponseMeta::default(),
     }
 }
@@ -352,7 +352,7 @@ fn run_generation(
         ..ResponseMeta::default()
     };
     let _ = job.tx.blocking_send(Ok(GenResponse {
-        candidates: vec![last],
+        candidates: last.into(),
         meta,
     }));
     Ok(())

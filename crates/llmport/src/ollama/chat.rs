@@ -632,7 +632,7 @@ impl ChatLines {
 fn candidate(out: &mut VecDeque<Result<GenResponse>>, pushed: bool) -> Option<&mut Candidate> {
     if !pushed {
         out.push_back(Ok(GenResponse {
-            candidates: vec![Candidate::new(0)],
+            candidates: Candidate::new(0).into(),
             meta: ResponseMeta::default(),
         }));
     }

@@ -413,7 +413,7 @@ impl LineHandler for GenerateLines {
             // Lines with nothing (a thinking tag the parser ate) give no chunk.
             if let Some(c) = cand {
                 let mut r = GenResponse {
-                    candidates: vec![c],
+                    candidates: c.into(),
                     meta: ResponseMeta::default(),
                 };
                 if !self.sent_first {
@@ -453,7 +453,7 @@ impl LineHandler for GenerateLines {
             ..ResponseMeta::default()
         };
         out.push_back(Ok(GenResponse {
-            candidates: vec![c],
+            candidates: c.into(),
             meta,
         }));
         Ok(())

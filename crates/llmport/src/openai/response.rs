@@ -65,7 +65,7 @@ fn completion(wire: ChatCompletion<'_>, body: &[u8], timer: Timer) -> Result<Gen
     }
     let elapsed = timer.elapsed();
     Ok(GenResponse {
-        candidates,
+        candidates: candidates.into(),
         meta: ResponseMeta {
             id: wire.id.map(Into::into),
             model: wire.model.map(Into::into),

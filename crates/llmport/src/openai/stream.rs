@@ -426,7 +426,7 @@ impl CandidateSlot<'_> {
             *self.pushed = true;
             self.made = true;
             self.out.push_back(Ok(GenResponse {
-                candidates: vec![Candidate::new(self.index)],
+                candidates: Candidate::new(self.index).into(),
                 meta: ResponseMeta::default(),
             }));
         }

@@ -51,7 +51,7 @@ pub(crate) fn decode_response(
     ));
     let elapsed = timer.elapsed();
     Ok(GenResponse {
-        candidates: vec![c],
+        candidates: c.into(),
         meta: ResponseMeta {
             id: wire.id,
             model: wire.model,

@@ -88,7 +88,7 @@ impl State {
         let mut c = Candidate::new(0);
         c.message.parts.push(part);
         let mut r = GenResponse {
-            candidates: vec![c],
+            candidates: c.into(),
             meta: ResponseMeta::default(),
         };
         if !std::mem::replace(&mut self.started, true) {
@@ -243,7 +243,7 @@ impl State {
         ));
         let total = self.timer.elapsed();
         out.push_back(Ok(GenResponse {
-            candidates: vec![c],
+            candidates: c.into(),
             meta: ResponseMeta {
                 id: self.id.clone(),
                 model: self.model.clone(),
