@@ -116,9 +116,10 @@ struct Inner {
 /// A model in memory, its template and its workers' queue.
 struct Loaded {
     name: String,
-    /// The vision projector, when the model has one: images are refused without it.
+    /// The vision projector, when the model has one: images are refused without it. One
+    /// that failed to load is kept as its error, for image requests only: text still works.
     /// Declared before `model` so that it is dropped first: it points into the model.
-    projector: Option<Arc<vision::Projector>>,
+    projector: Option<std::result::Result<Arc<vision::Projector>, String>>,
     model: Arc<LlamaModel>,
     template: ChatTemplate,
     params: Map<String, Value>,
@@ -442,15 +443,14 @@ fn load(located: Located, parallel: usize, threads: i32) -> Result<Loaded> {
     let eos_text = special(vocab.eos());
     let template = ChatTemplate::new(template, bos_text.clone(), eos_text)?;
     let n_ctx_train = model.n_ctx_train();
-    let projector = match &located.projector {
-        Some(p) => Some(Arc::new(vision::Projector::load(
-            p,
-            &model,
-            threads,
-            &located.name,
-        )?)),
-        None => None,
-    };
+    let projector = located.projector.as_deref().map(|p| {
+        vision::Projector::load(p, &model, threads, &located.name)
+            .map(Arc::new)
+            .map_err(|e| {
+                tracing::warn!("{e}");
+                e.to_string()
+            })
+    });
     let model = Arc::new(model);
     let jobs = worker::spawn_workers(&model, parallel, threads, &located.name)?;
     Ok(Loaded {
@@ -601,10 +601,11 @@ impl Provider for LocalEngine {
         let (tokens, media) = match with_images {
             None => (loaded.tokenize(&prompt, true), None),
             Some(w) => {
-                let projector = loaded
-                    .projector
-                    .clone()
-                    .ok_or_else(|| vision::no_projector(&loaded.name))?;
+                let projector = match &loaded.projector {
+                    Some(Ok(p)) => Arc::clone(p),
+                    Some(Err(e)) => return Err(Error::config_for("projector", e.clone())),
+                    None => return Err(vision::no_projector(&loaded.name)),
+                };
                 let chunks = projector.tokenize(&prompt, &w.images, loaded.adds_bos(&prompt))?;
                 (Vec::new(), Some(vision::MediaPrompt { chunks, projector }))
             }

@@ -186,7 +186,7 @@ pub(crate) fn no_projector(model: &str) -> Error {
         "an image",
         format!(
             "{model} has no vision projector, so it cannot see images: give the projector GGUF \
-             made for it (LocalEngineBuilder::projector, `--mmproj`), use a model whose Ollama \
+             made for it (LocalEngineBuilder::projector), use a model whose Ollama \
              manifest has a projector layer, or send the image's description as text"
         ),
     )

@@ -188,12 +188,19 @@ async fn a_damaged_projector_is_a_typed_error_not_a_crash() {
         let path = dir.path().join(name);
         std::fs::write(&path, content).unwrap();
         let engine = engine_with(&m, path.to_str().unwrap());
+        let image = [Message::user("x").add_binary("g.png", gradient(), "image/png")];
         let e = engine
-            .generate(&m, &[Message::user("x")], &Options::default())
+            .generate(&m, &image, &Options::default())
             .await
             .unwrap_err();
         assert!(matches!(e, Error::Config { .. }), "{name}: {e:?}");
         assert!(e.to_string().contains("vision projector"), "{name}: {e}");
+        // Text needs no projector: the model still answers it.
+        let text = engine
+            .generate(&m, &[Message::user("x")], &greedy().max_tokens(2).build())
+            .await
+            .unwrap();
+        assert!(text.finish_reason().is_some(), "{name}");
     }
 }
 
