@@ -47,7 +47,7 @@ use crate::provider::Provider;
 use crate::response::GenResponse;
 use crate::stream::ResponseStream;
 use crate::telemetry::{chat_span, record_usage, trace_input, trace_output};
-use crate::transport::{ClientOptions, HttpClient, Request, RetryConfig, Timer};
+use crate::transport::{Connection, HttpClient, Request, Timer};
 
 /// The default base URL: Anthropic's API.
 pub const DEFAULT_BASE_URL: &str = "https://api.anthropic.com";
@@ -202,12 +202,8 @@ pub fn encode_messages_request(
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct AnthropicProviderBuilder {
-    base_url: String,
-    auth: Auth,
-    headers: Vec<(String, String)>,
+    conn: Connection,
     models: Vec<String>,
-    client: ClientOptions,
-    retry: RetryConfig,
     limits: StreamLimits,
     trace_content: bool,
 }
@@ -215,12 +211,8 @@ pub struct AnthropicProviderBuilder {
 impl Default for AnthropicProviderBuilder {
     fn default() -> Self {
         AnthropicProviderBuilder {
-            base_url: DEFAULT_BASE_URL.to_owned(),
-            auth: Auth::None,
-            headers: Vec::new(),
+            conn: Connection::new(DEFAULT_BASE_URL),
             models: Vec::new(),
-            client: ClientOptions::default(),
-            retry: RetryConfig::default(),
             limits: StreamLimits::default(),
             trace_content: false,
         }
@@ -228,92 +220,41 @@ impl Default for AnthropicProviderBuilder {
 }
 
 impl AnthropicProviderBuilder {
-    /// The server's root URL (e.g. `https://api.anthropic.com`, `http://localhost:11434`);
-    /// a trailing `/v1` is dropped, since requests go to `{base}/v1/messages`.
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = url.into();
-        self
+    crate::transport::provider_setters! {
+        []
+        base_url {
+            "The server's root URL (e.g. `https://api.anthropic.com`, `http://localhost:11434`);"
+            "a trailing `/v1` is dropped, since requests go to `{base}/v1/messages`."
+        },
+        auth,
+        header {
+            "A header sent with every request (e.g. `anthropic-beta`; an `anthropic-version`"
+            "given here replaces [`API_VERSION`])."
+        },
+        models, client_options, retry, max_stream_line,
+        max_tool_arguments { "The largest tool-call input assembled from a stream (default 16 MiB)." },
+        trace_content,
     }
 
     /// An API key, sent as Anthropic wants it: `x-api-key: <key>`. (Ollama's hosted API
     /// wants a Bearer token instead: use [`auth`](Self::auth) with [`Auth::bearer`].)
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.auth = Auth::api_key("x-api-key", key);
-        self
-    }
-
-    /// How requests authenticate: any [`Auth`] scheme.
-    pub fn auth(mut self, auth: Auth) -> Self {
-        self.auth = auth;
-        self
-    }
-
-    /// A header sent with every request (e.g. `anthropic-beta`; an `anthropic-version`
-    /// given here replaces [`API_VERSION`]).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// The models this provider offers (informational: [`Provider::models`]).
-    pub fn models<I, S>(mut self, models: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.models = models.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// HTTP client settings (timeouts, proxy, TLS, …).
-    pub fn client_options(mut self, options: ClientOptions) -> Self {
-        self.client = options;
-        self
-    }
-
-    /// Retry settings.
-    pub fn retry(mut self, retry: RetryConfig) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The longest line of a streamed answer (default 16 MiB).
-    pub fn max_stream_line(mut self, bytes: usize) -> Self {
-        self.limits.max_line = bytes;
-        self
-    }
-
-    /// The largest tool-call input assembled from a stream (default 16 MiB).
-    pub fn max_tool_arguments(mut self, bytes: usize) -> Self {
-        self.limits.max_tool_arguments = bytes;
-        self
-    }
-
-    /// Also put message content into the traces (off by default; see
-    /// [`OpenAiProviderBuilder::trace_content`](crate::openai::OpenAiProviderBuilder::trace_content)).
-    pub fn trace_content(mut self, yes: bool) -> Self {
-        self.trace_content = yes;
+        self.conn.auth = Auth::api_key("x-api-key", key);
         self
     }
 
     /// Builds the provider.
-    pub fn build(self) -> Result<AnthropicProvider> {
-        let mut headers = crate::transport::header_map(&self.headers)?;
+    pub fn build(mut self) -> Result<AnthropicProvider> {
+        let base = self.conn.base_url.trim_end_matches('/');
+        self.conn.base_url = base.strip_suffix("/v1").unwrap_or(base).to_owned();
         // A `.header("anthropic-version", …)` replaces the default version.
-        let version = HeaderName::from_static("anthropic-version");
-        if !headers.contains_key(&version) {
-            headers.insert(version, HeaderValue::from_static(API_VERSION));
-        }
-        let base = self.base_url.trim_end_matches('/');
-        let base = base.strip_suffix("/v1").unwrap_or(base);
-        let http = HttpClient::new(
-            base,
-            headers,
-            self.auth,
-            self.retry,
-            self.client,
-            Arc::new(error::AnthropicErrors),
-        )?;
+        let version = (
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(API_VERSION),
+        );
+        let http = self
+            .conn
+            .into_client(&[version], Arc::new(error::AnthropicErrors))?;
         Ok(AnthropicProvider {
             inner: Arc::new(Inner {
                 http,

@@ -49,7 +49,7 @@ use crate::options::Options;
 use crate::provider::Provider;
 use crate::response::GenResponse;
 use crate::stream::ResponseStream;
-use crate::transport::{ClientOptions, HttpClient, RetryConfig};
+use crate::transport::HttpClient;
 
 /// Ollama's address when nothing else is configured.
 pub const DEFAULT_HOST: &str = "http://localhost:11434";
@@ -455,8 +455,6 @@ impl OllamaProviderBuilder {
         self
     }
 
-    /// How requests authenticate (for Ollama behind a proxy or gateway). Wins over the
-    /// [API key](Self::api_key) for this provider's server.
     /// Check, before sending, that the model has the capabilities a request needs — tools,
     /// images (`vision`), thinking, embeddings, fill-in-the-middle (`insert`) — as
     /// `/api/show` reports them (looked up once per model; skipped when the server cannot
@@ -482,7 +480,8 @@ impl OllamaProviderBuilder {
         self
     }
 
-    /// How requests authenticate (for Ollama behind a proxy or gateway).
+    /// How requests authenticate (for Ollama behind a proxy or gateway). Wins over the
+    /// [API key](Self::api_key) for this provider's server.
     pub fn auth(mut self, auth: Auth) -> Self {
         self.explicit_auth = !matches!(auth, Auth::None);
         self.inner = self.inner.auth(auth);
@@ -501,45 +500,9 @@ impl OllamaProviderBuilder {
         self
     }
 
-    /// The models this provider offers (informational: [`Provider::models`]).
-    pub fn models<I, S>(mut self, models: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.inner = self.inner.models(models);
-        self
-    }
-
-    /// The description returned by [`Provider::description`].
-    pub fn description(mut self, d: impl Into<String>) -> Self {
-        self.inner = self.inner.description(d);
-        self
-    }
-
-    /// The version returned by [`Provider::version`].
-    pub fn version(mut self, v: impl Into<String>) -> Self {
-        self.inner = self.inner.version(v);
-        self
-    }
-
-    /// HTTP client settings (timeouts, proxy, TLS, …).
-    pub fn client_options(mut self, options: ClientOptions) -> Self {
-        self.inner = self.inner.client_options(options);
-        self
-    }
-
-    /// Also put message content into the traces (off by default); see
-    /// [`OpenAiProviderBuilder::trace_content`].
-    pub fn trace_content(mut self, yes: bool) -> Self {
-        self.inner = self.inner.trace_content(yes);
-        self
-    }
-
-    /// Retry settings.
-    pub fn retry(mut self, retry: RetryConfig) -> Self {
-        self.inner = self.inner.retry(retry);
-        self
+    crate::transport::provider_setters! {
+        [inner]
+        models, description, version, client_options, trace_content, retry,
     }
 
     /// Builds the provider.

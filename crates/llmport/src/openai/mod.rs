@@ -30,7 +30,7 @@ use crate::provider::Provider;
 use crate::response::GenResponse;
 use crate::stream::ResponseStream;
 use crate::telemetry::{chat_span, record_usage, trace_input, trace_output};
-use crate::transport::{ClientOptions, ErrorMapping, HttpClient, Request, RetryConfig, Timer};
+use crate::transport::{Connection, ErrorMapping, HttpClient, Request, Timer};
 
 /// The default base URL: OpenAI's API.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -183,20 +183,19 @@ pub fn encode_chat_request(
 
 /// Builds an [`OpenAiProvider`]. Setters never fail; [`OpenAiProviderBuilder::build`] checks
 /// everything and reports the first problem.
+///
+/// The fields the shared setters write are `pub(crate)`: the Ollama provider's builder wraps
+/// this one and writes them through the same setters' macro.
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct OpenAiProviderBuilder {
-    base_url: String,
-    auth: Auth,
-    headers: Vec<(String, String)>,
-    models: Vec<String>,
+    pub(crate) conn: Connection,
+    pub(crate) models: Vec<String>,
     name: &'static str,
-    description: Option<String>,
-    version: Option<String>,
-    client: ClientOptions,
-    retry: RetryConfig,
+    pub(crate) description: Option<String>,
+    pub(crate) version: Option<String>,
     limits: StreamLimits,
-    trace_content: bool,
+    pub(crate) trace_content: bool,
     completions_suffix: bool,
     /// How error answers become errors (the Ollama provider gives its own).
     errors: Arc<dyn ErrorMapping>,
@@ -207,15 +206,11 @@ pub struct OpenAiProviderBuilder {
 impl Default for OpenAiProviderBuilder {
     fn default() -> Self {
         OpenAiProviderBuilder {
-            base_url: DEFAULT_BASE_URL.to_owned(),
-            auth: Auth::None,
-            headers: Vec::new(),
+            conn: Connection::new(DEFAULT_BASE_URL),
             models: Vec::new(),
             name: "openai",
             description: None,
             version: None,
-            client: ClientOptions::default(),
-            retry: RetryConfig::default(),
             limits: StreamLimits::default(),
             trace_content: false,
             completions_suffix: false,
@@ -226,10 +221,11 @@ impl Default for OpenAiProviderBuilder {
 }
 
 impl OpenAiProviderBuilder {
-    /// The base URL, up to and including `/v1` (e.g. `http://localhost:8080/v1`).
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = url.into();
-        self
+    crate::transport::provider_setters! {
+        []
+        base_url { "The base URL, up to and including `/v1` (e.g. `http://localhost:8080/v1`)." },
+        auth, header, models, description, version, client_options, retry, max_stream_line,
+        max_tool_arguments, trace_content,
     }
 
     /// Reads the configuration from environment variables (given as pairs, so tests need not
@@ -245,26 +241,27 @@ impl OpenAiProviderBuilder {
     {
         let vars = Vars::new(vars);
         if let Some(url) = vars.get("LLMPORT_BASE_URL") {
-            self.base_url = url.to_owned();
+            self.conn.base_url = url.to_owned();
         }
         self.apply_vars(&vars)
     }
 
     /// Applies the credential, client and retry variables (everything but the base URL).
     pub(crate) fn apply_vars(mut self, vars: &Vars) -> Self {
+        let conn = &self.conn;
         let result = (|| {
             let auth = env::auth_from(vars)?;
-            let client = env::client_options_from(self.client.clone(), vars)?;
-            let retry = env::retry_from(self.retry.clone(), vars)?;
+            let client = env::client_options_from(conn.client.clone(), vars)?;
+            let retry = env::retry_from(conn.retry.clone(), vars)?;
             Ok::<_, Error>((auth, client, retry))
         })();
         match result {
             Ok((auth, client, retry)) => {
                 if let Some(auth) = auth {
-                    self.auth = auth;
+                    self.conn.auth = auth;
                 }
-                self.client = client;
-                self.retry = retry;
+                self.conn.client = client;
+                self.conn.retry = retry;
             }
             Err(e) => self.fail(e),
         }
@@ -280,74 +277,7 @@ impl OpenAiProviderBuilder {
 
     /// An API key, sent as `Authorization: Bearer <key>`.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.auth = Auth::bearer(key);
-        self
-    }
-
-    /// How requests authenticate.
-    pub fn auth(mut self, auth: Auth) -> Self {
-        self.auth = auth;
-        self
-    }
-
-    /// A header sent with every request.
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// The models this provider offers (informational: [`Provider::models`]).
-    pub fn models<I, S>(mut self, models: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.models = models.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// The description returned by [`Provider::description`].
-    pub fn description(mut self, d: impl Into<String>) -> Self {
-        self.description = Some(d.into());
-        self
-    }
-
-    /// The version returned by [`Provider::version`].
-    pub fn version(mut self, v: impl Into<String>) -> Self {
-        self.version = Some(v.into());
-        self
-    }
-
-    /// HTTP client settings (timeouts, proxy, TLS, …).
-    pub fn client_options(mut self, options: ClientOptions) -> Self {
-        self.client = options;
-        self
-    }
-
-    /// Retry settings.
-    pub fn retry(mut self, retry: RetryConfig) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The longest line of a streamed answer (default 16 MiB).
-    pub fn max_stream_line(mut self, bytes: usize) -> Self {
-        self.limits.max_line = bytes;
-        self
-    }
-
-    /// The largest tool-call arguments assembled from a stream (default 16 MiB).
-    pub fn max_tool_arguments(mut self, bytes: usize) -> Self {
-        self.limits.max_tool_arguments = bytes;
-        self
-    }
-
-    /// Also put message content into the traces (off by default): the conversation as an
-    /// info event with the `gen_ai.input.messages` attribute and, for
-    /// [`Provider::generate`], the answer as `gen_ai.output.messages` (JSON). Content is
-    /// often personal or confidential: turn this on only where the traces may hold it.
-    pub fn trace_content(mut self, yes: bool) -> Self {
-        self.trace_content = yes;
+        self.conn.auth = Auth::bearer(key);
         self
     }
 
@@ -379,15 +309,7 @@ impl OpenAiProviderBuilder {
         if let Some(FirstError(e)) = self.config_error {
             return Err(e);
         }
-        let headers = crate::transport::header_map(&self.headers)?;
-        let http = HttpClient::new(
-            &self.base_url,
-            headers,
-            self.auth,
-            self.retry,
-            self.client,
-            self.errors,
-        )?;
+        let http = self.conn.into_client(&[], self.errors)?;
         Ok(OpenAiProvider {
             inner: Arc::new(Inner {
                 http,

@@ -53,7 +53,7 @@ use crate::provider::Provider;
 use crate::response::GenResponse;
 use crate::stream::ResponseStream;
 use crate::telemetry::{chat_span, record_usage, trace_input, trace_output};
-use crate::transport::{ClientOptions, HttpClient, Request, RetryConfig, Timer};
+use crate::transport::{Connection, HttpClient, Request, Timer};
 
 /// The default base URL: OpenAI's API.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -201,12 +201,8 @@ pub fn encode_responses_request(
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct ResponsesProviderBuilder {
-    base_url: String,
-    auth: Auth,
-    headers: Vec<(String, String)>,
+    conn: Connection,
     models: Vec<String>,
-    client: ClientOptions,
-    retry: RetryConfig,
     limits: StreamLimits,
     trace_content: bool,
 }
@@ -214,12 +210,8 @@ pub struct ResponsesProviderBuilder {
 impl Default for ResponsesProviderBuilder {
     fn default() -> Self {
         ResponsesProviderBuilder {
-            base_url: DEFAULT_BASE_URL.to_owned(),
-            auth: Auth::None,
-            headers: Vec::new(),
+            conn: Connection::new(DEFAULT_BASE_URL),
             models: Vec::new(),
-            client: ClientOptions::default(),
-            retry: RetryConfig::default(),
             limits: StreamLimits::default(),
             trace_content: false,
         }
@@ -227,83 +219,30 @@ impl Default for ResponsesProviderBuilder {
 }
 
 impl ResponsesProviderBuilder {
-    /// The base URL, up to and including `/v1` (e.g. `https://api.openai.com/v1`,
-    /// `http://localhost:11434/v1`), as for [`OpenAiProvider`](crate::OpenAiProvider).
-    pub fn base_url(mut self, url: impl Into<String>) -> Self {
-        self.base_url = url.into();
-        self
+    crate::transport::provider_setters! {
+        []
+        base_url {
+            "The base URL, up to and including `/v1` (e.g. `https://api.openai.com/v1`,"
+            "`http://localhost:11434/v1`), as for [`OpenAiProvider`](crate::OpenAiProvider)."
+        },
+        auth,
+        header { "A header sent with every request (e.g. `OpenAI-Organization`)." },
+        models, client_options, retry, max_stream_line, max_tool_arguments, trace_content,
     }
 
     /// An API key, sent as OpenAI wants it: `Authorization: Bearer <key>`.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.auth = Auth::bearer(key);
-        self
-    }
-
-    /// How requests authenticate: any [`Auth`] scheme.
-    pub fn auth(mut self, auth: Auth) -> Self {
-        self.auth = auth;
-        self
-    }
-
-    /// A header sent with every request (e.g. `OpenAI-Organization`).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// The models this provider offers (informational: [`Provider::models`]).
-    pub fn models<I, S>(mut self, models: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.models = models.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// HTTP client settings (timeouts, proxy, TLS, …).
-    pub fn client_options(mut self, options: ClientOptions) -> Self {
-        self.client = options;
-        self
-    }
-
-    /// Retry settings.
-    pub fn retry(mut self, retry: RetryConfig) -> Self {
-        self.retry = retry;
-        self
-    }
-
-    /// The longest line of a streamed answer (default 16 MiB).
-    pub fn max_stream_line(mut self, bytes: usize) -> Self {
-        self.limits.max_line = bytes;
-        self
-    }
-
-    /// The largest tool-call arguments assembled from a stream (default 16 MiB).
-    pub fn max_tool_arguments(mut self, bytes: usize) -> Self {
-        self.limits.max_tool_arguments = bytes;
-        self
-    }
-
-    /// Also put message content into the traces (off by default; see
-    /// [`OpenAiProviderBuilder::trace_content`](crate::openai::OpenAiProviderBuilder::trace_content)).
-    pub fn trace_content(mut self, yes: bool) -> Self {
-        self.trace_content = yes;
+        self.conn.auth = Auth::bearer(key);
         self
     }
 
     /// Builds the provider.
-    pub fn build(self) -> Result<ResponsesProvider> {
-        let headers = crate::transport::header_map(&self.headers)?;
-        let http = HttpClient::new(
-            self.base_url.trim_end_matches('/'),
-            headers,
-            self.auth,
-            self.retry,
-            self.client,
-            Arc::new(error::ResponsesErrors),
-        )?;
+    pub fn build(mut self) -> Result<ResponsesProvider> {
+        let trimmed = self.conn.base_url.trim_end_matches('/').len();
+        self.conn.base_url.truncate(trimmed);
+        let http = self
+            .conn
+            .into_client(&[], Arc::new(error::ResponsesErrors))?;
         Ok(ResponsesProvider {
             inner: Arc::new(Inner {
                 http,

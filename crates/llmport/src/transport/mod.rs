@@ -11,6 +11,7 @@
 //! answer means is the provider's: it gives the client its `ErrorMapping` (`mapping.rs`).
 
 mod body;
+mod connection;
 mod decompress;
 mod direct;
 mod headers;
@@ -33,7 +34,7 @@ use tracing::Instrument;
 
 pub(crate) use self::body::{BodyKind, BodyStream};
 pub(crate) use self::body::{Response, read_body};
-pub(crate) use self::headers::header_map;
+pub(crate) use self::connection::{Connection, provider_setters};
 pub(crate) use self::mapping::{ErrorAnswer, ErrorMapping, Unreachable};
 pub use self::options::{ClientIdentity, ClientOptions, ClientOptionsBuilder};
 pub use self::retry::{RetryConfig, RetryConfigBuilder, RetryEvent, RetryObserver};

@@ -6,6 +6,7 @@
 
 mod accumulate;
 mod anthropic;
+mod builders;
 mod chat;
 mod cloud;
 mod embeddings;
