@@ -9,6 +9,7 @@
 #   LLMPORT_MODELS_DIR=/some/dir scripts/fetch-vision.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/scripts/checked-install.sh"
 DIR=${LLMPORT_MODELS_DIR:-$ROOT/.cache/models}
 OUT=$DIR/tiny-projector-smollm2-135m.gguf
 SHA256=913de60de2bdd61ee6448698065f2857e6740997f38bdc8426445ba92147b554
@@ -21,11 +22,4 @@ if [ -f "$OUT" ] && [ "$(sha256sum "$OUT" | cut -d' ' -f1)" = "$SHA256" ]; then
 fi
 mkdir -p "$DIR"
 "$PY" "$ROOT/scripts/make-tiny-projector.py" "$OUT.tmp"
-got=$(sha256sum "$OUT.tmp" | cut -d' ' -f1)
-if [ "$got" != "$SHA256" ]; then
-  echo "fetch-vision: sha256 mismatch: got $got, want $SHA256" >&2
-  rm -f "$OUT.tmp"
-  exit 1
-fi
-mv "$OUT.tmp" "$OUT"
-echo "$OUT"
+checked_install fetch-vision "$OUT.tmp" "$OUT" "$SHA256"
