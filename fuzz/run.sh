@@ -14,7 +14,10 @@ set -euo pipefail
 FUZZ=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$FUZZ/.." && pwd)
 HOST=$(rustc -vV | sed -n 's/^host: //p')
-TARGETS=(sse ndjson chat_stream native_chat native_generate tool_calls headers messages_stream responses_stream)
+TARGETS=(sse ndjson chat_stream native_chat native_generate progress tool_calls headers messages_stream responses_stream)
+# Where cargo puts the binaries: CARGO_TARGET_DIR when set (a shared machine's own target
+# directory), fuzz/target otherwise.
+BIN="${CARGO_TARGET_DIR:-$FUZZ/target}/$HOST/release"
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
 -Cllvm-args=-sanitizer-coverage-trace-compares -Cdebug-assertions -Coverflow-checks"
@@ -62,6 +65,9 @@ for file in sorted(os.listdir(fixtures)):
     else:
         write("ndjson", case, body)
         write("native_generate" if case.startswith("native_generate") else "native_chat", case, body)
+        if case.startswith(("native_pull", "native_push", "native_create")):
+            # Progress reports of a pull, push or create.
+            write("progress", case, body)
     n += 1
 print(f"seeded {n} transcripts into {corpus}")
 PY
@@ -76,7 +82,7 @@ case "${1:-}" in
     for t in "${TARGETS[@]}"; do
       inputs=("$FUZZ"/regressions/"$t"-*)
       [ -e "${inputs[0]}" ] || continue
-      out=$("$FUZZ/target/$HOST/release/$t" "${inputs[@]}" 2>&1) || { echo "$out" | tail -40; exit 1; }
+      out=$("$BIN/$t" "${inputs[@]}" 2>&1) || { echo "$out" | tail -40; exit 1; }
       echo "$out" | grep -E '^Executed' || true
     done
     ;;
@@ -85,7 +91,7 @@ case "${1:-}" in
     build
     [ -d "$FUZZ/corpus/$target" ] || seed
     mkdir -p "$FUZZ/artifacts/$target"
-    exec "$FUZZ/target/$HOST/release/$target" "$FUZZ/corpus/$target" \
+    exec "$BIN/$target" "$FUZZ/corpus/$target" \
       -artifact_prefix="$FUZZ/artifacts/$target/" -print_final_stats=1 "$@"
     ;;
   *) sed -n '2,14p' "$0"; exit 2 ;;

@@ -121,6 +121,20 @@ pub fn native_generate(
     )
 }
 
+/// The NDJSON progress body of a pull, push or create through
+/// `llmport::ollama::ProgressDecoder`, cut at `splits`: every report, the error that ended the
+/// stream (if any) last.
+pub fn progress(
+    body: &[u8],
+    splits: &[usize],
+    max_line: usize,
+) -> Vec<Result<llmport::ollama::Progress, Error>> {
+    decode_pieces(
+        llmport::ollama::ProgressDecoder::new(max_line),
+        byte_pieces(body, splits),
+    )
+}
+
 /// A streamed Messages API body through `llmport::anthropic::StreamDecoder` (typed SSE
 /// events → content blocks → tool input assembly), cut at `splits`.
 pub fn messages_stream(

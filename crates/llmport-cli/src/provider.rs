@@ -94,7 +94,8 @@ impl ChatProvider {
 /// Credentials: the `LLMPORT_*` ones; else the vendor's key (`ANTHROPIC_API_KEY` as
 /// `x-api-key`, `OPENAI_API_KEY` as a Bearer token), sent only to the vendor's own API or
 /// to the URL its base-URL variable names (`llmport::env::api_auth`): a key exported for
-/// Claude Code or the OpenAI SDK never reaches a server the user did not name for it.
+/// Claude Code or the OpenAI SDK never reaches a server the user did not name for it;
+/// else, at Ollama's cloud only, `OLLAMA_API_KEY` as a Bearer token.
 pub(crate) fn build_chat(
     global: &GlobalArgs,
     api: Option<ChatApi>,

@@ -518,17 +518,24 @@ where
 /// [`ChatApi::Responses`] — but only where the vendor's tools would send it and the user
 /// named the host for it: the vendor's own API (`https://api.anthropic.com`,
 /// `https://api.openai.com/v1`) or the URL in the vendor's base-URL variable
-/// (`ANTHROPIC_BASE_URL`, `OPENAI_BASE_URL`). A vendor key is never sent to another host (a
-/// local server named by `OLLAMA_HOST`, a `--host`), nor with another API.
+/// (`ANTHROPIC_BASE_URL`, `OPENAI_BASE_URL`); else, when `base_url` is Ollama's cloud
+/// (`https://ollama.com`, or `LLMPORT_OLLAMA_CLOUD_URL`: the same origin the Ollama
+/// provider's [`cloud`](crate::OllamaProvider::cloud) sends its key to), `OLLAMA_API_KEY`
+/// (or `OLLAMA_API_KEY_FILE`) as a Bearer token, for every API the cloud serves. A key is
+/// never sent to another host (a local server named by `OLLAMA_HOST`, a `--host`), and a
+/// vendor's key never with another API.
 ///
 /// ```
 /// use llmport::Auth;
 /// use llmport::env::{ChatApi, api_auth};
-/// let vars = [("OPENAI_API_KEY", "sk-1")];
+/// let vars = [("OPENAI_API_KEY", "sk-1"), ("OLLAMA_API_KEY", "ok-1")];
 /// let auth = api_auth(ChatApi::Responses, "https://api.openai.com/v1", vars).unwrap();
 /// assert!(matches!(auth, Some(Auth::Bearer(_))));
 /// assert!(api_auth(ChatApi::Responses, "http://localhost:11434/v1", vars).unwrap().is_none());
 /// assert!(api_auth(ChatApi::Anthropic, "https://api.openai.com/v1", vars).unwrap().is_none());
+/// // Ollama's cloud, through its Anthropic-compatible API: Ollama's key.
+/// let auth = api_auth(ChatApi::Anthropic, "https://ollama.com", vars).unwrap();
+/// assert!(matches!(auth, Some(Auth::Bearer(_))));
 /// ```
 pub fn api_auth<I, K, V>(api: ChatApi, base_url: &str, vars: I) -> Result<Option<Auth>>
 where
@@ -540,12 +547,16 @@ where
     if let Some(auth) = auth_from(&vars)? {
         return Ok(Some(auth));
     }
-    let Some((key_var, base_var, home)) = api.vendor() else {
-        return Ok(None);
-    };
-    let Some(key) = vars.get(key_var) else {
-        return Ok(None);
-    };
+    if let Some(auth) = vendor_auth(api, base_url, &vars) {
+        return Ok(Some(auth));
+    }
+    ollama_cloud_auth(base_url, &vars)
+}
+
+/// The vendor's key for `api`, when the user named `base_url` for it (see [`api_auth`]).
+fn vendor_auth(api: ChatApi, base_url: &str, vars: &Vars) -> Option<Auth> {
+    let (key_var, base_var, home) = api.vendor()?;
+    let key = vars.get(key_var)?;
     let same = |a: &str, b: &str| {
         let norm = |u: &str| u.trim().trim_end_matches('/').to_ascii_lowercase();
         norm(a) == norm(b)
@@ -555,13 +566,21 @@ where
         // The Anthropic provider's base is the root: `…/v1` names the same server.
         || (api == ChatApi::Anthropic
             && same(base_url.trim_end_matches('/').trim_end_matches("/v1"), home));
-    if !named {
-        return Ok(None);
-    }
-    Ok(Some(match api {
+    named.then(|| match api {
         ChatApi::Anthropic => Auth::api_key("x-api-key", key),
         _ => Auth::bearer(key),
-    }))
+    })
+}
+
+/// `OLLAMA_API_KEY` as a Bearer token when `base_url` is Ollama's cloud, by the rule the
+/// Ollama provider applies to its own server (same scheme, host and port as the cloud's
+/// root): Ollama's hosted `/v1/messages` and `/v1/responses` take it as its `/api` does.
+fn ollama_cloud_auth(base_url: &str, vars: &Vars) -> Result<Option<Auth>> {
+    let Some(key) = vars.secret("OLLAMA_API_KEY")? else {
+        return Ok(None);
+    };
+    let cloud = crate::ollama::web::cloud_root(vars.get("LLMPORT_OLLAMA_CLOUD_URL"))?;
+    Ok(crate::ollama::web::same_origin(base_url.trim(), &cloud).then(|| Auth::bearer(key)))
 }
 
 #[cfg(test)]
@@ -719,6 +738,77 @@ mod tests {
         assert_eq!(r.max_retries, 0);
         let e = retry_config(RetryConfig::default(), [("LLMPORT_RETRIES", "many")]).unwrap_err();
         assert_eq!(e.setting(), Some("LLMPORT_RETRIES"));
+    }
+
+    #[test]
+    fn ollama_s_key_goes_to_ollama_s_cloud_only_whatever_the_api() {
+        let bearer = |a: Option<Auth>| match a {
+            Some(Auth::Bearer(t)) => Some(secrecy::ExposeSecret::expose_secret(&t).to_owned()),
+            _ => None,
+        };
+        let vars = [("OLLAMA_API_KEY", "ok-1")];
+        let auth = |api, url: &str| bearer(api_auth(api, url, vars).unwrap());
+        for api in [ChatApi::Anthropic, ChatApi::Responses] {
+            for url in [
+                "https://ollama.com",
+                "https://ollama.com/",
+                "https://ollama.com/v1",
+                "https://OLLAMA.com:443/v1/",
+            ] {
+                assert_eq!(auth(api, url).as_deref(), Some("ok-1"), "{api} at {url}");
+            }
+            // Not the cloud: nothing, not even to look-alikes or over plain HTTP.
+            for url in [
+                "http://localhost:11434",
+                "http://localhost:11434/v1",
+                "http://ollama.com/v1",
+                "https://ollama.com.evil.example/v1",
+                "https://api.ollama.com/v1",
+                "https://ollama.com:8443/v1",
+                "https://api.anthropic.com",
+                "not a url",
+            ] {
+                assert_eq!(auth(api, url), None, "{api} at {url}");
+            }
+        }
+        // Another cloud address (a staging service, a test server) moves where it goes.
+        let staging = [
+            ("OLLAMA_API_KEY", "ok-1"),
+            ("LLMPORT_OLLAMA_CLOUD_URL", "http://127.0.0.1:9/"),
+        ];
+        let a = api_auth(ChatApi::Responses, "http://127.0.0.1:9/v1", staging).unwrap();
+        assert_eq!(bearer(a).as_deref(), Some("ok-1"));
+        let a = api_auth(ChatApi::Anthropic, "https://ollama.com", staging).unwrap();
+        assert_eq!(bearer(a), None);
+        // llmport's own credentials, and a vendor key named for the host, come first.
+        let own = [("OLLAMA_API_KEY", "ok-1"), ("LLMPORT_BEARER_TOKEN", "t")];
+        let a = api_auth(ChatApi::Anthropic, "https://ollama.com", own).unwrap();
+        assert_eq!(bearer(a).as_deref(), Some("t"));
+        let named = [
+            ("OLLAMA_API_KEY", "ok-1"),
+            ("ANTHROPIC_API_KEY", "sk-ant-1"),
+            ("ANTHROPIC_BASE_URL", "https://ollama.com"),
+        ];
+        let a = api_auth(ChatApi::Anthropic, "https://ollama.com", named).unwrap();
+        assert!(matches!(a, Some(Auth::ApiKey { ref header, .. }) if header == "x-api-key"));
+        // From a file, and errors that name the variable, never the key.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key");
+        std::fs::write(&path, "ok-from-file\n").unwrap();
+        let file = [("OLLAMA_API_KEY_FILE", path.to_str().unwrap())];
+        let a = api_auth(ChatApi::Responses, "https://ollama.com/v1", file).unwrap();
+        assert_eq!(bearer(a).as_deref(), Some("ok-from-file"));
+        let e = api_auth(
+            ChatApi::Responses,
+            "https://ollama.com/v1",
+            [
+                ("OLLAMA_API_KEY", "ok-1"),
+                ("LLMPORT_OLLAMA_CLOUD_URL", "ftp://x"),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.setting(), Some("LLMPORT_OLLAMA_CLOUD_URL"));
+        assert!(!e.to_string().contains("ok-1"), "{e}");
     }
 
     #[test]

@@ -123,7 +123,7 @@
 //! |---|---|
 //! | `LLMPORT_BASE_URL` | the OpenAI-compatible base URL, with `/v1` (wins over `OLLAMA_HOST`) |
 //! | `OLLAMA_HOST` | the Ollama server, with Ollama's own parsing rules (`host:port`, `https://host`, …) |
-//! | `OLLAMA_API_KEY` | an ollama.com API key: `Authorization: Bearer <key>` to Ollama's cloud only (the provider's server when that is the cloud, and web search/fetch); see [`OllamaProvider::cloud`] |
+//! | `OLLAMA_API_KEY` | an ollama.com API key: `Authorization: Bearer <key>` to Ollama's cloud only (the provider's server when that is the cloud, web search/fetch, and the Messages and Responses APIs at the cloud: [`env::api_auth`]); see [`OllamaProvider::cloud`] |
 //! | `LLMPORT_OLLAMA_CLOUD_URL` | where Ollama's cloud is (default `https://ollama.com`; for tests and staging) |
 //! | `LLMPORT_BEARER_TOKEN` | `Authorization: Bearer <token>` |
 //! | `LLMPORT_API_KEY` | an API key, sent as `Authorization: Bearer <key>` unless… |

@@ -155,27 +155,30 @@ impl Candidate {
         }
     }
 
-    /// Folds one streamed part into the answer the way a non-streaming answer holds it: one
-    /// reasoning part first, then one text part, then tool calls (and anything else) in the
-    /// order they came. Text that arrives after a tool call still joins the text part.
+    /// Folds one streamed part into the answer the way a non-streaming answer holds it:
+    /// reasoning first, then one text part, then tool calls (and anything else) in the order
+    /// they came. Text that arrives after a tool call still joins the text part. Unsigned
+    /// reasoning all joins one part; a signature closes its part (it arrives once, after the
+    /// reasoning it signs), so several signed blocks (thinking between tool calls) stay
+    /// separate parts, in order, each with the signature that matches its text.
     pub(crate) fn absorb(&mut self, part: &Part) {
         let parts = &mut self.message.parts;
         match part {
             Part::Reasoning { text, signature } => {
-                match parts.iter_mut().find_map(|p| match p {
+                let open = parts.iter_mut().rev().find_map(|p| match p {
                     Part::Reasoning {
                         text: t,
                         signature: s,
                     } => Some((t, s)),
                     _ => None,
-                }) {
-                    Some((t, s)) => {
+                });
+                match open {
+                    Some((t, s)) if s.is_none() => {
                         t.push_str(text);
-                        // The signature arrives once, after the reasoning it signs.
-                        if signature.is_some() {
-                            s.clone_from(signature);
-                        }
+                        s.clone_from(signature);
                     }
+                    // A block after a signed one: its own part, where it came.
+                    Some(_) => parts.push(part.clone()),
                     None => parts.insert(0, part.clone()),
                 }
             }

@@ -71,8 +71,8 @@ impl Stream for ResponseStream {
 
 /// Folds stream chunks into one [`GenResponse`].
 ///
-/// Text and reasoning deltas are concatenated per candidate (one reasoning part, then one
-/// text part, as a non-streaming answer has them), tool calls and token log probabilities
+/// Text and reasoning deltas are concatenated per candidate (reasoning, one part per signed
+/// block, then one text part, as a non-streaming answer has them), tool calls and token log probabilities
 /// collected in order, the latest finish reason (and generate `context`) kept; metadata fields are taken from the chunk that has them (usage and
 /// timings arrive on the last one). The result equals what a non-streaming call returns for
 /// the same answer, apart from the client-measured timings.

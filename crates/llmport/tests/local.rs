@@ -14,8 +14,9 @@ use llmport::local::LocalOptions;
 use llmport::schemars::JsonSchema;
 use llmport::{
     EmbedOptions, Embedder, Error, FinishReason, LocalEngine, Message, Options, Provider,
-    ProviderExt, ResponseFormat,
+    ProviderExt, ResponseFormat, Role, Tool, ToolCall, ToolChoice,
 };
+use serde_json::json;
 
 const FETCH: &str = "scripts/fetch-smollm2.sh";
 
@@ -496,6 +497,280 @@ async fn what_the_engine_cannot_do_is_refused() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("num_ctx"), "{e}");
+}
+
+// Tool calls. SmolLM2's template has no place for tools, so the engine describes them in the
+// system prompt in the Hermes format and a grammar keeps the call valid while it is sampled.
+
+fn weather_tool() -> Tool {
+    Tool::function(
+        "get_weather",
+        "The current weather of a city",
+        json!({"type": "object", "properties": {"city": {"type": "string"}},
+               "required": ["city"]}),
+    )
+}
+
+fn add_tool() -> Tool {
+    Tool::function(
+        "add",
+        "Adds two numbers",
+        json!({"type": "object",
+               "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+               "required": ["a", "b"]}),
+    )
+}
+
+/// Panics unless `call` names a declared tool and its arguments are what that tool's schema
+/// allows (exactly the required keys, of the right types: neither schema allows more).
+fn assert_valid_call(call: &ToolCall) {
+    let args = call
+        .arguments
+        .as_object()
+        .unwrap_or_else(|| panic!("{call:?}"));
+    match call.name.as_str() {
+        "get_weather" => {
+            assert_eq!(args.len(), 1, "{call:?}");
+            assert!(args["city"].is_string(), "{call:?}");
+        }
+        "add" => assert_add(call),
+        other => panic!("{other:?} is no declared tool: {call:?}"),
+    }
+    assert!(!call.id.is_empty(), "{call:?}");
+}
+
+fn assert_add(call: &ToolCall) {
+    assert_eq!(call.name, "add", "{call:?}");
+    let args = call
+        .arguments
+        .as_object()
+        .unwrap_or_else(|| panic!("{call:?}"));
+    assert_eq!(args.len(), 2, "{call:?}");
+    assert!(args["a"].is_number() && args["b"].is_number(), "{call:?}");
+}
+
+fn tools(choice: ToolChoice, seed: i64) -> Options {
+    Options::builder()
+        .tool(weather_tool())
+        .tool(add_tool())
+        .tool_choice(choice)
+        .temperature(0.8)
+        .seed(seed)
+        .max_tokens(200)
+        .build()
+}
+
+#[tokio::test]
+async fn a_required_tool_call_is_valid_for_every_seed_streamed_or_not() {
+    let Some(m) = model() else { return };
+    let q = [Message::user("What is the weather in Paris?")];
+    for seed in 0..10 {
+        let o = tools(ToolChoice::Required, seed);
+        let r = engine().generate(&m, &q, &o).await.expect("an answer");
+        let calls = r.tool_calls();
+        assert_eq!(calls.len(), 1, "seed {seed}: {r:?}");
+        assert_valid_call(calls[0]);
+        assert_eq!(
+            r.finish_reason(),
+            Some(&FinishReason::ToolCalls),
+            "seed {seed}"
+        );
+        assert_eq!(r.text(), "", "seed {seed}: the call is not text");
+        // The same through the stream: no text of the call leaks, the last chunk has it.
+        let mut stream = engine()
+            .generate_stream(&m, &q, &o)
+            .await
+            .expect("a stream");
+        let mut chunks = Vec::new();
+        while let Some(c) = stream.next().await {
+            chunks.push(c.expect("a chunk"));
+        }
+        let last = chunks.last().expect("a chunk");
+        assert!(
+            chunks.iter().all(|c| c.text().is_empty()),
+            "seed {seed}: {chunks:?}"
+        );
+        assert_eq!(last.finish_reason(), Some(&FinishReason::ToolCalls));
+        let streamed = last.tool_calls();
+        assert_eq!(streamed.len(), 1, "seed {seed}: {last:?}");
+        assert_eq!(
+            (&streamed[0].name, &streamed[0].arguments),
+            (&calls[0].name, &calls[0].arguments),
+            "seed {seed}: same seed, same call"
+        );
+    }
+}
+
+#[tokio::test]
+async fn parallel_tool_calls_are_each_valid() {
+    let Some(m) = model() else { return };
+    let q = [Message::user(
+        "What is the weather in Paris, and in Rome? And what is 2 plus 2?",
+    )];
+    let mut most = 0;
+    for seed in 0..3 {
+        let o = Options::builder()
+            .tool(weather_tool())
+            .tool(add_tool())
+            .tool_choice(ToolChoice::Required)
+            .temperature(0.8)
+            .seed(seed)
+            .max_tokens(300)
+            .extension(LocalOptions::builder().parallel_tool_calls(true).build())
+            .build();
+        let r = engine().generate(&m, &q, &o).await.expect("an answer");
+        let calls = r.tool_calls();
+        assert!(!calls.is_empty(), "seed {seed}: {r:?}");
+        calls.iter().for_each(|c| assert_valid_call(c));
+        let ids: std::collections::HashSet<_> = calls.iter().map(|c| &c.id).collect();
+        assert_eq!(ids.len(), calls.len(), "seed {seed}: ids are distinct");
+        assert_eq!(r.finish_reason(), Some(&FinishReason::ToolCalls));
+        most = most.max(calls.len());
+    }
+    eprintln!("at most {most} calls in one answer");
+}
+
+#[tokio::test]
+async fn a_chosen_tool_is_always_the_one_called() {
+    let Some(m) = model() else { return };
+    // The question is about the weather: only the grammar makes the model call `add`.
+    let q = [Message::user("What is the weather in Paris?")];
+    for seed in 0..5 {
+        let o = tools(ToolChoice::Function("add".into()), seed);
+        let r = engine().generate(&m, &q, &o).await.expect("an answer");
+        let calls = r.tool_calls();
+        assert_eq!(calls.len(), 1, "seed {seed}: {r:?}");
+        assert_add(calls[0]);
+        assert_eq!(r.finish_reason(), Some(&FinishReason::ToolCalls));
+    }
+    // A name that needs escaping, in JSON and in the grammar, comes back exactly.
+    let odd = "we\"ird\\name";
+    let o = Options::builder()
+        .tool(Tool::function(odd, "Does nothing", json!(null)))
+        .tool_choice(ToolChoice::Function(odd.into()))
+        .temperature(0.0)
+        .max_tokens(60)
+        .build();
+    let r = engine().generate(&m, &q, &o).await.expect("an answer");
+    let calls = r.tool_calls();
+    assert_eq!(calls.len(), 1, "{r:?}");
+    assert_eq!(
+        (calls[0].name.as_str(), &calls[0].arguments),
+        (odd, &json!({}))
+    );
+    // A tool that is not declared is a configuration error naming the setting.
+    let o = Options::builder()
+        .tool(add_tool())
+        .tool_choice(ToolChoice::Function("subtract".into()))
+        .build();
+    let e = engine().generate(&m, &q, &o).await.unwrap_err();
+    assert!(matches!(e, Error::Config { .. }), "{e:?}");
+    assert!(e.to_string().contains("tool_choice"), "{e}");
+}
+
+/// A question, the model's call of `add`, its result and the model's answer: what a model
+/// that uses tools sees after one round.
+fn one_round_of_add() -> Vec<Message> {
+    let call = ToolCall::new("call_0", "add", json!({"a": 2, "b": 3}));
+    vec![
+        Message::user("What is 2 plus 3?"),
+        Message::new(Role::Assistant).add_tool_call(call),
+        Message::tool_result("call_0", "5"),
+        Message::assistant("2 plus 3 is 5."),
+    ]
+}
+
+#[tokio::test]
+async fn a_tool_result_sent_back_is_answered_with_text() {
+    let Some(m) = model() else { return };
+    let q = Message::user("What is 2 plus 3?");
+    let o = Options::builder()
+        .tool(add_tool())
+        .tool_choice(ToolChoice::Required)
+        .temperature(0.0)
+        .max_tokens(60)
+        .build();
+    let r = engine()
+        .generate(&m, std::slice::from_ref(&q), &o)
+        .await
+        .expect("a call");
+    let call = r.tool_calls()[0].clone();
+    assert_add(&call);
+    let history = [
+        q,
+        Message::new(Role::Assistant).add_tool_call(call.clone()),
+        Message::tool_result(call.id.clone(), "5"),
+    ];
+    // The call and its result render (in the template's own roles) and the model answers.
+    // `ToolChoice::None`: with the tools still offered this small model calls `add` again.
+    let o = Options::builder()
+        .tool(add_tool())
+        .tool_choice(ToolChoice::None)
+        .temperature(0.0)
+        .max_tokens(40)
+        .build();
+    let r = engine()
+        .generate(&m, &history, &o)
+        .await
+        .expect("an answer");
+    assert!(!r.text().trim().is_empty(), "{r:?}");
+    assert!(r.tool_calls().is_empty(), "{r:?}");
+}
+
+#[tokio::test]
+async fn auto_tool_calls_are_valid_once_the_model_opens_one() {
+    let Some(m) = model() else { return };
+    let o = |seed: u64| {
+        Options::builder()
+            .tool(weather_tool())
+            .temperature(if seed == 0 { 0.0 } else { 0.8 })
+            .seed(i64::try_from(seed).unwrap_or_default())
+            .max_tokens(120)
+            .build()
+    };
+    // A call of `add` and its result, then the model's turn — with only `get_weather`
+    // declared now. This small model opens another call; the lazy grammar let it write freely
+    // until `<tool_call>`, and from there allows only a valid call of a declared tool.
+    let mut after_a_call = one_round_of_add();
+    after_a_call.truncate(3);
+    let asks = [
+        vec![Message::user("Say hello.")],
+        vec![Message::user("What is the weather in Paris? Use a tool.")],
+        after_a_call,
+    ];
+    let mut greedy = Vec::new();
+    let mut called = 0;
+    for (i, ask) in asks.iter().enumerate() {
+        for seed in 0..3 {
+            let r = engine()
+                .generate(&m, ask, &o(seed))
+                .await
+                .expect("an answer");
+            eprintln!("ask {i} seed {seed}: {:?} {:?}", r.text(), r.tool_calls());
+            // Whatever the model chose, an opened call was completed and read back as one.
+            if r.finish_reason() != Some(&FinishReason::Length) {
+                assert!(
+                    !r.text().contains("<tool_call>"),
+                    "ask {i} seed {seed}: {r:?}"
+                );
+            }
+            for call in r.tool_calls() {
+                assert_eq!(call.name, "get_weather", "ask {i} seed {seed}: {r:?}");
+                assert_valid_call(call);
+            }
+            if !r.tool_calls().is_empty() {
+                called += 1;
+                assert_eq!(r.finish_reason(), Some(&FinishReason::ToolCalls));
+            }
+            if seed == 0 {
+                greedy.push(r.tool_calls().len());
+            }
+        }
+    }
+    eprintln!("{called} of 9 answers called a tool");
+    // Greedy decoding: a greeting is text, the turn after a tool result is a call (the same
+    // with 1 and 2 threads, although the free text of the second ask differs between them).
+    assert_eq!(greedy, [0, 0, 1]);
 }
 
 #[path = "local/vision.rs"]

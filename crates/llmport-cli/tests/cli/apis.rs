@@ -1,6 +1,7 @@
 //! `llmport chat --api chat|anthropic|responses` and `LLMPORT_API`: the same chat over the
 //! Messages and Responses APIs, and the vendors' keys (`ANTHROPIC_API_KEY`,
-//! `OPENAI_API_KEY`) sent only for their API, to the host named for them.
+//! `OPENAI_API_KEY`) sent only for their API, to the host named for them; Ollama's
+//! (`OLLAMA_API_KEY`) only to Ollama's cloud.
 
 use llmport_test_support::cli as support;
 
@@ -179,6 +180,40 @@ async fn vendor_keys_reach_only_the_host_named_for_them() {
     .await;
     assert_eq!(run.code, Some(0), "{run:?}");
     assert_eq!(server.last_request().unwrap().header("authorization"), None);
+}
+
+/// Ollama's cloud serves the Messages and Responses APIs too: `OLLAMA_API_KEY` goes there
+/// as a Bearer token, and nowhere else. The cloud here is the test server, named by
+/// `LLMPORT_OLLAMA_CLOUD_URL` (the cloud's address for staging and tests).
+#[tokio::test(flavor = "multi_thread")]
+async fn ollama_s_key_reaches_ollama_s_cloud_over_every_api() {
+    let server = server().await;
+    let host = server.url();
+    let elsewhere = "http://127.0.0.1:1".to_owned();
+    for (api, cloud, expected) in [
+        ("anthropic", Some(&host), Some("Bearer ok-secret")),
+        ("responses", Some(&host), Some("Bearer ok-secret")),
+        // The server is a local Ollama, not the cloud: the key stays home.
+        ("anthropic", None, None),
+        ("responses", None, None),
+        ("responses", Some(&elsewhere), None),
+    ] {
+        let mut envs = vec![("OLLAMA_API_KEY", "ok-secret")];
+        if let Some(url) = cloud {
+            envs.push(("LLMPORT_OLLAMA_CLOUD_URL", url.as_str()));
+        }
+        // The test server answers Messages whole and Responses as a stream.
+        let mut argv = vec!["--host", &host, "chat", "-m", "m", "--api", api];
+        if api == "anthropic" {
+            argv.push("--no-stream");
+        }
+        argv.push("Hi");
+        let run = llmport(&argv, &envs, None).await;
+        assert_eq!(run.code, Some(0), "{argv:?} {envs:?}: {run:?}");
+        let req = server.last_request().unwrap();
+        assert_eq!(req.header("authorization"), expected, "{api} {cloud:?}");
+        assert_eq!(req.header("x-api-key"), None, "{api} {cloud:?}");
+    }
 }
 
 /// Ollama's own options cannot travel over the other APIs: refused, naming them.

@@ -646,7 +646,14 @@ async fn embed_usage_errors_send_nothing() {
     )
     .await;
     assert_eq!(run.code, Some(2), "{run:?}");
+    // The flag, the value, and the forms that are accepted.
     assert!(run.stderr.contains("--keep-alive"), "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "invalid keep-alive \"5 minutes\": use seconds (300) or a duration such as 5m"
+        ),
+        "{run:?}"
+    );
     let run = llmport(&["--host", &url, "embed", "x"], &[], None).await;
     assert_eq!(run.code, Some(2), "the model is required: {run:?}");
     assert!(server.requests().is_empty());

@@ -1,16 +1,19 @@
 //! A turn's signed and redacted thinking, carried through [`Part::Reasoning`]'s `signature`.
 //!
 //! The Messages API answers with `thinking` blocks (text + `signature`) and, when the
-//! reasoning was flagged, `redacted_thinking` blocks (an opaque `data` string, no text). Both
-//! must go back unmodified in the assistant turn of later requests (with tool use, the API
-//! rejects the conversation otherwise). A candidate holds one [`Part::Reasoning`] (its text
-//! is every thinking block's text; the last signature wins, see `Candidate::absorb`), so:
+//! reasoning was flagged, `redacted_thinking` blocks (an opaque `data` string, no text). All
+//! must go back unmodified, in their order, in the assistant turn of later requests (with
+//! tool use, the API rejects the conversation otherwise). Each block is a reasoning part of
+//! its own (a signature closes its part, see `Candidate::absorb`), so:
 //!
-//! - a turn with signed thinking only keeps the bare signature, as before;
-//! - a turn with a `redacted_thinking` block keeps this small JSON object in the signature
-//!   (set once, at the end of the answer), the turn's reasoning blocks in their order —
-//!   `{"anthropic_thinking":[{"signature":"…"},{"redacted_thinking":"…"}]}` — and the
-//!   request builder sends them back as they came (the text with the signed block).
+//! - a `thinking` block keeps its text and its bare signature;
+//! - a `redacted_thinking` block keeps no text and this small JSON object in the signature:
+//!   `{"anthropic_thinking":[{"redacted_thinking":"…"}]}`.
+//!
+//! The request builder sends each part back as the block it came from. It also reads a list
+//! of several blocks in one signature (`[{"signature":"…"},{"redacted_thinking":"…"}]`, the
+//! text with the signed one): the form earlier versions kept a whole turn in, so histories
+//! saved by them still replay.
 //!
 //! Anthropic's own signatures are base64 and never start with `{`; the Responses provider's
 //! items (`responses/reasoning.rs`) have other fields and are refused by
@@ -41,29 +44,15 @@ pub(crate) struct ThinkingBlocks {
 }
 
 impl ThinkingBlocks {
-    /// Adds a block.
-    pub(crate) fn push(&mut self, block: Kept) {
-        self.blocks.push(block);
-    }
-
-    /// The reasoning part that carries every block so far, when one is redacted: added once,
-    /// at the end of the answer (its signature then replaces the bare one a signed block's
-    /// part carried, see `Candidate::absorb`), so that encoding stays linear in the blocks.
-    pub(crate) fn redacted_part(&self) -> Option<Part> {
-        self.blocks
-            .iter()
-            .any(|b| matches!(b, Kept::RedactedThinking(_)))
-            .then(|| Part::Reasoning {
-                text: String::new(),
-                signature: Some(self.signature()),
-            })
-    }
-
-    /// The signature text: the bare signature while no block is redacted.
-    pub(crate) fn signature(&self) -> String {
-        match self.blocks.as_slice() {
-            [Kept::Signature(s)] => s.clone(),
-            _ => serde_json::to_string(self).unwrap_or_default(),
+    /// The reasoning part of a `redacted_thinking` block.
+    pub(crate) fn redacted_part(data: String) -> Part {
+        let blocks = ThinkingBlocks {
+            blocks: vec![Kept::RedactedThinking(data)],
+        };
+        Part::Reasoning {
+            text: String::new(),
+            // A list of one string cannot fail to encode.
+            signature: Some(serde_json::to_string(&blocks).unwrap_or_default()),
         }
     }
 
@@ -85,18 +74,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_lone_signature_stays_bare_and_redacted_blocks_round_trip() {
-        let mut t = ThinkingBlocks::default();
-        t.push(Kept::Signature("EqQBCgIYAhIM".into()));
-        assert_eq!(t.signature(), "EqQBCgIYAhIM");
-        assert_eq!(t.redacted_part(), None);
-        t.push(Kept::RedactedThinking("EmwKAhgBEgy3va3pzix".into()));
-        let sig = t.signature();
+    fn a_redacted_block_and_a_saved_list_of_blocks_round_trip() {
+        let Part::Reasoning { text, signature } =
+            ThinkingBlocks::redacted_part("EmwKAhgBEgy3va3pzix".into())
+        else {
+            panic!("a reasoning part");
+        };
+        assert_eq!(text, "");
+        let sig = signature.expect("a signature");
         assert_eq!(
             sig,
-            r#"{"anthropic_thinking":[{"signature":"EqQBCgIYAhIM"},{"redacted_thinking":"EmwKAhgBEgy3va3pzix"}]}"#
+            r#"{"anthropic_thinking":[{"redacted_thinking":"EmwKAhgBEgy3va3pzix"}]}"#
         );
-        assert_eq!(ThinkingBlocks::from_signature(&sig), t);
+        assert_eq!(
+            ThinkingBlocks::from_signature(&sig).blocks,
+            [Kept::RedactedThinking("EmwKAhgBEgy3va3pzix".into())]
+        );
+        // The several-block form earlier versions saved.
+        assert_eq!(
+            ThinkingBlocks::from_signature(
+                r#"{"anthropic_thinking":[{"signature":"EqQBCgIYAhIM"},{"redacted_thinking":"Emw"}]}"#
+            )
+            .blocks,
+            [
+                Kept::Signature("EqQBCgIYAhIM".into()),
+                Kept::RedactedThinking("Emw".into())
+            ]
+        );
         assert_eq!(
             ThinkingBlocks::from_signature("EqQBCgIYAhIM").blocks,
             [Kept::Signature("EqQBCgIYAhIM".into())]

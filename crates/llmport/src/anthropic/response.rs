@@ -1,6 +1,6 @@
 //! A non-streaming `message` → [`GenResponse`], and stop reasons → [`FinishReason`].
 
-use super::reasoning::{Kept, ThinkingBlocks};
+use super::reasoning::ThinkingBlocks;
 use super::wire::{MessageResponse, ResponseBlock};
 use crate::error::{Error, Result};
 use crate::message::{Part, ToolCall};
@@ -24,15 +24,11 @@ pub(crate) fn decode_message(body: &[u8], timer: Timer) -> Result<GenResponse> {
         )));
     }
     let mut c = Candidate::new(0);
-    let mut thinking = ThinkingBlocks::default();
     for block in wire.content {
-        if let Some(part) = block_part(block, &mut thinking) {
+        if let Some(part) = block_part(block) {
             // The same folding a stream's chunks get, so that both give equal answers.
             c.absorb(&part);
         }
-    }
-    if let Some(part) = thinking.redacted_part() {
-        c.absorb(&part);
     }
     c.finish_reason = wire.stop_reason.as_deref().map(finish_reason);
     let elapsed = timer.elapsed();
@@ -50,9 +46,9 @@ pub(crate) fn decode_message(body: &[u8], timer: Timer) -> Result<GenResponse> {
     })
 }
 
-/// A content block as a part; `None` for the blocks this client does not read. `thinking`
-/// gathers the turn's signed and redacted blocks (`reasoning.rs`).
-pub(crate) fn block_part(block: ResponseBlock, thinking: &mut ThinkingBlocks) -> Option<Part> {
+/// A content block as a part; `None` for the blocks this client does not read. Each thinking
+/// block, signed or redacted, is a reasoning part of its own (`reasoning.rs`).
+pub(crate) fn block_part(block: ResponseBlock) -> Option<Part> {
     match block {
         ResponseBlock::Text { text } => (!text.is_empty()).then(|| Part::text(text)),
         ResponseBlock::Thinking {
@@ -60,16 +56,9 @@ pub(crate) fn block_part(block: ResponseBlock, thinking: &mut ThinkingBlocks) ->
             signature,
         } => {
             let signature = signature.filter(|s| !s.is_empty());
-            if let Some(s) = &signature {
-                thinking.push(Kept::Signature(s.clone()));
-            }
             (!text.is_empty() || signature.is_some()).then_some(Part::Reasoning { text, signature })
         }
-        // Its part comes at the end of the answer (`ThinkingBlocks::redacted_part`).
-        ResponseBlock::RedactedThinking { data } => {
-            thinking.push(Kept::RedactedThinking(data));
-            None
-        }
+        ResponseBlock::RedactedThinking { data } => Some(ThinkingBlocks::redacted_part(data)),
         ResponseBlock::ToolUse { id, name, input } => Some(Part::ToolCall(ToolCall::new(
             id,
             name,

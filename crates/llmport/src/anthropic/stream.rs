@@ -9,7 +9,6 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::error::is_retryable;
-use super::reasoning::{Kept, ThinkingBlocks};
 use super::response::{block_part, decode_message, finish_reason};
 use super::wire::{ErrorEnvelope, ResponseBlock, WireEvent, WireUsage};
 use crate::codec::events::{EventHandler, EventStream};
@@ -47,8 +46,6 @@ struct State {
     stop_reason: Option<FinishReason>,
     /// Blocks started and not stopped, by index (rarely more than one).
     open: Vec<(u32, OpenBlock)>,
-    /// The signed and redacted thinking blocks so far (`reasoning.rs`).
-    thinking: ThinkingBlocks,
     started: bool,
     done: bool,
     progress: bool,
@@ -66,7 +63,6 @@ impl State {
             usage: None,
             stop_reason: None,
             open: Vec::new(),
-            thinking: ThinkingBlocks::default(),
             started: false,
             done: false,
             progress: false,
@@ -115,11 +111,7 @@ impl State {
             }
             // Text, thinking and redacted thinking: as in a whole answer.
             Some(other) => {
-                // Redacted thinking is output too, though its part comes at the end.
-                if matches!(other, ResponseBlock::RedactedThinking { .. }) {
-                    self.mark_first_token();
-                }
-                if let Some(part) = block_part(other, &mut self.thinking) {
+                if let Some(part) = block_part(other) {
                     self.part(part, out);
                 }
                 OpenBlock::Streamed
@@ -181,9 +173,6 @@ impl State {
 
     /// `message_stop`: the last chunk, with the finish reason, usage and timings.
     fn finish(&mut self, out: &mut VecDeque<Result<GenResponse>>) {
-        if let Some(part) = self.thinking.redacted_part() {
-            self.part(part, out);
-        }
         self.done = true;
         self.progress = true;
         let mut c = Candidate::new(0);
@@ -253,12 +242,11 @@ impl EventHandler for State {
                         }
                         Some("signature_delta") => {
                             if let Some(s) = delta.signature.filter(|s| !s.is_empty()) {
-                                let signature = s.into_owned();
-                                self.thinking.push(Kept::Signature(signature.clone()));
+                                // It closes the block's reasoning part (`Candidate::absorb`).
                                 self.part(
                                     Part::Reasoning {
                                         text: String::new(),
-                                        signature: Some(signature),
+                                        signature: Some(s.into_owned()),
                                     },
                                     out,
                                 );

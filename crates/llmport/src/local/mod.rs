@@ -29,14 +29,28 @@
 //! - **Prompting**: the GGUF's own chat template (`tokenizer.chat_template`, rendered with
 //!   `minijinja`: llama.cpp's template API in `llama-cpp-2` knows only built-in templates and
 //!   takes no tools). Tools are rendered by the template when it has a place for them, else
-//!   described in the system prompt; tool calls are read back from the answer (Hermes/Qwen
-//!   `<tool_call>`, Llama 3 JSON, Mistral `[TOOL_CALLS]`) at its end.
+//!   described in the system prompt in the Hermes format.
+//! - **Tool calls**, as llama-server makes them: a grammar built from the tools' parameter
+//!   schemas (llama.cpp's `json_schema_to_grammar` over a `oneOf` of `{"name": NAME,
+//!   "arguments": SCHEMA}`, wrapped in the format's markers) keeps every call valid while it is
+//!   sampled. [`ToolChoice::Required`] and [`ToolChoice::Function`] apply it from the first
+//!   token (a call of any declared tool or of the one named; one call, or one or more with
+//!   [`LocalOptions::parallel_tool_calls`]); `Auto` applies it lazily — free text until the
+//!   model opens a call, then only a valid call. The format is the one
+//!   the template teaches: Hermes/Qwen `<tool_call>…</tool_call>` (also for templates without
+//!   tools), Mistral `[TOOL_CALLS][…]`, Llama 3's bare `{"name": …, "parameters": …}` (the
+//!   last two checked token by token against llama.cpp's grammar sampler, not yet generated
+//!   by such a model). In a stream the text
+//!   before a call arrives as it is sampled, the call's text never does: the last chunk
+//!   carries the [`Part::ToolCall`](crate::Part)s (arguments parsed) with
+//!   [`FinishReason::ToolCalls`](crate::FinishReason). A forced call together with a
+//!   `response_format` is [`Error::Unsupported`] (one grammar per answer).
 //! - **Options**: `max_tokens`, `temperature`, `top_p`, `seed`, `stop` (never emitted, even
 //!   split across tokens), `frequency_penalty`, `presence_penalty`, `system`, tools, and
 //!   `response_format` (JSON mode and JSON Schema enforced while sampling by a llama.cpp
 //!   grammar, so the answer always parses); [`LocalOptions`] adds `top_k`, `min_p`,
-//!   `repeat_penalty`, `repeat_last_n` and `num_ctx`. What the engine cannot honour (several
-//!   candidates, a forced tool choice, reasoning effort, `extra` fields) is
+//!   `repeat_penalty`, `repeat_last_n`, `num_ctx` and `parallel_tool_calls`. What the engine
+//!   cannot honour (several candidates, reasoning effort, `extra` fields) is
 //!   [`Error::Unsupported`].
 //! - **Images** (inline [`Part::Binary`](crate::Part::Binary) parts of an `image/…` type):
 //!   only for a model with a vision projector — the `mmproj` GGUF given by
@@ -75,6 +89,7 @@ mod stop;
 mod store;
 mod template;
 mod tool_calls;
+mod tool_grammar;
 mod vision;
 mod worker;
 
@@ -83,6 +98,7 @@ pub use store::{StoredModel, default_store_dir, resolve as resolve_in_store};
 
 use sampling::Settings;
 use template::ChatTemplate;
+use tool_calls::CallWatch;
 use worker::{ActiveGuard, EmbedJob, GenerateJob, Job};
 
 /// How the engine names itself in [`Error::Unsupported`].
@@ -591,6 +607,8 @@ impl Provider for LocalEngine {
         let loaded = self.get_or_load(model).await?;
         let mut settings = Settings::resolve(options, &loaded.params, self.inner.num_ctx)?;
         settings.num_ctx = loaded.num_ctx(settings.num_ctx);
+        let format = loaded.template.call_format();
+        settings.constrain_tool_calls(options, format)?;
         let with_images = vision::with_markers(messages);
         let messages = with_images
             .as_ref()
@@ -627,7 +645,14 @@ impl Provider for LocalEngine {
         }
         let tools = (!options.tools.is_empty()
             && !matches!(options.tool_choice, Some(ToolChoice::None)))
-        .then(|| options.tools.iter().map(|t| t.name().to_owned()).collect());
+        .then(|| {
+            let forced = matches!(
+                options.tool_choice,
+                Some(ToolChoice::Required | ToolChoice::Function(_))
+            );
+            let names = options.tools.iter().map(|t| t.name().to_owned()).collect();
+            Box::new(CallWatch::new(names, format, forced))
+        });
         let (tx, mut rx) = tokio::sync::mpsc::channel(STREAM_CHANNEL);
         loaded.submit(Job::Generate(GenerateJob {
             tokens,

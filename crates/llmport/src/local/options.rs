@@ -24,6 +24,9 @@ pub struct LocalOptions {
     /// The context size in tokens, prompt and answer together (default 4096, capped at the
     /// model's training context).
     pub num_ctx: Option<u32>,
+    /// Whether one answer may hold several tool calls (default `false`: one call, as
+    /// llama-server). It shapes the grammar that keeps calls valid.
+    pub parallel_tool_calls: Option<bool>,
 }
 
 impl LocalOptions {
@@ -89,6 +92,11 @@ impl LocalOptionsBuilder {
     /// See [`LocalOptions::num_ctx`].
     pub fn num_ctx(mut self, n: u32) -> Self {
         self.opts.num_ctx = Some(n);
+        self
+    }
+    /// See [`LocalOptions::parallel_tool_calls`].
+    pub fn parallel_tool_calls(mut self, yes: bool) -> Self {
+        self.opts.parallel_tool_calls = Some(yes);
         self
     }
     /// The options.

@@ -11,6 +11,8 @@ use crate::options::{Options, ResponseFormat, ToolChoice};
 
 use super::PROVIDER;
 use super::options::LocalOptions;
+use super::tool_calls::CallFormat;
+use super::tool_grammar;
 
 /// The context size when nothing asks for one (Ollama's default too).
 pub(crate) const DEFAULT_NUM_CTX: u32 = 4096;
@@ -30,8 +32,31 @@ pub(crate) struct Settings {
     pub(crate) presence_penalty: f32,
     pub(crate) stop: Vec<String>,
     pub(crate) num_ctx: u32,
-    /// A GBNF grammar every token must keep to (JSON mode, a JSON Schema).
-    pub(crate) grammar: Option<String>,
+    /// A GBNF grammar the tokens must keep to (JSON mode, a JSON Schema, tool calls).
+    pub(crate) grammar: Option<Grammar>,
+}
+
+/// A GBNF grammar for the sampler.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Grammar {
+    pub(crate) gbnf: String,
+    /// The start rule.
+    pub(crate) root: &'static str,
+    /// For a lazy grammar, the regular expression that sets it off (free text until then).
+    pub(crate) trigger: Option<String>,
+    /// The option the grammar comes from, for the error if llama.cpp refuses it.
+    pub(crate) setting: &'static str,
+}
+
+impl Grammar {
+    fn from_schema(schema: &Value) -> Result<Grammar> {
+        Ok(Grammar {
+            gbnf: schema_grammar(schema)?,
+            root: "root",
+            trigger: None,
+            setting: "Options::response_format",
+        })
+    }
 }
 
 impl Settings {
@@ -89,16 +114,6 @@ impl Settings {
                  LocalOptions",
             ));
         }
-        if matches!(
-            options.tool_choice,
-            Some(ToolChoice::Required | ToolChoice::Function(_))
-        ) {
-            return Err(Error::unsupported(
-                PROVIDER,
-                "Options::tool_choice",
-                "the local engine cannot force a tool call; use ToolChoice::Auto or None",
-            ));
-        }
         let f = |key: &str| defaults.get(key).and_then(Value::as_f64);
         #[allow(
             clippy::cast_possible_truncation,
@@ -138,10 +153,10 @@ impl Settings {
         }
         let grammar = match &options.response_format {
             None => None,
-            Some(ResponseFormat::Json) => {
-                Some(schema_grammar(&serde_json::json!({"type": "object"}))?)
-            }
-            Some(ResponseFormat::JsonSchema { schema, .. }) => Some(schema_grammar(schema)?),
+            Some(ResponseFormat::Json) => Some(Grammar::from_schema(
+                &serde_json::json!({"type": "object"}),
+            )?),
+            Some(ResponseFormat::JsonSchema { schema, .. }) => Some(Grammar::from_schema(schema)?),
         };
         Ok(Settings {
             max_tokens,
@@ -184,15 +199,80 @@ impl Settings {
         })
     }
 
+    /// Constrains tool calls with a grammar, for a model whose template teaches `format`: a
+    /// forced call (`Required`, `Function`) from the first token, `Auto` lazily (once the
+    /// model opens a call). With a `response_format` grammar already in place, `Auto` calls
+    /// are only read from the text and a forced one is refused: one grammar cannot be both.
+    pub(crate) fn constrain_tool_calls(
+        &mut self,
+        options: &Options,
+        format: CallFormat,
+    ) -> Result<()> {
+        let only = match &options.tool_choice {
+            Some(ToolChoice::None) => return Ok(()),
+            Some(ToolChoice::Function(name)) => Some(name.as_str()),
+            Some(ToolChoice::Required) => None,
+            Some(ToolChoice::Auto) | None if options.tools.is_empty() => return Ok(()),
+            Some(ToolChoice::Auto) | None => None,
+        };
+        let forced = matches!(
+            options.tool_choice,
+            Some(ToolChoice::Required | ToolChoice::Function(_))
+        );
+        if forced && options.tools.is_empty() {
+            return Err(Error::config_for(
+                "Options::tool_choice",
+                "asks for a tool call but no tool is declared: declare tools with \
+                 Options::tool, or leave tool_choice unset",
+            ));
+        }
+        if self.grammar.is_some() {
+            if forced {
+                return Err(Error::unsupported(
+                    PROVIDER,
+                    "Options::tool_choice with Options::response_format",
+                    "the local engine enforces one grammar per answer: force a tool call or \
+                     a response format, not both",
+                ));
+            }
+            return Ok(());
+        }
+        let shape = tool_grammar::Shape {
+            lazy: !forced,
+            parallel: options
+                .extension::<LocalOptions>()
+                .and_then(|l| l.parallel_tool_calls)
+                .unwrap_or(false),
+        };
+        let g = tool_grammar::build(&options.tools, only, format, shape)?;
+        self.grammar = Some(Grammar {
+            gbnf: g.gbnf,
+            root: tool_grammar::START,
+            trigger: g.trigger,
+            setting: "Options::tools",
+        });
+        Ok(())
+    }
+
     /// The sampler chain: the grammar first (so no other step can pick a token it forbids),
     /// then the penalties, then greedy or top-k → top-p → min-p → temperature → a seeded draw.
     pub(crate) fn sampler(&self, model: &LlamaModel) -> Result<LlamaSampler> {
         let mut chain = Vec::with_capacity(7);
-        if let Some(grammar) = &self.grammar {
-            chain.push(LlamaSampler::grammar(model, grammar, "root").map_err(|e| {
+        if let Some(g) = &self.grammar {
+            let sampler = match &g.trigger {
+                None => LlamaSampler::grammar(model, &g.gbnf, g.root),
+                Some(trigger) => LlamaSampler::grammar_lazy_patterns(
+                    model,
+                    &g.gbnf,
+                    g.root,
+                    std::slice::from_ref(trigger),
+                    &[],
+                ),
+            };
+            chain.push(sampler.map_err(|e| {
                 Error::unsupported(
                     PROVIDER,
-                    "Options::response_format",
+                    g.setting,
                     format!("llama.cpp refused the grammar made from the schema: {e}"),
                 )
             })?);
@@ -274,7 +354,6 @@ mod tests {
         for o in [
             Options::builder().candidate_count(2).build(),
             Options::builder().extra("mirostat", 2).build(),
-            Options::builder().tool_choice(ToolChoice::Required).build(),
             Options::builder().logprobs(true).build(),
             Options::builder()
                 .extension(crate::ollama::OllamaOptions::builder().top_k(3).build())
@@ -288,5 +367,60 @@ mod tests {
                 "{o:?}"
             );
         }
+    }
+
+    #[test]
+    fn tool_choice_sets_a_grammar_strict_or_lazy() {
+        let weather = crate::options::Tool::function(
+            "weather",
+            "",
+            serde_json::json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+        );
+        let resolve = |o: &Options| {
+            let mut s = Settings::resolve(o, &Map::new(), 4096)?;
+            s.constrain_tool_calls(o, CallFormat::Hermes)
+                .map(|()| s.grammar)
+        };
+        let g = resolve(
+            &Options::builder()
+                .tool(weather.clone())
+                .tool_choice(ToolChoice::Required)
+                .build(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (g.root, g.trigger, g.setting),
+            ("llmport-tool-call", None, "Options::tools")
+        );
+        let g = resolve(&Options::builder().tool(weather.clone()).build())
+            .unwrap()
+            .unwrap();
+        assert_eq!(g.trigger.as_deref(), Some("(<tool_call>)"));
+        let none = Options::builder()
+            .tool(weather.clone())
+            .tool_choice(ToolChoice::None)
+            .build();
+        assert_eq!(resolve(&none).unwrap(), None);
+        assert_eq!(resolve(&Options::default()).unwrap(), None);
+        // A forced call with nothing to call, or of an undeclared tool: the setting is named.
+        for o in [
+            Options::builder().tool_choice(ToolChoice::Required).build(),
+            Options::builder()
+                .tool(weather.clone())
+                .tool_choice(ToolChoice::Function("add".into()))
+                .build(),
+        ] {
+            let e = resolve(&o).unwrap_err();
+            assert!(e.to_string().contains("tool_choice"), "{e}");
+            assert!(matches!(e, Error::Config { .. }), "{e:?}");
+        }
+        // A response format and a forced call cannot share the one grammar.
+        let both = Options::builder()
+            .tool(weather)
+            .tool_choice(ToolChoice::Required)
+            .response_format(ResponseFormat::Json)
+            .build();
+        assert!(matches!(resolve(&both), Err(Error::Unsupported { .. })));
     }
 }

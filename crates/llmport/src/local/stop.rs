@@ -64,7 +64,7 @@ impl StopMatcher {
 
 /// The length of the longest suffix of `text` that is a proper prefix of `stop`, on char
 /// boundaries.
-fn longest_suffix_prefix(text: &str, stop: &str) -> usize {
+pub(crate) fn longest_suffix_prefix(text: &str, stop: &str) -> usize {
     let max = stop.len().saturating_sub(1).min(text.len());
     (1..=max)
         .rev()

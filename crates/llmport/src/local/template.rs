@@ -16,6 +16,7 @@ use crate::message::{Message, Part, Role};
 use crate::options::{Options, Tool};
 
 use super::PROVIDER;
+use super::tool_calls::CallFormat;
 
 /// ChatML, for a GGUF that carries no template (what llama.cpp falls back to as well).
 const CHATML: &str = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
@@ -26,6 +27,7 @@ pub(crate) struct ChatTemplate {
     env: Environment<'static>,
     knows_tools: bool,
     knows_tool_calls: bool,
+    call_format: CallFormat,
     bos: String,
     eos: String,
 }
@@ -48,6 +50,7 @@ impl ChatTemplate {
         let source = source.unwrap_or_else(|| CHATML.to_owned());
         let knows_tools = source.contains("tools");
         let knows_tool_calls = source.contains("tool_calls");
+        let call_format = CallFormat::of_template(&source, knows_tools);
         let mut env = Environment::new();
         minijinja_contrib::add_to_environment(&mut env);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
@@ -78,9 +81,16 @@ impl ChatTemplate {
             env,
             knows_tools,
             knows_tool_calls,
+            call_format,
             bos,
             eos,
         })
+    }
+
+    /// How the model writes a tool call, as its template (or the engine's system-prompt
+    /// description of the tools) teaches it.
+    pub(crate) fn call_format(&self) -> CallFormat {
+        self.call_format
     }
 
     /// Renders the conversation, ending with the assistant's turn opened.

@@ -23,7 +23,7 @@ use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta, Server
 use super::backend;
 use super::sampling::Settings;
 use super::stop::{Step, StopMatcher};
-use super::tool_calls;
+use super::tool_calls::CallWatch;
 use super::vision::MediaPrompt;
 
 /// Tokens decoded per `llama_decode` call while reading the prompt.
@@ -49,8 +49,8 @@ pub(crate) struct GenerateJob {
     /// When the caller asked (time to first token counts the wait for a context too).
     pub(crate) asked: Instant,
     pub(crate) model_name: String,
-    /// The declared tools' names: the answer is read for tool calls at its end.
-    pub(crate) tools: Option<Vec<String>>,
+    /// With tools declared: what holds a call back from the stream and reads it at the end.
+    pub(crate) tools: Option<Box<CallWatch>>,
     pub(crate) _active: ActiveGuard,
 }
 
@@ -240,7 +240,11 @@ fn chunk(text: String) -> GenResponse {
     }
 }
 
-fn run_generation(model: &LlamaModel, ctx: &mut LlamaContext<'_>, job: GenerateJob) -> Result<()> {
+fn run_generation(
+    model: &LlamaModel,
+    ctx: &mut LlamaContext<'_>,
+    mut job: GenerateJob,
+) -> Result<()> {
     let started = Instant::now();
     ctx.clear_kv_cache();
     let n_ctx = ctx.n_ctx();
@@ -264,7 +268,6 @@ fn run_generation(model: &LlamaModel, ctx: &mut LlamaContext<'_>, job: GenerateJ
     let vocab = model.vocab();
     let mut pending: Vec<u8> = Vec::new();
     let mut piece: Vec<u8> = Vec::with_capacity(32);
-    let mut held_for_tools = String::new();
     let mut n_out: u32 = 0;
     let mut ttft = None;
     let eval_start = Instant::now();
@@ -291,10 +294,13 @@ fn run_generation(model: &LlamaModel, ctx: &mut LlamaContext<'_>, job: GenerateJ
             Step::Go(t) => (t, false),
             Step::Stop(t) => (t, true),
         };
+        // Text of a tool call is held back; only what comes before a call is streamed.
+        let out = match &mut job.tools {
+            Some(watch) if !out.is_empty() => watch.push(&out),
+            _ => out,
+        };
         if !out.is_empty() {
-            if job.tools.is_some() {
-                held_for_tools.push_str(&out);
-            } else if job.tx.blocking_send(Ok(chunk(out))).is_err() {
+            if job.tx.blocking_send(Ok(chunk(out))).is_err() {
                 return Ok(()); // the stream was dropped: stop now, the context is free
             }
         } else if job.tx.is_closed() {
@@ -323,10 +329,10 @@ fn run_generation(model: &LlamaModel, ctx: &mut LlamaContext<'_>, job: GenerateJ
     rest.push_str(&stops.flush());
     let mut last = Candidate::new(0);
     let mut finish = finish;
-    if let Some(names) = &job.tools {
-        held_for_tools.push_str(&rest);
-        let known: Vec<&str> = names.iter().map(String::as_str).collect();
-        let (text, calls) = tool_calls::parse(&held_for_tools, &known);
+    if let Some(mut watch) = job.tools.take() {
+        let mut text = watch.push(&rest);
+        let (held, calls) = watch.finish();
+        text.push_str(&held);
         if !text.is_empty() {
             last.message.parts.push(Part::text(text));
         }

@@ -14,7 +14,7 @@ mod options;
 mod progress;
 mod push;
 mod unsupported;
-mod web;
+pub(crate) mod web;
 mod wire;
 
 use std::borrow::Cow;

@@ -341,20 +341,31 @@ pub enum KeepAlive {
 impl KeepAlive {
     /// Parses a user-supplied value: a bare number is seconds (`"300"` → 300 s, which Ollama
     /// would reject as a string), anything else must be a Go duration (`"5m"`, `"1h30m"`).
-    pub fn parse(s: &str) -> Result<KeepAlive, String> {
+    /// Anything else is an [`Error::Config`] naming `OllamaOptions::keep_alive` and saying
+    /// which forms are accepted.
+    pub fn parse(s: &str) -> Result<KeepAlive, Error> {
         let s = s.trim();
+        let invalid = || {
+            Error::config_for(
+                "OllamaOptions::keep_alive",
+                format!(
+                    "invalid keep-alive {s:?}: use seconds (300) or a duration such as 5m, \
+                     1h30m, -1s (negative keeps the model loaded, 0 unloads it)"
+                ),
+            )
+        };
         if let Ok(n) = s.parse::<f64>() {
-            if n.is_finite() {
-                return Ok(KeepAlive::Seconds(n));
-            }
-            return Err(format!("invalid keep-alive {s:?}"));
+            // "inf" and "NaN" parse as numbers, but Ollama takes neither.
+            return if n.is_finite() {
+                Ok(KeepAlive::Seconds(n))
+            } else {
+                Err(invalid())
+            };
         }
         if is_go_duration(s) {
             Ok(KeepAlive::Duration(s.to_owned()))
         } else {
-            Err(format!(
-                "invalid keep-alive {s:?}: use seconds (300) or a duration such as 5m, 1h30m, -1s"
-            ))
+            Err(invalid())
         }
     }
 }
@@ -489,9 +500,18 @@ mod tests {
             KeepAlive::parse("1.5h").unwrap(),
             KeepAlive::Duration("1.5h".into())
         );
-        assert!(KeepAlive::parse("5 minutes").is_err());
         assert!(KeepAlive::parse("m").is_err());
         assert!(KeepAlive::parse("").is_err());
+        assert!(KeepAlive::parse("inf").is_err());
+        let e = KeepAlive::parse(" 5 minutes ").unwrap_err();
+        assert!(matches!(e, Error::Config { .. }), "{e:?}");
+        assert_eq!(e.setting(), Some("OllamaOptions::keep_alive"));
+        assert_eq!(
+            e.to_string(),
+            "invalid configuration of OllamaOptions::keep_alive: invalid keep-alive \"5 minutes\": \
+             use seconds (300) or a duration such as 5m, 1h30m, -1s (negative keeps the model \
+             loaded, 0 unloads it)"
+        );
         assert_eq!(
             serde_json::to_string(&KeepAlive::Duration("5m".into())).unwrap(),
             "\"5m\""

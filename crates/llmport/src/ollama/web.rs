@@ -353,7 +353,7 @@ fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], path: &str) -> Result<T>
 }
 
 /// The cloud's root URL (no trailing slash), checked: `url`, or [`super::CLOUD_URL`].
-pub(super) fn cloud_root(url: Option<&str>) -> Result<String> {
+pub(crate) fn cloud_root(url: Option<&str>) -> Result<String> {
     let Some(url) = url else {
         return Ok(super::CLOUD_URL.to_owned());
     };
@@ -380,7 +380,7 @@ pub(super) fn cloud_root(url: Option<&str>) -> Result<String> {
 }
 
 /// Whether two URLs have the same scheme, host and port (where a credential may go).
-pub(super) fn same_origin(a: &str, b: &str) -> bool {
+pub(crate) fn same_origin(a: &str, b: &str) -> bool {
     match (url::Url::parse(a), url::Url::parse(b)) {
         (Ok(a), Ok(b)) => a.origin() == b.origin(),
         _ => false,

@@ -438,14 +438,21 @@ async fn thinking_keeps_its_signature_streamed_or_not_and_is_sent_back() {
 
 const REDACTED: &str = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB5URj2pkmF7iQ5t0dGF3gbuYO9Q1Yg9UdpRs8zfnyTnzpZLeF0Bzf09c09vu0FdRnIoRj0=";
 
-/// The reasoning part a turn with a signed and a redacted thinking block carries.
-fn redacted_reasoning() -> Part {
-    Part::Reasoning {
-        text: "The user wants the weather in Paris: call get_weather.".into(),
-        signature: Some(format!(
-            r#"{{"anthropic_thinking":[{{"signature":"{SIGNATURE}"}},{{"redacted_thinking":"{REDACTED}"}}]}}"#
-        )),
-    }
+/// The reasoning parts a turn with a signed and a redacted thinking block carries: one per
+/// block, in order.
+fn redacted_reasoning() -> [Part; 2] {
+    [
+        Part::Reasoning {
+            text: "The user wants the weather in Paris: call get_weather.".into(),
+            signature: Some(SIGNATURE.into()),
+        },
+        Part::Reasoning {
+            text: String::new(),
+            signature: Some(format!(
+                r#"{{"anthropic_thinking":[{{"redacted_thinking":"{REDACTED}"}}]}}"#
+            )),
+        },
+    ]
 }
 
 fn redacted_options() -> Options {
@@ -456,26 +463,32 @@ fn redacted_options() -> Options {
         .build()
 }
 
+/// The server of the transcript `name` and its non-streamed answer to `q` (thinking and the
+/// weather tool on), the request checked against the recorded one; the server stays up for
+/// the next turn.
+async fn answered(name: &str, q: &[Message]) -> (TestServer, GenResponse) {
+    let server = serve(name).await;
+    let whole = provider(&server)
+        .generate("claude-sonnet-4-5", q, &redacted_options())
+        .await
+        .expect("the first turn is answered");
+    assert_eq!(sent(&server), recorded(name));
+    (server, whole)
+}
+
+fn weather_call(id: &str, city: &str) -> ToolCall {
+    ToolCall::new(id, "get_weather", json!({"location": city}))
+}
+
 #[tokio::test]
 async fn redacted_thinking_is_kept_streamed_or_not_and_sent_back_unmodified() {
     let q = [Message::user("What is the weather in Paris?")];
-    let a = serve("anthropic_messages_redacted_thinking_nonstream").await;
-    let whole = provider(&a)
-        .generate("claude-sonnet-4-5", &q, &redacted_options())
-        .await
-        .unwrap();
-    assert_eq!(
-        sent(&a),
-        recorded("anthropic_messages_redacted_thinking_nonstream")
-    );
-    let call = ToolCall::new(
-        "toolu_01Redact000000000000",
-        "get_weather",
-        json!({"location": "Paris"}),
-    );
+    let (a, whole) = answered("anthropic_messages_redacted_thinking_nonstream", &q).await;
+    let call = weather_call("toolu_01Redact000000000000", "Paris");
+    let [signed, redacted] = redacted_reasoning();
     assert_eq!(
         whole.candidates[0].message.parts,
-        [redacted_reasoning(), Part::ToolCall(call.clone())]
+        [signed, redacted, Part::ToolCall(call.clone())]
     );
     assert_eq!(whole.finish_reason(), Some(&FinishReason::ToolCalls));
 
@@ -540,7 +553,7 @@ async fn redacted_thinking_stream_split_at_every_byte_position_decodes_identical
     let (answers, items) = every_split("anthropic_messages_redacted_thinking_stream").await;
     for (k, r) in answers {
         assert_eq!(
-            r.candidates[0].message.parts[0],
+            r.candidates[0].message.parts[..2],
             redacted_reasoning(),
             "split at {k}"
         );
@@ -551,9 +564,110 @@ async fn redacted_thinking_stream_split_at_every_byte_position_decodes_identical
         acc.push(i.as_ref().expect("every event decodes"));
     }
     assert_eq!(
-        acc.finish().candidates[0].message.parts[0],
+        acc.finish().candidates[0].message.parts[..2],
         redacted_reasoning()
     );
+}
+
+const FIRST_SIGNATURE: &str = "EqQBCgIYAhIMInterleavedFirst0Xw9pLkTq2b3hGgxBdjrkzLoky3dl1pkiMOYds";
+const SECOND_SIGNATURE: &str = "EqQBCgIYAhIMInterleavedSecond7Nf4aZc1VyIwxtE3rAFBa8cr3qpPkNRj2Yf";
+
+/// Interleaved thinking: each signed block is its own part, where it came, with its own
+/// signature (one merged part would keep only the last signature, and Anthropic would then
+/// refuse the history), streamed or not, and both go back in order.
+#[tokio::test]
+async fn interleaved_signed_thinking_blocks_stay_separate_and_all_go_back_in_order() {
+    let q = [Message::user("What is the weather in Paris and in London?")];
+    let (a, whole) = answered("anthropic_messages_interleaved_thinking_nonstream", &q).await;
+    let paris = weather_call("toolu_01Interleave0000000001", "Paris");
+    let london = weather_call("toolu_01Interleave0000000002", "London");
+    assert_eq!(
+        whole.candidates[0].message.parts,
+        [
+            Part::Reasoning {
+                text: "Weather for two cities: Paris first.".into(),
+                signature: Some(FIRST_SIGNATURE.into()),
+            },
+            Part::ToolCall(paris.clone()),
+            Part::Reasoning {
+                text: "Paris done; now London.".into(),
+                signature: Some(SECOND_SIGNATURE.into()),
+            },
+            Part::ToolCall(london.clone()),
+        ]
+    );
+    assert_eq!(
+        whole.reasoning(),
+        "Weather for two cities: Paris first.Paris done; now London."
+    );
+    streamed_as_whole(
+        "anthropic_messages_interleaved_thinking_stream",
+        &q,
+        &redacted_options(),
+        &whole,
+    )
+    .await;
+
+    let history = [
+        q[0].clone(),
+        whole.message().unwrap().clone(),
+        Message::tool_result(&paris.id, "18°C, sunny"),
+        Message::tool_result(&london.id, "12°C, rain"),
+    ];
+    provider(&a)
+        .generate("claude-sonnet-4-5", &history, &redacted_options())
+        .await
+        .unwrap();
+    let body = server_body_text(&a);
+    let first = body
+        .find(FIRST_SIGNATURE)
+        .expect("the first signature is sent");
+    let second = body
+        .find(SECOND_SIGNATURE)
+        .expect("the second signature is sent");
+    assert!(first < second, "{body}");
+    assert_eq!(
+        sent(&a)["messages"][1],
+        json!({"role": "assistant", "content": [
+            {"type": "thinking", "thinking": "Weather for two cities: Paris first.",
+             "signature": FIRST_SIGNATURE},
+            {"type": "tool_use", "id": "toolu_01Interleave0000000001", "name": "get_weather",
+             "input": {"location": "Paris"}},
+            {"type": "thinking", "thinking": "Paris done; now London.",
+             "signature": SECOND_SIGNATURE},
+            {"type": "tool_use", "id": "toolu_01Interleave0000000002", "name": "get_weather",
+             "input": {"location": "London"}}
+        ]})
+    );
+}
+
+/// The interleaved-thinking stream split at every byte position: both signed blocks, apart,
+/// every time.
+#[tokio::test]
+async fn interleaved_thinking_stream_split_at_every_byte_position_keeps_both_blocks() {
+    let (answers, _) = every_split("anthropic_messages_interleaved_thinking_stream").await;
+    for (k, r) in answers {
+        let signatures: Vec<_> = r.candidates[0]
+            .message
+            .parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Reasoning { signature, .. } => signature.as_deref(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            signatures,
+            [FIRST_SIGNATURE, SECOND_SIGNATURE],
+            "split at {k}"
+        );
+        assert_eq!(r.tool_calls().len(), 2, "split at {k}");
+    }
+}
+
+/// The last request's body as the server received it.
+fn server_body_text(server: &TestServer) -> String {
+    server.last_request().expect("a request").text()
 }
 
 #[tokio::test]
