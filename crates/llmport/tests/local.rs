@@ -22,25 +22,29 @@ const FETCH: &str = "scripts/fetch-smollm2.sh";
 
 /// The model's path, or `None` (and SKIPPED printed) when it is not there.
 fn model() -> Option<String> {
-    let path = std::env::var_os("LLMPORT_LOCAL_MODEL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../.cache/models/smollm2-135m-instruct-q4_1.gguf")
-        });
+    cached_file(
+        "LLMPORT_LOCAL_MODEL",
+        "smollm2-135m-instruct-q4_1.gguf",
+        FETCH,
+    )
+}
+
+/// A file named by the environment variable `var`, else in `.cache/models/`; `None` (and
+/// SKIPPED with the command that makes it printed) when it is not there, a failure under
+/// `LLMPORT_REQUIRE_REAL_SERVERS=1`.
+fn cached_file(var: &str, name: &str, fetch: &str) -> Option<String> {
+    let path = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../.cache/models")
+            .join(name)
+    });
     if path.is_file() {
         return Some(path.to_string_lossy().into_owned());
     }
     if std::env::var("LLMPORT_REQUIRE_REAL_SERVERS").is_ok_and(|v| v == "1") {
-        panic!(
-            "the local engine's model {} is missing: run {FETCH}",
-            path.display()
-        );
+        panic!("{} is missing: run {fetch}", path.display());
     }
-    eprintln!(
-        "SKIPPED: no model at {}; fetch it with: {FETCH}",
-        path.display()
-    );
+    eprintln!("SKIPPED: no {}; fetch it with: {fetch}", path.display());
     None
 }
 
@@ -768,3 +772,6 @@ async fn auto_tool_calls_are_valid_once_the_model_opens_one() {
     // with 1 and 2 threads, although the free text of the second ask differs between them).
     assert_eq!(greedy, [0, 0, 1]);
 }
+
+#[path = "local/vision.rs"]
+mod vision;

@@ -50,8 +50,13 @@
 //!   `response_format` (JSON mode and JSON Schema enforced while sampling by a llama.cpp
 //!   grammar, so the answer always parses); [`LocalOptions`] adds `top_k`, `min_p`,
 //!   `repeat_penalty`, `repeat_last_n`, `num_ctx` and `parallel_tool_calls`. What the engine
-//!   cannot honour (several candidates, reasoning effort, `extra` fields, images — there is
-//!   no multimodal projector support) is [`Error::Unsupported`].
+//!   cannot honour (several candidates, reasoning effort, `extra` fields) is
+//!   [`Error::Unsupported`].
+//! - **Images** (inline [`Part::Binary`](crate::Part::Binary) parts of an `image/…` type):
+//!   only for a model with a vision projector — the `mmproj` GGUF given by
+//!   [`LocalEngineBuilder::projector`], or the projector layer of its Ollama manifest — run
+//!   by llama.cpp's multimodal library (`mtmd`). A model without one refuses images with
+//!   [`Error::Unsupported`].
 //! - **Streams**: tokens are sampled on a worker thread and sent through a bounded channel as
 //!   they come; dropping the stream stops the generation within one token and frees the
 //!   context for the next request.
@@ -85,6 +90,7 @@ mod store;
 mod template;
 mod tool_calls;
 mod tool_grammar;
+mod vision;
 mod worker;
 
 pub use options::{LocalOptions, LocalOptionsBuilder};
@@ -115,6 +121,8 @@ struct Inner {
     threads: i32,
     keep_alive: Duration,
     num_ctx: u32,
+    /// Vision projectors given for GGUF files: the model file's canonical path → the mmproj.
+    projectors: HashMap<PathBuf, PathBuf>,
     loaded: Mutex<HashMap<PathBuf, Arc<Loaded>>>,
     /// One load at a time, so that concurrent first requests load a model once.
     loading: tokio::sync::Mutex<()>,
@@ -124,6 +132,10 @@ struct Inner {
 /// A model in memory, its template and its workers' queue.
 struct Loaded {
     name: String,
+    /// The vision projector, when the model has one: images are refused without it. One
+    /// that failed to load is kept as its error, for image requests only: text still works.
+    /// Declared before `model` so that it is dropped first: it points into the model.
+    projector: Option<std::result::Result<Arc<vision::Projector>, String>>,
     model: Arc<LlamaModel>,
     template: ChatTemplate,
     params: Map<String, Value>,
@@ -158,6 +170,7 @@ pub struct LocalEngineBuilder {
     threads: Option<usize>,
     keep_alive: Duration,
     num_ctx: u32,
+    projectors: Vec<(PathBuf, PathBuf)>,
     error: Option<String>,
 }
 
@@ -170,6 +183,7 @@ impl Default for LocalEngineBuilder {
             threads: None,
             keep_alive: Duration::from_secs(300),
             num_ctx: sampling::DEFAULT_NUM_CTX,
+            projectors: Vec::new(),
             error: None,
         }
     }
@@ -224,6 +238,14 @@ impl LocalEngineBuilder {
         self
     }
 
+    /// The vision projector (the `mmproj` GGUF made for this model) of the GGUF file at
+    /// `model`, so that the model can be sent images. A model resolved in Ollama's store
+    /// gets the projector layer of its manifest without this.
+    pub fn projector(mut self, model: impl Into<PathBuf>, projector: impl Into<PathBuf>) -> Self {
+        self.projectors.push((model.into(), projector.into()));
+        self
+    }
+
     /// The engine. Nothing is loaded yet: a model loads on its first request (or
     /// [`LocalEngine::load`]).
     pub fn build(self) -> Result<LocalEngine> {
@@ -243,6 +265,11 @@ impl LocalEngineBuilder {
                 threads: i32::try_from(threads).unwrap_or(i32::MAX),
                 keep_alive: self.keep_alive,
                 num_ctx: self.num_ctx,
+                projectors: self
+                    .projectors
+                    .into_iter()
+                    .map(|(model, projector)| (key_of(&model), projector))
+                    .collect(),
                 loaded: Mutex::new(HashMap::new()),
                 loading: tokio::sync::Mutex::new(()),
                 sweeper: OnceLock::new(),
@@ -257,6 +284,7 @@ struct Located {
     gguf: PathBuf,
     params: Map<String, Value>,
     system: Option<String>,
+    projector: Option<PathBuf>,
 }
 
 impl LocalEngine {
@@ -315,6 +343,7 @@ impl LocalEngine {
                 gguf: path.to_path_buf(),
                 params: Map::new(),
                 system: None,
+                projector: self.inner.projectors.get(&key_of(path)).cloned(),
             });
         }
         if model.ends_with(".gguf") || model.starts_with('.') || path.is_absolute() {
@@ -336,17 +365,15 @@ impl LocalEngine {
             ));
         };
         let found = store::resolve(dir, model)?;
-        if found.has_projector {
-            tracing::debug!(
-                model,
-                "the model's vision projector is not used by the local engine"
-            );
-        }
+        let projector = found
+            .projector
+            .or_else(|| self.inner.projectors.get(&key_of(&found.gguf)).cloned());
         Ok(Located {
             name: found.name,
             gguf: found.gguf,
             params: found.params,
             system: found.system,
+            projector,
         })
     }
 
@@ -385,6 +412,20 @@ fn key_of(path: &Path) -> PathBuf {
     std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
+/// Whether `path` starts like a GGUF file: llama.cpp is not handed what plainly is not one.
+/// The error says why not.
+fn check_gguf_magic(path: &Path) -> std::result::Result<(), String> {
+    use std::io::Read;
+    let mut magic = [0u8; 4];
+    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    f.read_exact(&mut magic)
+        .map_err(|_| "it is shorter than a GGUF header".to_owned())?;
+    if &magic != b"GGUF" {
+        return Err("it is not a GGUF file (no GGUF magic)".into());
+    }
+    Ok(())
+}
+
 /// Reads a GGUF into memory (mmap) and starts its workers.
 fn load(located: Located, parallel: usize, threads: i32) -> Result<Loaded> {
     let path = &located.gguf;
@@ -398,16 +439,7 @@ fn load(located: Located, parallel: usize, threads: i32) -> Result<Loaded> {
             ),
         )
     };
-    let mut magic = [0u8; 4];
-    {
-        use std::io::Read;
-        let mut f = std::fs::File::open(path).map_err(|e| damaged(e.to_string()))?;
-        f.read_exact(&mut magic)
-            .map_err(|_| damaged("it is shorter than a GGUF header".into()))?;
-    }
-    if &magic != b"GGUF" {
-        return Err(damaged("it is not a GGUF file (no GGUF magic)".into()));
-    }
+    check_gguf_magic(path).map_err(damaged)?;
     let backend = backend::get()?;
     let model =
         LlamaModel::load_from_file(backend, path, &LlamaModelParams::default()).map_err(|e| {
@@ -427,6 +459,14 @@ fn load(located: Located, parallel: usize, threads: i32) -> Result<Loaded> {
     let eos_text = special(vocab.eos());
     let template = ChatTemplate::new(template, bos_text.clone(), eos_text)?;
     let n_ctx_train = model.n_ctx_train();
+    let projector = located.projector.as_deref().map(|p| {
+        vision::Projector::load(p, &model, threads, &located.name)
+            .map(Arc::new)
+            .map_err(|e| {
+                tracing::warn!("{e}");
+                e.to_string()
+            })
+    });
     let model = Arc::new(model);
     let jobs = worker::spawn_workers(&model, parallel, threads, &located.name)?;
     Ok(Loaded {
@@ -437,6 +477,7 @@ fn load(located: Located, parallel: usize, threads: i32) -> Result<Loaded> {
         system: located.system,
         bos_text,
         n_ctx_train,
+        projector,
         jobs: Mutex::new(Some(jobs)),
         active: Arc::new(AtomicUsize::new(0)),
         last_used: Arc::new(Mutex::new(Instant::now())),
@@ -480,11 +521,14 @@ impl Loaded {
     }
 
     fn tokenize(&self, text: &str, parse_special: bool) -> Vec<LlamaToken> {
-        // A template that writes the BOS token itself must not get a second one.
-        let add_special = self.bos_text.is_empty() || !text.starts_with(&self.bos_text);
         self.model
             .vocab()
-            .tokenize(text.as_bytes(), add_special, parse_special)
+            .tokenize(text.as_bytes(), self.adds_bos(text), parse_special)
+    }
+
+    /// A template that writes the BOS token itself must not get a second one.
+    fn adds_bos(&self, prompt: &str) -> bool {
+        self.bos_text.is_empty() || !prompt.starts_with(&self.bos_text)
     }
 }
 
@@ -565,11 +609,29 @@ impl Provider for LocalEngine {
         settings.num_ctx = loaded.num_ctx(settings.num_ctx);
         let format = loaded.template.call_format();
         settings.constrain_tool_calls(options, format)?;
+        let with_images = vision::with_markers(messages);
+        let messages = with_images
+            .as_ref()
+            .map_or(messages, |w| w.messages.as_slice());
         let prompt = loaded
             .template
             .render(messages, options, loaded.system.as_deref())?;
-        let tokens = loaded.tokenize(&prompt, true);
-        let n = u32::try_from(tokens.len()).unwrap_or(u32::MAX);
+        let (tokens, media) = match with_images {
+            None => (loaded.tokenize(&prompt, true), None),
+            Some(w) => {
+                let projector = match &loaded.projector {
+                    Some(Ok(p)) => Arc::clone(p),
+                    Some(Err(e)) => return Err(Error::config_for("projector", e.clone())),
+                    None => return Err(vision::no_projector(&loaded.name)),
+                };
+                let chunks = projector.tokenize(&prompt, &w.images, loaded.adds_bos(&prompt))?;
+                (Vec::new(), Some(vision::MediaPrompt { chunks, projector }))
+            }
+        };
+        let n = media.as_ref().map_or_else(
+            || u32::try_from(tokens.len()).unwrap_or(u32::MAX),
+            |m| u32::try_from(m.chunks.total_positions()).unwrap_or(u32::MAX),
+        );
         if n == 0 || n >= settings.num_ctx {
             return Err(Error::config_for(
                 "LocalOptions::num_ctx",
@@ -594,6 +656,7 @@ impl Provider for LocalEngine {
         let (tx, mut rx) = tokio::sync::mpsc::channel(STREAM_CHANNEL);
         loaded.submit(Job::Generate(GenerateJob {
             tokens,
+            media,
             settings,
             tx,
             asked,

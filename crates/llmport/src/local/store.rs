@@ -35,8 +35,9 @@ pub struct StoredModel {
     pub params: Map<String, Value>,
     /// The manifest's system prompt layer, if any.
     pub system: Option<String>,
-    /// Whether the manifest has a vision projector layer (not run by this engine).
-    pub has_projector: bool,
+    /// The manifest's vision projector layer (an `mmproj` GGUF blob), if any: the model
+    /// can then be sent images.
+    pub projector: Option<PathBuf>,
 }
 
 /// The store's directory: `OLLAMA_MODELS`, else `~/.ollama/models` (`None` when neither is
@@ -172,7 +173,7 @@ pub fn resolve(store: &Path, name: &str) -> Result<StoredModel> {
     let mut gguf = None;
     let mut params = Map::new();
     let mut system = None;
-    let mut has_projector = false;
+    let mut projector = None;
     for layer in &manifest.layers {
         match layer.media_type.as_str() {
             MODEL_LAYER => gguf = Some(blob_path(store, &layer.digest)?),
@@ -183,7 +184,7 @@ pub fn resolve(store: &Path, name: &str) -> Result<StoredModel> {
                 }
             }
             SYSTEM_LAYER => system = Some(read_small(&blob_path(store, &layer.digest)?)?),
-            PROJECTOR_LAYER => has_projector = true,
+            PROJECTOR_LAYER => projector = Some(blob_path(store, &layer.digest)?),
             _ => {}
         }
     }
@@ -212,7 +213,7 @@ pub fn resolve(store: &Path, name: &str) -> Result<StoredModel> {
         gguf,
         params,
         system,
-        has_projector,
+        projector,
     })
 }
 

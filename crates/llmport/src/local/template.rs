@@ -196,9 +196,10 @@ impl ChatTemplate {
                     return Err(Error::unsupported(
                         PROVIDER,
                         format!("a {} part", other.kind()),
-                        "the local engine runs text models only (no multimodal projector): \
-                         send images and files through OllamaProvider, or put their text in \
-                         the message",
+                        "the local engine reads images given inline (an image/… binary part, \
+                         for a model with a vision projector) and nothing else that is not \
+                         text: send files through OllamaProvider, or put their text in the \
+                         message",
                     ));
                 }
             }

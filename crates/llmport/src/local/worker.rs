@@ -24,6 +24,7 @@ use super::backend;
 use super::sampling::Settings;
 use super::stop::{Step, StopMatcher};
 use super::tool_calls::CallWatch;
+use super::vision::MediaPrompt;
 
 /// Tokens decoded per `llama_decode` call while reading the prompt.
 const N_BATCH: u32 = 512;
@@ -41,6 +42,8 @@ pub(crate) enum Job {
 /// A generation: the prompt's tokens and where its chunks go.
 pub(crate) struct GenerateJob {
     pub(crate) tokens: Vec<LlamaToken>,
+    /// A prompt with images: evaluated through the projector in place of `tokens`.
+    pub(crate) media: Option<MediaPrompt>,
     pub(crate) settings: Settings,
     pub(crate) tx: tokio_mpsc::Sender<Result<GenResponse>>,
     /// When the caller asked (time to first token counts the wait for a context too).
@@ -245,15 +248,26 @@ fn run_generation(
     let started = Instant::now();
     ctx.clear_kv_cache();
     let n_ctx = ctx.n_ctx();
-    let n_prompt = u32::try_from(job.tokens.len()).unwrap_or(u32::MAX);
-    decode_prompt(ctx, &job.tokens, false)?;
+    let (n_prompt, mut n_past) = match &job.media {
+        None => {
+            decode_prompt(ctx, &job.tokens, false)?;
+            let n = u32::try_from(job.tokens.len()).unwrap_or(u32::MAX);
+            (n, n)
+        }
+        Some(media) => {
+            // An image's tokens count as prompt tokens; they may take fewer positions
+            // (models with M-RoPE), and positions are what the context holds.
+            let n_past = media.projector.eval(&media.chunks, ctx, N_BATCH)?;
+            let n = u32::try_from(media.chunks.total_tokens()).unwrap_or(u32::MAX);
+            (n, n_past)
+        }
+    };
     let prompt_eval = started.elapsed();
     let mut sampler = job.settings.sampler(model)?;
     let mut stops = StopMatcher::new(&job.settings.stop);
     let vocab = model.vocab();
     let mut pending: Vec<u8> = Vec::new();
     let mut piece: Vec<u8> = Vec::with_capacity(32);
-    let mut n_past = n_prompt;
     let mut n_out: u32 = 0;
     let mut ttft = None;
     let eval_start = Instant::now();
