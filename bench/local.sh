@@ -18,17 +18,20 @@ PROFILE=${BENCH_PROFILE:-release}
 [ -x "$SERVER" ] || { echo "no llama-server at $SERVER" >&2; exit 1; }
 
 # llama.cpp is compiled for the CPU features rustc compiles for: without `target-cpu=native`
-# llama-cpp-sys-2 turns GGML_NATIVE off (a portable AVX2/FMA/F16C build), while llama-server's
-# own cmake build is GGML_NATIVE (AVX-512 where the CPU has it). Same flags on both sides by
-# default; BENCH_CPU=portable measures what a plain `cargo build` gives. Its own target dir, so
-# the flag does not rebuild the workspace's.
-CPU=${BENCH_CPU:-native}
+# llama-cpp-sys-2 turns GGML_NATIVE off, a portable build (AVX2/FMA/F16C) — what a plain
+# `cargo build` gives users, and the default here. BENCH_CPU=native adds `-C target-cpu=native`
+# (llama.cpp then uses everything the CPU has, AMX included on Sapphire Rapids, which made
+# one-token generation ~3× slower on the dev machine: see bench/README.md). Its own target dir,
+# so the flag does not rebuild the workspace's.
+CPU=${BENCH_CPU:-portable}
 [ "$CPU" = native ] && export RUSTFLAGS="${RUSTFLAGS:-} -C target-cpu=native"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target/local-bench-$CPU}
-flag=(); [ "$PROFILE" = release ] && flag=(--release)
-(cd "$ROOT" && cargo build -q "${flag[@]}" -p llmport --features local --example local_bench)
-TARGET=$CARGO_TARGET_DIR
-BIN="$TARGET/$PROFILE/examples/local_bench"
+# LOCAL_BENCH_BIN: a `local_bench` already built (skips the build, which is llama.cpp's).
+BIN=${LOCAL_BENCH_BIN:-$CARGO_TARGET_DIR/$PROFILE/examples/local_bench}
+if [ -z "${LOCAL_BENCH_BIN:-}" ]; then
+  flag=(); [ "$PROFILE" = release ] && flag=(--release)
+  (cd "$ROOT" && cargo build -q "${flag[@]}" -p llmport --features local --example local_bench)
+fi
 
 echo "==> llama-server (same GGUF, -t $THREADS, -np 1, -c 2048, no prompt cache) and llmport's"
 echo "    LocalEngine ($PROFILE build, llama.cpp for the $CPU CPU, $THREADS threads), paired: A B A B … ($RUNS pairs)"
