@@ -42,11 +42,16 @@ pub(crate) fn options(args: &ChatArgs) -> Result<Options, CliError> {
     Ok(options)
 }
 
-/// The provider `--local` asks for (`None` without the flag).
+/// The provider `--local` asks for (`None` without the flag): `model` with its vision
+/// projector `mmproj` (`--mmproj`), when given.
 #[cfg(feature = "local")]
-pub(crate) fn provider(local: Option<&str>) -> Result<Option<Box<dyn Provider>>, CliError> {
+pub(crate) fn provider(
+    local: Option<&str>,
+    model: &str,
+    mmproj: Option<&std::path::Path>,
+) -> Result<Option<Box<dyn Provider>>, CliError> {
     Ok(match local {
-        Some(_) => Some(Box::new(engine()?)),
+        Some(_) => Some(Box::new(engine(mmproj.map(|p| (model, p)))?)),
         None => None,
     })
 }
@@ -55,23 +60,31 @@ pub(crate) fn provider(local: Option<&str>) -> Result<Option<Box<dyn Provider>>,
 #[cfg(feature = "local")]
 pub(crate) fn embedder(local: Option<&str>) -> Result<Option<Box<dyn Embedder>>, CliError> {
     Ok(match local {
-        Some(_) => Some(Box::new(engine()?)),
+        Some(_) => Some(Box::new(engine(None)?)),
         None => None,
     })
 }
 
-/// One model, kept loaded until the command ends.
+/// One model, kept loaded until the command ends; `projector`: a GGUF path and its vision
+/// projector.
 #[cfg(feature = "local")]
-fn engine() -> Result<llmport::LocalEngine, CliError> {
-    Ok(llmport::LocalEngine::builder()
+fn engine(projector: Option<(&str, &std::path::Path)>) -> Result<llmport::LocalEngine, CliError> {
+    let mut builder = llmport::LocalEngine::builder()
         .parallel(1)
-        .keep_alive(std::time::Duration::MAX)
-        .build()?)
+        .keep_alive(std::time::Duration::MAX);
+    if let Some((model, mmproj)) = projector {
+        builder = builder.projector(model, mmproj);
+    }
+    Ok(builder.build()?)
 }
 
 /// Without the feature, `--local` says how to get it.
 #[cfg(not(feature = "local"))]
-pub(crate) fn provider(local: Option<&str>) -> Result<Option<Box<dyn Provider>>, CliError> {
+pub(crate) fn provider(
+    local: Option<&str>,
+    _model: &str,
+    _mmproj: Option<&std::path::Path>,
+) -> Result<Option<Box<dyn Provider>>, CliError> {
     match local {
         Some(_) => Err(not_built()),
         None => Ok(None),

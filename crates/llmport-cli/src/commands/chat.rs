@@ -98,6 +98,11 @@ pub struct ChatArgs {
     #[arg(long, value_name = "MODEL|PATH", num_args = 0..=1, default_missing_value = "")]
     pub local: Option<String>,
 
+    /// With --local PATH.gguf: the model's vision projector (its mmproj GGUF), so that
+    /// --image can be sent. A model from Ollama's store brings its own.
+    #[arg(long, value_name = "PATH", requires = "local")]
+    pub mmproj: Option<PathBuf>,
+
     /// The chat API to speak: chat (Chat Completions, and Ollama's own chat where --ctx,
     /// --keep-alive or --think ask for it), anthropic (the Messages API, /v1/messages) or
     /// responses (OpenAI's Responses API, /v1/responses) [default: LLMPORT_API, else chat]
@@ -296,8 +301,8 @@ pub(crate) async fn run(args: ChatArgs, global: &GlobalArgs) -> Result<(), CliEr
         .collect::<Result<Vec<_>, _>>()?;
     let options = args.options()?;
     let provider = crate::provider::build_chat(global, args.api)?;
-    let local = crate::local::provider(args.local.as_deref())?;
     let model = crate::local::model(args.local.as_deref(), &args.model);
+    let local = crate::local::provider(args.local.as_deref(), model, args.mmproj.as_deref())?;
     let chat = Chat {
         provider: local.as_deref().unwrap_or(provider.as_dyn()),
         model,
@@ -976,6 +981,7 @@ mod tests {
             json: false,
             show_reasoning: false,
             local: None,
+            mmproj: None,
             api: None,
         };
         let o = args.options().unwrap();

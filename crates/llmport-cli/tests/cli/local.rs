@@ -97,3 +97,72 @@ async fn an_unreachable_ollama_points_to_local_for_a_stored_model() {
     .await;
     assert!(!run.stderr.contains("--local"), "{run:?}");
 }
+
+/// The tiny vision projector `scripts/fetch-vision.sh` makes for the test model, or `None`.
+#[cfg(feature = "local")]
+fn projector() -> Option<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.cache/models/tiny-projector-smollm2-135m.gguf");
+    if path.is_file() {
+        return Some(path.to_string_lossy().into_owned());
+    }
+    eprintln!(
+        "SKIPPED: no projector at {}; make it with scripts/fetch-vision.sh",
+        path.display()
+    );
+    None
+}
+
+#[cfg(feature = "local")]
+#[tokio::test(flavor = "multi_thread")]
+async fn chat_local_sends_an_image_through_mmproj_and_refuses_it_without() {
+    let (Some(m), Some(p)) = (model(), projector()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("pixel.png");
+    std::fs::write(&image, super::cli::PIXEL_PNG).unwrap();
+    let image = image.to_str().unwrap();
+    let host = dead_host();
+    let ask = |extra: &'static [&'static str]| {
+        let mut args = vec!["--host", &host, "chat", "--max-tokens", "4", "--local", &m];
+        args.extend_from_slice(extra);
+        args.extend(["--image", image, "--json", "What is in the picture?"]);
+        args.iter()
+            .map(|s| (*s).to_owned())
+            .collect::<Vec<String>>()
+    };
+    // With the projector: the image becomes prompt tokens and the model answers.
+    let with = ask(&[]);
+    let mut with_p = with.clone();
+    let at = with_p.iter().position(|a| a == "--image").unwrap();
+    with_p.splice(at..at, ["--mmproj".to_owned(), p.clone()]);
+    let refs: Vec<&str> = with_p.iter().map(String::as_str).collect();
+    let run = llmport(&refs, &[], None).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let out: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("--json output");
+    let input = out["meta"]["usage"]["input_tokens"]
+        .as_u64()
+        .expect("input tokens");
+    // Without it: refused before generating, naming what to add.
+    let refs: Vec<&str> = with.iter().map(String::as_str).collect();
+    let run = llmport(&refs, &[], None).await;
+    assert_ne!(run.code, Some(0), "{run:?}");
+    assert!(run.stderr.contains("projector"), "{run:?}");
+    // The projector's 16 image positions are in the prompt's count.
+    let text_only: Vec<&str> = refs
+        .iter()
+        .copied()
+        .filter(|a| *a != "--image" && *a != image)
+        .collect();
+    let run = llmport(&text_only, &[], None).await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let out: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("--json output");
+    let text_input = out["meta"]["usage"]["input_tokens"]
+        .as_u64()
+        .expect("input tokens");
+    assert!(
+        input >= text_input + 16,
+        "an image adds its positions: {input} vs {text_input} without it"
+    );
+}

@@ -16,8 +16,8 @@ use super::Candidate;
 /// Almost every response, and every chunk of a stream, has exactly one candidate, so the first
 /// one is stored inline rather than in a heap block of its own: one allocation and one free
 /// fewer per stream chunk. Measured with callgrind on the benchmarked stream decoders
-/// (`benches/stream.rs`, `STREAM_BENCH_ONCE`), instructions per chunk: Ollama's native chat
-/// 4,199 → 4,114 (−2.0 %), Chat Completions 6,910 → 6,802 (−1.6 %); the rest of the saved
+/// (`benches/stream.rs`, `STREAM_BENCH_ONCE`), instructions per chunk: the NDJSON chat
+/// decoder 4,199 → 4,114 (−2.0 %), the SSE one 6,910 → 6,802 (−1.6 %); the rest of the saved
 /// malloc/free goes to moving the larger response ("Instructions per line" in
 /// `bench/README.md`).
 #[derive(Clone, Default, PartialEq)]
