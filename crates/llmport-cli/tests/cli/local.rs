@@ -20,18 +20,29 @@ async fn without_the_feature_local_says_how_to_build_it() {
     }
 }
 
+/// A file of `.cache/models/`, or `None` (and SKIPPED printed, with the script that fetches it).
 #[cfg(feature = "local")]
-fn model() -> Option<String> {
+fn cached(name: &str, script: &str) -> Option<String> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.cache/models/smollm2-135m-instruct-q4_1.gguf");
+        .join("../../.cache/models")
+        .join(name);
     if path.is_file() {
         return Some(path.to_string_lossy().into_owned());
     }
     eprintln!(
-        "SKIPPED: no model at {}; fetch it with scripts/fetch-smollm2.sh",
+        "SKIPPED: no {name} at {}; fetch it with {script}",
         path.display()
     );
     None
+}
+
+/// The test model, SmolLM2-135M-Instruct.
+#[cfg(feature = "local")]
+fn model() -> Option<String> {
+    cached(
+        "smollm2-135m-instruct-q4_1.gguf",
+        "scripts/fetch-smollm2.sh",
+    )
 }
 
 #[cfg(feature = "local")]
@@ -98,19 +109,13 @@ async fn an_unreachable_ollama_points_to_local_for_a_stored_model() {
     assert!(!run.stderr.contains("--local"), "{run:?}");
 }
 
-/// The tiny vision projector `scripts/fetch-vision.sh` makes for the test model, or `None`.
+/// The tiny vision projector `scripts/fetch-vision.sh` makes for the test model.
 #[cfg(feature = "local")]
 fn projector() -> Option<String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.cache/models/tiny-projector-smollm2-135m.gguf");
-    if path.is_file() {
-        return Some(path.to_string_lossy().into_owned());
-    }
-    eprintln!(
-        "SKIPPED: no projector at {}; make it with scripts/fetch-vision.sh",
-        path.display()
-    );
-    None
+    cached(
+        "tiny-projector-smollm2-135m.gguf",
+        "scripts/fetch-vision.sh",
+    )
 }
 
 #[cfg(feature = "local")]
