@@ -3,6 +3,8 @@
 //! Llama 3 (the whole answer is `{"name": …, "parameters": …}`, maybe after `<|python_tag|>`),
 //! and [`CallWatch`], which streams the text before a call and holds the call back.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use serde_json::Value;
 
 use crate::message::ToolCall;
@@ -122,7 +124,7 @@ pub(crate) fn parse(text: &str, known: &[&str]) -> (String, Vec<ToolCall>) {
                 ),
                 None => (after, ""),
             };
-            match call_from(body, calls.len()) {
+            match call_from(body) {
                 Some(call) => calls.push(call),
                 None => {
                     kept.push_str("<tool_call>");
@@ -138,7 +140,7 @@ pub(crate) fn parse(text: &str, known: &[&str]) -> (String, Vec<ToolCall>) {
         let body = text.get(at + "[TOOL_CALLS]".len()..).unwrap_or_default();
         if let Ok(Value::Array(items)) = serde_json::from_str::<Value>(body.trim()) {
             for item in items {
-                if let Some(call) = call_from_value(&item, calls.len()) {
+                if let Some(call) = call_from_value(&item) {
                     calls.push(call);
                 }
             }
@@ -154,7 +156,7 @@ pub(crate) fn parse(text: &str, known: &[&str]) -> (String, Vec<ToolCall>) {
         if let Ok(value) = serde_json::from_str::<Value>(bare) {
             let named = value.get("name").and_then(Value::as_str);
             if named.is_some_and(|n| known.contains(&n)) {
-                if let Some(call) = call_from_value(&value, 0) {
+                if let Some(call) = call_from_value(&value) {
                     return (String::new(), vec![call]);
                 }
             }
@@ -163,11 +165,18 @@ pub(crate) fn parse(text: &str, known: &[&str]) -> (String, Vec<ToolCall>) {
     (text.to_owned(), calls)
 }
 
-fn call_from(body: &str, index: usize) -> Option<ToolCall> {
-    call_from_value(&serde_json::from_str::<Value>(body.trim()).ok()?, index)
+fn call_from(body: &str) -> Option<ToolCall> {
+    call_from_value(&serde_json::from_str::<Value>(body.trim()).ok()?)
 }
 
-fn call_from_value(value: &Value, index: usize) -> Option<ToolCall> {
+/// The next call id: unique in the process (not only in one answer), so that the calls of
+/// several turns of a conversation, whose results are matched to them by id, never share one.
+fn next_call_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("call_{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+fn call_from_value(value: &Value) -> Option<ToolCall> {
     let name = value.get("name")?.as_str()?;
     let arguments = value
         .get("arguments")
@@ -179,7 +188,7 @@ fn call_from_value(value: &Value, index: usize) -> Option<ToolCall> {
         Value::String(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
         other => other,
     };
-    Some(ToolCall::new(format!("call_{index}"), name, arguments))
+    Some(ToolCall::new(next_call_id(), name, arguments))
 }
 
 #[cfg(test)]
@@ -197,7 +206,12 @@ mod tests {
         assert_eq!(calls.len(), 1);
         assert_eq!(calls[0].name, "weather");
         assert_eq!(calls[0].arguments, json!({"city": "Paris"}));
-        assert_eq!(calls[0].id, "call_0");
+        assert!(calls[0].id.starts_with("call_"), "{:?}", calls[0].id);
+        let (_, again) = parse(
+            "<tool_call>\n{\"name\": \"weather\", \"arguments\": {}}\n</tool_call>",
+            &["weather"],
+        );
+        assert_ne!(again[0].id, calls[0].id, "ids are unique across answers");
     }
 
     #[test]
