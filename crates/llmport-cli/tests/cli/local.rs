@@ -129,43 +129,37 @@ async fn chat_local_sends_an_image_through_mmproj_and_refuses_it_without() {
     std::fs::write(&image, super::cli::PIXEL_PNG).unwrap();
     let image = image.to_str().unwrap();
     let host = dead_host();
-    let ask = |extra: &'static [&'static str]| {
-        let mut args = vec!["--host", &host, "chat", "--max-tokens", "4", "--local", &m];
-        args.extend_from_slice(extra);
-        args.extend(["--image", image, "--json", "What is in the picture?"]);
-        args.iter()
-            .map(|s| (*s).to_owned())
-            .collect::<Vec<String>>()
+    let base = [
+        "--host",
+        host.as_str(),
+        "chat",
+        "--max-tokens",
+        "4",
+        "--json",
+        "--local",
+        m.as_str(),
+    ];
+    fn args<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        [base, extra, &["What is in the picture?"]].concat()
+    }
+    let input_tokens = |stdout: &str| {
+        let out: serde_json::Value = serde_json::from_str(stdout.trim()).expect("--json output");
+        out["meta"]["usage"]["input_tokens"]
+            .as_u64()
+            .expect("input tokens")
     };
     // With the projector: the image becomes prompt tokens and the model answers.
-    let with = ask(&[]);
-    let mut with_p = with.clone();
-    let at = with_p.iter().position(|a| a == "--image").unwrap();
-    with_p.splice(at..at, ["--mmproj".to_owned(), p.clone()]);
-    let refs: Vec<&str> = with_p.iter().map(String::as_str).collect();
-    let run = llmport(&refs, &[], None).await;
+    let run = llmport(&args(&base, &["--mmproj", &p, "--image", image]), &[], None).await;
     assert_eq!(run.code, Some(0), "{run:?}");
-    let out: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("--json output");
-    let input = out["meta"]["usage"]["input_tokens"]
-        .as_u64()
-        .expect("input tokens");
+    let input = input_tokens(&run.stdout);
     // Without it: refused before generating, naming what to add.
-    let refs: Vec<&str> = with.iter().map(String::as_str).collect();
-    let run = llmport(&refs, &[], None).await;
+    let run = llmport(&args(&base, &["--image", image]), &[], None).await;
     assert_ne!(run.code, Some(0), "{run:?}");
     assert!(run.stderr.contains("projector"), "{run:?}");
     // The projector's 16 image positions are in the prompt's count.
-    let text_only: Vec<&str> = refs
-        .iter()
-        .copied()
-        .filter(|a| *a != "--image" && *a != image)
-        .collect();
-    let run = llmport(&text_only, &[], None).await;
+    let run = llmport(&args(&base, &[]), &[], None).await;
     assert_eq!(run.code, Some(0), "{run:?}");
-    let out: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("--json output");
-    let text_input = out["meta"]["usage"]["input_tokens"]
-        .as_u64()
-        .expect("input tokens");
+    let text_input = input_tokens(&run.stdout);
     assert!(
         input >= text_input + 16,
         "an image adds its positions: {input} vs {text_input} without it"
