@@ -244,7 +244,8 @@ pub use openai::OpenAiProvider;
 pub use options::{FunctionDecl, Options, ReasoningEffort, ResponseFormat, Tool, ToolChoice};
 pub use provider::{Provider, ProviderExt};
 pub use response::{
-    Candidate, Candidates, FinishReason, GenResponse, ResponseMeta, TokenLogprob, TopLogprob, Usage,
+    Candidate, Candidates, FinishReason, GenResponse, LazyMeta, ResponseMeta, TokenLogprob,
+    TopLogprob, Usage,
 };
 pub use responses::ResponsesProvider;
 pub use stream::{Accumulator, ResponseStream};

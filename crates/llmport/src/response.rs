@@ -10,8 +10,10 @@ use crate::error::{Error, Result};
 use crate::message::{Message, Part, Role, ToolCall};
 
 mod candidates;
+mod lazy_meta;
 
 pub use candidates::Candidates;
+pub use lazy_meta::LazyMeta;
 
 /// A model's answer (or, in a stream, one chunk of it).
 ///
@@ -23,8 +25,9 @@ pub use candidates::Candidates;
 pub struct GenResponse {
     /// The alternative answers; usually one (stored inline: see [`Candidates`]).
     pub candidates: Candidates,
-    /// Token counts, timings and server identifiers.
-    pub meta: ResponseMeta,
+    /// Token counts, timings and server identifiers (a [`ResponseMeta`], read and written
+    /// through [`LazyMeta`]).
+    pub meta: LazyMeta,
 }
 
 impl GenResponse {
@@ -361,6 +364,16 @@ pub struct ResponseMeta {
 }
 
 impl ResponseMeta {
+    /// No metadata (what [`Default`] gives), as a constant.
+    pub const EMPTY: ResponseMeta = ResponseMeta {
+        id: None,
+        model: None,
+        usage: None,
+        time_to_first_token: None,
+        total_time: None,
+        server_timings: None,
+    };
+
     /// Tokens in the prompt, if reported.
     pub fn input_tokens(&self) -> Option<u64> {
         self.usage.map(|u| u.input_tokens)
@@ -445,7 +458,7 @@ mod tests {
         c.push_reasoning("hmm");
         let r = GenResponse {
             candidates: c.into(),
-            meta: ResponseMeta::default(),
+            meta: LazyMeta::default(),
         };
         assert_eq!(r.text(), "Hello");
         assert_eq!(r.reasoning(), "hmm");

@@ -42,7 +42,8 @@ pub(crate) fn decode_message(body: &[u8], timer: Timer) -> Result<GenResponse> {
             time_to_first_token: Some(elapsed),
             total_time: Some(elapsed),
             server_timings: None,
-        },
+        }
+        .into(),
     })
 }
 

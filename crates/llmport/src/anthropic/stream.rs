@@ -84,7 +84,7 @@ impl State {
         c.message.parts.push(part);
         let mut r = GenResponse {
             candidates: c.into(),
-            meta: ResponseMeta::default(),
+            meta: Default::default(),
         };
         if !std::mem::replace(&mut self.started, true) {
             r.meta.id = self.id.clone();
@@ -187,7 +187,8 @@ impl State {
                 time_to_first_token: Some(self.first_token.unwrap_or(total)),
                 total_time: Some(total),
                 server_timings: None,
-            },
+            }
+            .into(),
         }));
     }
 }

@@ -236,7 +236,7 @@ fn chunk(text: String) -> GenResponse {
     c.message.parts.push(Part::text(text));
     GenResponse {
         candidates: c.into(),
-        meta: ResponseMeta::default(),
+        meta: Default::default(),
     }
 }
 
@@ -364,7 +364,8 @@ fn run_generation(
             eval: Some(eval),
         }),
         ..ResponseMeta::default()
-    };
+    }
+    .into();
     let _ = job.tx.blocking_send(Ok(GenResponse {
         candidates: last.into(),
         meta,

@@ -414,7 +414,7 @@ impl LineHandler for GenerateLines {
             if let Some(c) = cand {
                 let mut r = GenResponse {
                     candidates: c.into(),
-                    meta: ResponseMeta::default(),
+                    meta: Default::default(),
                 };
                 if !self.sent_first {
                     self.sent_first = true;
@@ -451,7 +451,8 @@ impl LineHandler for GenerateLines {
             total_time: Some(total),
             server_timings: metrics.server_timings(),
             ..ResponseMeta::default()
-        };
+        }
+        .into();
         out.push_back(Ok(GenResponse {
             candidates: c.into(),
             meta,

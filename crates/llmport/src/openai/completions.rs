@@ -341,7 +341,10 @@ fn decode_completion(body: &[u8], timer: Timer) -> Result<GenResponse> {
         total_time: Some(elapsed),
         ..ResponseMeta::default()
     };
-    Ok(GenResponse { candidates, meta })
+    Ok(GenResponse {
+        candidates,
+        meta: meta.into(),
+    })
 }
 
 /// A streamed `/v1/completions` answer, decoded: body bytes → SSE events → `text_completion`

@@ -74,7 +74,8 @@ fn completion(wire: ChatCompletion<'_>, body: &[u8], timer: Timer) -> Result<Gen
             time_to_first_token: Some(elapsed),
             total_time: Some(elapsed),
             server_timings: None,
-        },
+        }
+        .into(),
     })
 }
 

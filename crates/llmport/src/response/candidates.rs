@@ -4,7 +4,6 @@ use std::fmt;
 use std::ops::{Deref, DerefMut};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use smallvec::SmallVec;
 
 use super::Candidate;
 
@@ -13,50 +12,97 @@ use super::Candidate;
 /// `.len()`), is built with [`push`](Self::push), `collect()`, or `From` a `Vec` or one
 /// `Candidate`, and serializes as a JSON array.
 ///
-/// Almost every response, and every chunk of a stream, has exactly one candidate, so the first
-/// one is stored inline rather than in a heap block of its own: one allocation and one free
-/// fewer per stream chunk. Measured with callgrind on the benchmarked stream decoders
+/// Almost every response, and every chunk of a stream, has exactly one candidate, so a lone
+/// candidate is stored inline rather than in a heap block of its own: one allocation and one
+/// free fewer per stream chunk. Measured with callgrind on the benchmarked stream decoders
 /// (`benches/stream.rs`, `STREAM_BENCH_ONCE`), instructions per chunk: the NDJSON chat
-/// decoder 4,199 → 4,114 (−2.0 %), the SSE one 6,910 → 6,802 (−1.6 %); the rest of the saved
-/// malloc/free goes to moving the larger response ("Instructions per line" in
-/// `bench/README.md`).
-#[derive(Clone, Default, PartialEq)]
-pub struct Candidates(SmallVec<[Candidate; 1]>);
+/// decoder 4,199 → 4,114 (−2.0 %), the SSE one 6,910 → 6,802 (−1.6 %).
+///
+/// It is an enum of its own (one candidate, or a `Vec`) rather than a `SmallVec`, because the
+/// enum has no length field and leaves the compiler a spare bit pattern (a niche) in the
+/// candidate: with it, `GenResponse` is 120 bytes and `Result<GenResponse>` too, so a
+/// streamed chunk is moved with a few vector stores, never a `memcpy` call (see
+/// [`LazyMeta`](super::LazyMeta) and "Instructions per line" in `bench/README.md`).
+#[derive(Clone)]
+pub struct Candidates(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    /// Exactly one candidate.
+    One(Candidate),
+    /// Any other number (none: an empty `Vec`, which owns no heap block).
+    Many(Vec<Candidate>),
+}
+
+impl Default for Candidates {
+    fn default() -> Self {
+        Candidates::new()
+    }
+}
 
 impl Candidates {
     /// No candidates.
     pub fn new() -> Self {
-        Candidates(SmallVec::new())
+        Candidates(Repr::Many(Vec::new()))
     }
 
     /// Adds a candidate at the end.
     pub fn push(&mut self, candidate: Candidate) {
-        self.0.push(candidate);
+        match &mut self.0 {
+            Repr::Many(v) if v.is_empty() => self.0 = Repr::One(candidate),
+            Repr::Many(v) => v.push(candidate),
+            Repr::One(_) => {
+                let mut v = Vec::with_capacity(4);
+                v.extend(self.pop());
+                v.push(candidate);
+                self.0 = Repr::Many(v);
+            }
+        }
     }
 
     /// Removes and returns the last candidate.
     pub fn pop(&mut self) -> Option<Candidate> {
-        self.0.pop()
+        match &mut self.0 {
+            Repr::Many(v) => v.pop(),
+            Repr::One(_) => match std::mem::replace(&mut self.0, Repr::Many(Vec::new())) {
+                Repr::One(c) => Some(c),
+                Repr::Many(_) => None,
+            },
+        }
     }
 
     /// Keeps the first `len` candidates.
     pub fn truncate(&mut self, len: usize) {
-        self.0.truncate(len);
+        match &mut self.0 {
+            Repr::Many(v) => v.truncate(len),
+            Repr::One(_) if len == 0 => self.0 = Repr::Many(Vec::new()),
+            Repr::One(_) => {}
+        }
     }
 
     /// Removes every candidate.
     pub fn clear(&mut self) {
-        self.0.clear();
+        self.truncate(0);
     }
 
     /// Keeps the candidates for which `keep` returns true, in order.
-    pub fn retain(&mut self, keep: impl FnMut(&mut Candidate) -> bool) {
-        self.0.retain(keep);
+    pub fn retain(&mut self, mut keep: impl FnMut(&mut Candidate) -> bool) {
+        match &mut self.0 {
+            Repr::Many(v) => v.retain_mut(keep),
+            Repr::One(c) => {
+                if !keep(c) {
+                    self.0 = Repr::Many(Vec::new());
+                }
+            }
+        }
     }
 
     /// The candidates as a `Vec`.
     pub fn into_vec(self) -> Vec<Candidate> {
-        self.0.into_vec()
+        match self.0 {
+            Repr::One(c) => vec![c],
+            Repr::Many(v) => v,
+        }
     }
 }
 
@@ -64,13 +110,19 @@ impl Deref for Candidates {
     type Target = [Candidate];
 
     fn deref(&self) -> &[Candidate] {
-        &self.0
+        match &self.0 {
+            Repr::One(c) => std::slice::from_ref(c),
+            Repr::Many(v) => v,
+        }
     }
 }
 
 impl DerefMut for Candidates {
     fn deref_mut(&mut self) -> &mut [Candidate] {
-        &mut self.0
+        match &mut self.0 {
+            Repr::One(c) => std::slice::from_mut(c),
+            Repr::Many(v) => v,
+        }
     }
 }
 
@@ -82,15 +134,13 @@ impl fmt::Debug for Candidates {
 
 impl From<Vec<Candidate>> for Candidates {
     fn from(v: Vec<Candidate>) -> Self {
-        Candidates(SmallVec::from_vec(v))
+        Candidates(Repr::Many(v))
     }
 }
 
 impl From<Candidate> for Candidates {
     fn from(c: Candidate) -> Self {
-        let mut v = SmallVec::new();
-        v.push(c);
-        Candidates(v)
+        Candidates(Repr::One(c))
     }
 }
 
@@ -108,22 +158,31 @@ impl From<Candidates> for Vec<Candidate> {
 
 impl FromIterator<Candidate> for Candidates {
     fn from_iter<I: IntoIterator<Item = Candidate>>(iter: I) -> Self {
-        Candidates(iter.into_iter().collect())
+        let mut c = Candidates::new();
+        c.extend(iter);
+        c
     }
 }
 
 impl Extend<Candidate> for Candidates {
     fn extend<I: IntoIterator<Item = Candidate>>(&mut self, iter: I) {
-        self.0.extend(iter);
+        for c in iter {
+            self.push(c);
+        }
     }
 }
 
 impl IntoIterator for Candidates {
     type Item = Candidate;
-    type IntoIter = smallvec::IntoIter<[Candidate; 1]>;
+    /// A lone candidate, then a `Vec`'s: one of the two is empty.
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<Candidate>, std::vec::IntoIter<Candidate>>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        match self.0 {
+            Repr::One(c) => Some(c).into_iter().chain(Vec::new()),
+            Repr::Many(v) => None.into_iter().chain(v),
+        }
     }
 }
 
@@ -132,7 +191,7 @@ impl<'a> IntoIterator for &'a Candidates {
     type IntoIter = std::slice::Iter<'a, Candidate>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.iter()
     }
 }
 
@@ -141,7 +200,14 @@ impl<'a> IntoIterator for &'a mut Candidates {
     type IntoIter = std::slice::IterMut<'a, Candidate>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter_mut()
+        self.iter_mut()
+    }
+}
+
+impl PartialEq for Candidates {
+    /// Compares the candidates, however they are stored.
+    fn eq(&self, other: &Candidates) -> bool {
+        self[..] == other[..]
     }
 }
 
@@ -169,15 +235,50 @@ mod tests {
 
     #[test]
     fn one_candidate_is_inline_and_more_spill_in_order() {
-        let mut c = Candidates::from(Candidate::new(0));
-        assert!(!c.0.spilled(), "the first candidate lives inline");
+        let mut c = Candidates::new();
+        assert!(c.is_empty());
+        c.push(Candidate::new(0));
+        assert!(matches!(c.0, Repr::One(_)), "a lone candidate lives inline");
         c.push(Candidate::new(1));
         c.push(Candidate::new(2));
-        assert!(c.0.spilled());
+        assert!(matches!(c.0, Repr::Many(_)));
         let order: Vec<u32> = c.iter().map(|c| c.index).collect();
         assert_eq!(order, [0, 1, 2]);
         assert_eq!(c.pop().map(|c| c.index), Some(2));
-        assert_eq!(c.into_vec().len(), 2);
+        assert_eq!(c.clone().into_vec().len(), 2);
+        let owned: Vec<u32> = c.into_iter().map(|c| c.index).collect();
+        assert_eq!(owned, [0, 1]);
+    }
+
+    #[test]
+    fn a_lone_candidate_can_be_taken_trimmed_and_filtered() {
+        let mut c = Candidates::from(Candidate::new(7));
+        c[0].index = 8;
+        assert_eq!(c.first().map(|c| c.index), Some(8));
+        assert_eq!(
+            c.clone().into_iter().map(|c| c.index).collect::<Vec<_>>(),
+            [8]
+        );
+        c.truncate(1);
+        assert_eq!(c.len(), 1);
+        c.retain(|c| c.index == 8);
+        assert_eq!(c.len(), 1);
+        c.retain(|c| c.index != 8);
+        assert!(c.is_empty());
+        c.push(Candidate::new(1));
+        assert!(matches!(c.0, Repr::One(_)), "inline again once emptied");
+        assert_eq!(c.pop().map(|c| c.index), Some(1));
+        assert_eq!(c.pop(), None);
+        let lone = Candidates::from(Candidate::new(5));
+        let in_a_vec = Candidates::from(vec![Candidate::new(5)]);
+        assert!(matches!(in_a_vec.0, Repr::Many(_)));
+        assert_eq!(lone, in_a_vec, "equal however stored");
+        assert_ne!(lone, Candidates::new());
+        let many: Candidates = (0..3).map(Candidate::new).collect();
+        assert_eq!(many.len(), 3);
+        let mut one = Candidates::from(Candidate::new(0));
+        one.clear();
+        assert!(one.is_empty());
     }
 
     #[test]

@@ -60,7 +60,8 @@ pub(crate) fn decode_response(
             time_to_first_token: Some(elapsed),
             total_time: Some(elapsed),
             server_timings: None,
-        },
+        }
+        .into(),
     })
 }
 
