@@ -12,7 +12,7 @@ use super::error::is_retryable;
 use super::response::{block_part, decode_message, finish_reason};
 use super::wire::{ErrorEnvelope, ResponseBlock, WireEvent, WireUsage};
 use crate::codec::events::{EventHandler, EventStream};
-use crate::codec::{Decoder, SseEvent, StreamLimits};
+use crate::codec::{Decoder, StreamLimits};
 use crate::error::{ApiError, Error, Result};
 use crate::message::{Part, ToolCall};
 use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta};
@@ -49,7 +49,6 @@ struct State {
     started: bool,
     done: bool,
     progress: bool,
-    events: u64,
 }
 
 impl State {
@@ -66,7 +65,6 @@ impl State {
             started: false,
             done: false,
             progress: false,
-            events: 0,
         }
     }
 
@@ -195,24 +193,15 @@ impl State {
 
 impl EventHandler for State {
     type Item = GenResponse;
+    type Event<'a> = WireEvent<'a>;
+    const API: &'static str = "Messages API";
 
     fn on_event(
         &mut self,
-        ev: SseEvent<'_>,
+        _name: &str,
+        wire: WireEvent<'_>,
         out: &mut VecDeque<Result<GenResponse>>,
     ) -> Result<()> {
-        if self.done {
-            return Ok(());
-        }
-        self.events += 1;
-        let wire: WireEvent<'_> = serde_json::from_str(ev.data).map_err(|e| Error::Decode {
-            message: format!(
-                "stream event {} is not a Messages API event: {}",
-                self.events,
-                excerpt(ev.data.as_bytes())
-            ),
-            source: Some(Box::new(e)),
-        })?;
         match &*wire.kind {
             "message_start" => {
                 if let Some(m) = wire.message {

@@ -13,7 +13,7 @@ use super::error::{failed_response, parse_error_body};
 use super::response::{decode_response, finish_reason, item_parts, reasoning_signature, tool_call};
 use super::wire::{OutputItem, ResponseObject, WireError, WireEvent, WireUsage};
 use crate::codec::events::{EventHandler, EventStream};
-use crate::codec::{Decoder, SseEvent, StreamLimits};
+use crate::codec::{Decoder, StreamLimits};
 use crate::error::{Error, Result};
 use crate::message::Part;
 use crate::response::{Candidate, GenResponse, ResponseMeta};
@@ -50,7 +50,6 @@ struct State {
     started: bool,
     done: bool,
     progress: bool,
-    events: u64,
 }
 
 impl State {
@@ -70,7 +69,6 @@ impl State {
             started: false,
             done: false,
             progress: false,
-            events: 0,
         }
     }
 
@@ -259,28 +257,19 @@ impl State {
 
 impl EventHandler for State {
     type Item = GenResponse;
+    type Event<'a> = WireEvent<'a>;
+    const API: &'static str = "Responses API";
 
     fn on_event(
         &mut self,
-        ev: SseEvent<'_>,
+        name: &str,
+        wire: WireEvent<'_>,
         out: &mut VecDeque<Result<GenResponse>>,
     ) -> Result<()> {
-        if self.done {
-            return Ok(());
-        }
-        self.events += 1;
-        let wire: WireEvent<'_> = serde_json::from_str(ev.data).map_err(|e| Error::Decode {
-            message: format!(
-                "stream event {} is not a Responses API event: {}",
-                self.events,
-                excerpt(ev.data.as_bytes())
-            ),
-            source: Some(Box::new(e)),
-        })?;
         // The SSE `event:` line names the type too; the data's `type` is the one every
         // server sends (llama.cpp's server sends its failures with neither).
         let kind: &str = if wire.kind.is_empty() {
-            ev.event
+            name
         } else {
             &wire.kind
         };
