@@ -126,9 +126,48 @@ pub(crate) fn read_image_uri(uri: &str, declared: &str) -> Result<(Vec<u8>, &'st
     Ok((bytes, mime))
 }
 
+/// The image a `data:<mime>;base64,<data>` URI holds, with the type its bytes show (see
+/// [`image_type`]).
+#[cfg_attr(
+    not(feature = "local"),
+    allow(dead_code, reason = "read by the local engine only")
+)]
+pub(crate) fn read_image_data_uri(uri: &str, declared: &str) -> Result<(Vec<u8>, &'static str)> {
+    let not_base64 = || Error::config("an image's data: URI is not data:<mime>;base64,<data>");
+    let (header, payload) = uri
+        .strip_prefix("data:")
+        .and_then(|rest| rest.split_once(','))
+        .filter(|(header, _)| header.ends_with(";base64"))
+        .ok_or_else(not_base64)?;
+    let bytes = STANDARD.decode(payload.trim()).map_err(|_| not_base64())?;
+    let declared = match header.trim_end_matches(";base64") {
+        "" => declared,
+        own => own,
+    };
+    let mime = image_type(declared, &bytes, "the data: URI's image")?;
+    Ok((bytes, mime))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_data_uri_gives_its_image_and_anything_else_is_refused() {
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+        let uri = data_uri("image/png", png);
+        let (bytes, mime) = read_image_data_uri(&uri, "").unwrap();
+        assert_eq!((bytes.as_slice(), mime), (&png[..], "image/png"));
+        for bad in [
+            "data:image/png,plain",
+            "data:image/png;base64,***",
+            "data:image/png;base64",
+            &data_uri("image/png", b"not an image at all"),
+        ] {
+            let e = read_image_data_uri(bad, "image/png").unwrap_err();
+            assert!(matches!(e, Error::Config { .. }), "{bad}: {e:?}");
+        }
+    }
 
     #[test]
     fn sniffs_the_common_image_types_and_nothing_else() {

@@ -52,8 +52,10 @@
 //!   `repeat_penalty`, `repeat_last_n`, `num_ctx` and `parallel_tool_calls`. What the engine
 //!   cannot honour (several candidates, reasoning effort, `extra` fields) is
 //!   [`Error::Unsupported`].
-//! - **Images** (inline [`Part::Binary`](crate::Part::Binary) parts of an `image/…` type):
-//!   only for a model with a vision projector — the `mmproj` GGUF given by
+//! - **Images** (inline [`Part::Binary`](crate::Part::Binary) parts of an `image/…` type, and
+//!   [`Part::File`](crate::Part::File) parts whose `file://` or `data:` URI holds an image;
+//!   the engine fetches nothing from a network): only for a model with a vision projector —
+//!   the `mmproj` GGUF given by
 //!   [`LocalEngineBuilder::projector`], or the projector layer of its Ollama manifest — run
 //!   by llama.cpp's multimodal library (`mtmd`). A model without one refuses images with
 //!   [`Error::Unsupported`].
@@ -609,7 +611,7 @@ impl Provider for LocalEngine {
         settings.num_ctx = loaded.num_ctx(settings.num_ctx);
         let format = loaded.template.call_format();
         settings.constrain_tool_calls(options, format)?;
-        let with_images = vision::with_markers(messages);
+        let with_images = vision::with_markers(messages)?;
         let messages = with_images
             .as_ref()
             .map_or(messages, |w| w.messages.as_slice());

@@ -196,10 +196,10 @@ impl ChatTemplate {
                     return Err(Error::unsupported(
                         PROVIDER,
                         format!("a {} part", other.kind()),
-                        "the local engine reads images given inline (an image/… binary part, \
-                         for a model with a vision projector) and nothing else that is not \
-                         text: send files through OllamaProvider, or put their text in the \
-                         message",
+                        "the local engine reads images (an image/… binary part, or a file:// \
+                         or data: URI of one, for a model with a vision projector) and nothing \
+                         else that is not text: send other files through OllamaProvider, or \
+                         put their text in the message",
                     ));
                 }
             }
@@ -285,9 +285,11 @@ mod tests {
     }
 
     #[test]
-    fn images_are_refused_and_raise_exception_is_an_error() {
+    fn parts_that_are_not_text_are_refused_and_raise_exception_is_an_error() {
+        // Images never get here (`vision::with_markers` puts the projector's marker in their
+        // place); anything else that is not text is refused.
         let t = ChatTemplate::new(None, String::new(), String::new()).unwrap();
-        let m = Message::user("look").add_file("file:///x.png", "image/png");
+        let m = Message::user("look").add_file("file:///x.pdf", "application/pdf");
         assert!(matches!(
             t.render(&[m], &Options::default(), None),
             Err(Error::Unsupported { .. })

@@ -149,34 +149,62 @@ impl Projector {
     }
 }
 
-/// Whether `part` is an image the projector can be given.
+/// Whether `part` is an image the projector can be given: inline bytes of an `image/…` type,
+/// or a file part of one (or of no stated type, as Ollama's own file parts are read).
 fn is_image(part: &Part) -> bool {
-    matches!(part, Part::Binary { mime_type, .. } if mime_type.starts_with("image/"))
+    match part {
+        Part::Binary { mime_type, .. } => mime_type.starts_with("image/"),
+        Part::File { mime_type, .. } => mime_type.is_empty() || mime_type.starts_with("image/"),
+        _ => false,
+    }
+}
+
+/// The bytes of an image file part: a `file://` URI is read from disk, a `data:` URI
+/// decoded; both must be images by their bytes. The engine fetches nothing from a network.
+fn file_image(uri: &str, mime_type: &str) -> Result<Bytes> {
+    let (bytes, _) = if uri.starts_with("data:") {
+        crate::media::read_image_data_uri(uri, mime_type)?
+    } else if uri.starts_with("file:") {
+        crate::media::read_image_uri(uri, mime_type)?
+    } else {
+        return Err(Error::unsupported(
+            PROVIDER,
+            format!("the image URI {uri:?}"),
+            "the local engine fetches nothing from a network: give the image as a file:// or \
+             data: URI, or its bytes as a binary part",
+        ));
+    };
+    Ok(Bytes::from(bytes))
 }
 
 /// `None` when the conversation has no image (the text-only path is taken, unchanged);
-/// else the conversation with each image replaced by the media marker, and the images.
-pub(crate) fn with_markers(messages: &[Message]) -> Option<WithMarkers> {
+/// else the conversation with each image replaced by the media marker, and the images (file
+/// parts read: an error names the one that could not be).
+pub(crate) fn with_markers(messages: &[Message]) -> Result<Option<WithMarkers>> {
     if !messages.iter().flat_map(|m| &m.parts).any(is_image) {
-        return None;
+        return Ok(None);
     }
     let mut images = Vec::new();
-    let messages = messages
-        .iter()
-        .map(|m| {
-            let mut m = m.clone();
-            for part in &mut m.parts {
-                if is_image(part) {
-                    if let Part::Binary { data, .. } = part {
-                        images.push(data.clone());
-                    }
-                    *part = Part::text(mtmd_default_marker());
-                }
+    let mut marked = Vec::with_capacity(messages.len());
+    for m in messages {
+        let mut m = m.clone();
+        for part in &mut m.parts {
+            if !is_image(part) {
+                continue;
             }
-            m
-        })
-        .collect();
-    Some(WithMarkers { messages, images })
+            match part {
+                Part::Binary { data, .. } => images.push(data.clone()),
+                Part::File { uri, mime_type } => images.push(file_image(uri, mime_type)?),
+                _ => continue,
+            }
+            *part = Part::text(mtmd_default_marker());
+        }
+        marked.push(m);
+    }
+    Ok(Some(WithMarkers {
+        messages: marked,
+        images,
+    }))
 }
 
 /// The refusal of images by a model that has no projector.
@@ -190,4 +218,85 @@ pub(crate) fn no_projector(model: &str) -> Error {
              manifest has a projector layer, or send the image's description as text"
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+    fn marker_count(w: &WithMarkers) -> usize {
+        w.messages
+            .iter()
+            .flat_map(|m| &m.parts)
+            .filter(|p| matches!(p, Part::Text { text } if text == mtmd_default_marker()))
+            .count()
+    }
+
+    #[test]
+    fn image_parts_of_every_kind_become_markers_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.png");
+        std::fs::write(&path, PNG).unwrap();
+        let file_uri = url::Url::from_file_path(&path).unwrap().to_string();
+        let data_uri = crate::media::data_uri("image/png", b"\x89PNG\r\n\x1a\n-data");
+        let messages = [
+            Message::user("first").add_binary("b.png", PNG.to_vec(), "image/png"),
+            Message::user("then")
+                .add_file(file_uri, "image/png")
+                .add_file(data_uri, ""),
+        ];
+        let w = with_markers(&messages).unwrap().expect("images");
+        assert_eq!(w.images.len(), 3);
+        assert_eq!(marker_count(&w), 3);
+        assert_eq!(&w.images[0][..], PNG);
+        assert_eq!(&w.images[1][..], PNG);
+        assert_eq!(&w.images[2][..], b"\x89PNG\r\n\x1a\n-data");
+        // Text stays where it was.
+        assert_eq!(
+            w.messages[1].text_content(),
+            format!("then{0}{0}", mtmd_default_marker())
+        );
+        assert!(
+            with_markers(&[Message::user("no image")])
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn an_image_file_that_cannot_be_read_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = dir.path().join("cat.png");
+        std::fs::write(&text, "I am text").unwrap();
+        let missing = dir.path().join("missing.png");
+        let cases = [
+            (
+                url::Url::from_file_path(&text).unwrap().to_string(),
+                "cat.png",
+            ),
+            (
+                url::Url::from_file_path(&missing).unwrap().to_string(),
+                "missing.png",
+            ),
+            ("data:image/png;base64,@@".to_owned(), "data:"),
+        ];
+        for (uri, named) in cases {
+            let e = with_markers(&[Message::user("x").add_file(uri.as_str(), "image/png")])
+                .err()
+                .unwrap_or_else(|| panic!("{uri} was read"));
+            assert!(matches!(e, Error::Config { .. }), "{uri}: {e:?}");
+            assert!(e.to_string().contains(named), "{uri}: {e}");
+        }
+        let e =
+            with_markers(&[Message::user("x").add_file("https://example.com/a.png", "image/png")])
+                .err()
+                .expect("a network URI is refused");
+        assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
+        assert!(
+            e.to_string().contains("fetches nothing from a network"),
+            "{e}"
+        );
+    }
 }

@@ -116,6 +116,53 @@ async fn an_image_is_encoded_by_the_projector_into_its_own_prompt_positions() {
 }
 
 #[tokio::test]
+async fn an_image_as_a_file_or_data_uri_is_the_same_image() {
+    let Some((m, p)) = both() else { return };
+    let engine = engine_with(&m, &p);
+    let o = greedy().max_tokens(6).build();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gradient.png");
+    std::fs::write(&path, gradient()).unwrap();
+    let file_uri = url::Url::from_file_path(&path).unwrap().to_string();
+    let data_uri = format!(
+        "data:image/png;base64,{}",
+        base64::Engine::encode(&base64::engine::general_purpose::STANDARD, gradient())
+    );
+    let ask = |m: Message| [m];
+    let inline = engine
+        .generate(
+            &m,
+            &ask(Message::user("Describe it.").add_binary("g.png", gradient(), "image/png")),
+            &o,
+        )
+        .await
+        .unwrap();
+    for uri in [file_uri, data_uri] {
+        let r = engine
+            .generate(
+                &m,
+                &ask(Message::user("Describe it.").add_file(uri.as_str(), "image/png")),
+                &o,
+            )
+            .await
+            .unwrap();
+        let what = &uri[..uri.len().min(30)];
+        assert_eq!(input_tokens(&r), input_tokens(&inline), "{what}");
+        assert_eq!(r.text(), inline.text(), "greedy on the same image: {what}");
+    }
+    // A network URI is not fetched.
+    let e = engine
+        .generate(
+            &m,
+            &ask(Message::user("x").add_file("http://127.0.0.1:9/a.png", "image/png")),
+            &o,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Unsupported { .. }), "{e:?}");
+}
+
+#[tokio::test]
 async fn an_image_prompt_streams_like_the_whole_answer() {
     let Some((m, p)) = both() else { return };
     let engine = engine_with(&m, &p);
