@@ -5,12 +5,14 @@
 //! ```sh
 //! cargo run --release -p llmport --features local --example local_bench -- MODEL.gguf THREADS RUNS
 //! ```
-//! Prints one JSON line per run, then one with the medians.
+//! Prints one JSON line per run, then one with the medians. With `LOCAL_BENCH_GRAMMAR=json`
+//! the generation keeps to a JSON Schema (an array of integers), so every token goes through
+//! the grammar: what JSON mode, structured output and forced tool calls cost.
 
 use std::time::Instant;
 
 use futures::StreamExt;
-use llmport::{LocalEngine, Message, Options, Provider};
+use llmport::{LocalEngine, Message, Options, Provider, ResponseFormat};
 
 /// The long prompt of the prompt-processing measurement (~400 tokens), and the generation's.
 fn prompts() -> (String, String) {
@@ -69,6 +71,17 @@ async fn main() -> Result<(), llmport::Report> {
     let load_s = t.elapsed().as_secs_f64();
     let (long, count) = prompts();
     let greedy = |n| Options::builder().temperature(0.0).max_tokens(n).build();
+    let gen_options = match std::env::var("LOCAL_BENCH_GRAMMAR").as_deref() {
+        Ok("json") => Options::builder()
+            .temperature(0.0)
+            .max_tokens(n_gen)
+            .response_format(ResponseFormat::json_schema(
+                "numbers",
+                serde_json::json!({"type": "array", "items": {"type": "integer"}}),
+            ))
+            .build(),
+        _ => greedy(n_gen),
+    };
     // Warm-up.
     engine
         .generate(&model, &[Message::user(count.as_str())], &greedy(8))
@@ -90,7 +103,7 @@ async fn main() -> Result<(), llmport::Report> {
         let cpu0 = cpu_seconds();
         let asked = Instant::now();
         let mut stream = engine
-            .generate_stream(&model, &[Message::user(count.as_str())], &greedy(n_gen))
+            .generate_stream(&model, &[Message::user(count.as_str())], &gen_options)
             .await?;
         let mut first = None;
         let mut last = None;

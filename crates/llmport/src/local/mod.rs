@@ -86,6 +86,7 @@ use crate::stream::ResponseStream;
 
 mod backend;
 mod options;
+mod sampler;
 mod sampling;
 mod stop;
 mod store;

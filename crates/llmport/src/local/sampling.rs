@@ -11,6 +11,7 @@ use crate::options::{Options, ResponseFormat, ToolChoice};
 
 use super::PROVIDER;
 use super::options::LocalOptions;
+use super::sampler::TokenSampler;
 use super::tool_calls::CallFormat;
 use super::tool_grammar;
 
@@ -254,29 +255,32 @@ impl Settings {
         Ok(())
     }
 
-    /// The sampler chain: the grammar first (so no other step can pick a token it forbids),
-    /// then the penalties, then greedy or top-k → top-p → min-p → temperature → a seeded draw.
-    pub(crate) fn sampler(&self, model: &LlamaModel) -> Result<LlamaSampler> {
-        let mut chain = Vec::with_capacity(7);
-        if let Some(g) = &self.grammar {
-            let sampler = match &g.trigger {
-                None => LlamaSampler::grammar(model, &g.gbnf, g.root),
-                Some(trigger) => LlamaSampler::grammar_lazy_patterns(
-                    model,
-                    &g.gbnf,
-                    g.root,
-                    std::slice::from_ref(trigger),
-                    &[],
-                ),
-            };
-            chain.push(sampler.map_err(|e| {
-                Error::unsupported(
-                    PROVIDER,
-                    g.setting,
-                    format!("llama.cpp refused the grammar made from the schema: {e}"),
-                )
-            })?);
-        }
+    /// The sampler: the chain (penalties, then greedy or top-k → top-p → min-p → temperature
+    /// → a seeded draw), and the grammar checked against its pick ([`TokenSampler`]).
+    pub(crate) fn sampler(&self, model: &LlamaModel) -> Result<TokenSampler> {
+        let grammar = match &self.grammar {
+            None => None,
+            Some(g) => {
+                let sampler = match &g.trigger {
+                    None => LlamaSampler::grammar(model, &g.gbnf, g.root),
+                    Some(trigger) => LlamaSampler::grammar_lazy_patterns(
+                        model,
+                        &g.gbnf,
+                        g.root,
+                        std::slice::from_ref(trigger),
+                        &[],
+                    ),
+                };
+                Some(sampler.map_err(|e| {
+                    Error::unsupported(
+                        PROVIDER,
+                        g.setting,
+                        format!("llama.cpp refused the grammar made from the schema: {e}"),
+                    )
+                })?)
+            }
+        };
+        let mut chain = Vec::with_capacity(6);
         if self.repeat_penalty != 1.0
             || self.frequency_penalty != 0.0
             || self.presence_penalty != 0.0
@@ -300,7 +304,10 @@ impl Settings {
             chain.push(LlamaSampler::temp(self.temperature));
             chain.push(LlamaSampler::dist(self.seed));
         }
-        Ok(LlamaSampler::chain_simple(chain))
+        Ok(TokenSampler::new(
+            LlamaSampler::chain_simple(chain),
+            grammar,
+        ))
     }
 }
 
