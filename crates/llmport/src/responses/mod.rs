@@ -42,7 +42,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tracing::Instrument;
 
-pub use self::options::{ReasoningSummary, ResponsesOptions, ResponsesOptionsBuilder};
+pub use self::options::{
+    PromptCacheRetention, ReasoningSummary, ResponsesOptions, ResponsesOptionsBuilder,
+};
 pub use self::stream::StreamDecoder;
 use crate::auth::Auth;
 use crate::codec::StreamLimits;

@@ -23,6 +23,26 @@ impl ReasoningSummary {
     }
 }
 
+/// How long the server keeps a prompt's cached prefix (`prompt_cache_retention`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PromptCacheRetention {
+    /// While it stays in the server's memory, minutes at most (`in_memory`, the default).
+    InMemory,
+    /// Up to a day (`24h`), on the models that offer it.
+    Day,
+}
+
+impl PromptCacheRetention {
+    /// The value on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PromptCacheRetention::InMemory => "in_memory",
+            PromptCacheRetention::Day => "24h",
+        }
+    }
+}
+
 /// Settings only the Responses API understands, carried in [`Options`](crate::Options) as an
 /// extension (the reasoning effort itself is [`Options::reasoning_effort`](crate::Options)):
 ///
@@ -55,6 +75,13 @@ pub struct ResponsesOptions {
     /// Whether the model may call several tools in one turn (`parallel_tool_calls`); the
     /// server's default (yes) when unset.
     pub parallel_tool_calls: Option<bool>,
+    /// Requests that share a long prefix (the same instructions, tools and opening turns) and
+    /// this key are routed to the same prompt cache (`prompt_cache_key`); the tokens served
+    /// from it come back as [`Usage::cached_input_tokens`](crate::Usage::cached_input_tokens).
+    pub prompt_cache_key: Option<String>,
+    /// How long the cached prefix is kept (`prompt_cache_retention`); the server's default
+    /// when unset.
+    pub prompt_cache_retention: Option<PromptCacheRetention>,
 }
 
 impl ResponsesOptions {
@@ -87,6 +114,19 @@ impl ResponsesOptionsBuilder {
     /// Allow or forbid several tool calls in one turn.
     pub fn parallel_tool_calls(mut self, yes: bool) -> Self {
         self.opts.parallel_tool_calls = Some(yes);
+        self
+    }
+
+    /// Route requests with this key to the same prompt cache (see
+    /// [`ResponsesOptions::prompt_cache_key`]).
+    pub fn prompt_cache_key(mut self, key: impl Into<String>) -> Self {
+        self.opts.prompt_cache_key = Some(key.into());
+        self
+    }
+
+    /// How long the cached prefix is kept.
+    pub fn prompt_cache_retention(mut self, retention: PromptCacheRetention) -> Self {
+        self.opts.prompt_cache_retention = Some(retention);
         self
     }
 

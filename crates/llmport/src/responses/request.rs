@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use serde_json::{Value, json};
 
 use super::PROVIDER;
-use super::options::ResponsesOptions;
+use super::options::{PromptCacheRetention, ResponsesOptions};
 use super::reasoning::ReasoningItem;
 use super::wire::{
     ContentPart, InputItem, MessageContent, ReasoningText, ResponsesRequest, WireTool,
@@ -112,6 +112,10 @@ pub(crate) fn responses_request_body(
         } else {
             &[]
         },
+        prompt_cache_key: own.and_then(|o| o.prompt_cache_key.as_deref()),
+        prompt_cache_retention: own
+            .and_then(|o| o.prompt_cache_retention)
+            .map(PromptCacheRetention::as_str),
     };
     encode_with_extra(&req, &options.extra)
 }

@@ -35,6 +35,10 @@ pub(crate) struct ResponsesRequest<'a> {
     pub reasoning: Option<Value>,
     #[serde(skip_serializing_if = "<[&str]>::is_empty")]
     pub include: &'a [&'a str],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_retention: Option<&'static str>,
 }
 
 /// One item of `input`.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::StreamExt;
 use llmport::codec::decode_pieces;
-use llmport::responses::{ReasoningSummary, ResponsesOptions, StreamDecoder};
+use llmport::responses::{PromptCacheRetention, ReasoningSummary, ResponsesOptions, StreamDecoder};
 use llmport::testing::{Reply, TestServer};
 use llmport::{
     ApiError, Auth, Error, FinishReason, GenResponse, Message, Options, Part, Provider,
@@ -240,6 +240,9 @@ async fn llama_cpp_tool_call_fragments_by_item_id() {
     assert!(calls[0].raw_arguments.is_some());
     let body = sent(&server);
     assert_eq!(body["tool_choice"], "required");
+    for unset in ["prompt_cache_key", "prompt_cache_retention"] {
+        assert!(body.get(unset).is_none(), "{unset} sent unasked: {body}");
+    }
     assert_eq!(
         body["tools"][0],
         json!({"type": "function", "name": "get_weather",
@@ -398,6 +401,8 @@ async fn request_features_are_encoded() {
             ResponsesOptions::builder()
                 .store(true)
                 .parallel_tool_calls(false)
+                .prompt_cache_key("thread-42")
+                .prompt_cache_retention(PromptCacheRetention::Day)
                 .build(),
         )
         .build();
@@ -420,6 +425,8 @@ async fn request_features_are_encoded() {
     assert_eq!(body["max_output_tokens"], 100);
     assert_eq!(body["store"], true);
     assert_eq!(body["parallel_tool_calls"], false);
+    assert_eq!(body["prompt_cache_key"], "thread-42");
+    assert_eq!(body["prompt_cache_retention"], "24h");
     assert!(
         body.get("include").is_none(),
         "stored reasoning needs no encrypted copy"
