@@ -126,6 +126,13 @@ pub(crate) fn read_image_uri(uri: &str, declared: &str) -> Result<(Vec<u8>, &'st
     Ok((bytes, mime))
 }
 
+/// The declared type and the base64 payload of a `data:<mime>;base64,<payload>` URI; `None`
+/// for any other URI, or a `data:` URI that is not base64.
+pub(crate) fn base64_data_uri(uri: &str) -> Option<(&str, &str)> {
+    let (header, payload) = uri.strip_prefix("data:")?.split_once(',')?;
+    Some((header.strip_suffix(";base64")?, payload))
+}
+
 /// The image a `data:<mime>;base64,<data>` URI holds, with the type its bytes show (see
 /// [`image_type`]).
 #[cfg_attr(
@@ -134,16 +141,9 @@ pub(crate) fn read_image_uri(uri: &str, declared: &str) -> Result<(Vec<u8>, &'st
 )]
 pub(crate) fn read_image_data_uri(uri: &str, declared: &str) -> Result<(Vec<u8>, &'static str)> {
     let not_base64 = || Error::config("an image's data: URI is not data:<mime>;base64,<data>");
-    let (header, payload) = uri
-        .strip_prefix("data:")
-        .and_then(|rest| rest.split_once(','))
-        .filter(|(header, _)| header.ends_with(";base64"))
-        .ok_or_else(not_base64)?;
+    let (own, payload) = base64_data_uri(uri).ok_or_else(not_base64)?;
     let bytes = STANDARD.decode(payload.trim()).map_err(|_| not_base64())?;
-    let declared = match header.trim_end_matches(";base64") {
-        "" => declared,
-        own => own,
-    };
+    let declared = if own.is_empty() { declared } else { own };
     let mime = image_type(declared, &bytes, "the data: URI's image")?;
     Ok((bytes, mime))
 }

@@ -26,7 +26,7 @@ use crate::codec::DEFAULT_MAX_LINE;
 use crate::codec::lines::{LineHandler, Lines};
 use crate::error::{Error, Result};
 use crate::json_body::encode_with_extra;
-use crate::media::{is_text_mime, read_image_uri};
+use crate::media::{base64_data_uri, is_text_mime, read_image_uri};
 use crate::message::{Message, Part, Role, ToolCall, ToolResult};
 use crate::options::{Options, ReasoningEffort, ResponseFormat, ToolChoice};
 use crate::response::{Candidate, FinishReason, GenResponse, ResponseMeta};
@@ -388,10 +388,10 @@ fn encode_tool_call(call: &ToolCall, index: u32) -> Result<WireToolCall<'_>> {
 
 /// An image file as the raw base64 Ollama's native chat wants (no `data:` prefix).
 fn image_base64(uri: &str, mime_type: &str) -> Result<String> {
-    if let Some(rest) = uri.strip_prefix("data:") {
-        return match rest.split_once(',') {
-            Some((header, payload)) if header.ends_with(";base64") => Ok(payload.to_owned()),
-            _ => Err(Error::unsupported(
+    if uri.starts_with("data:") {
+        return match base64_data_uri(uri) {
+            Some((_, payload)) => Ok(payload.to_owned()),
+            None => Err(Error::unsupported(
                 PROVIDER,
                 "a data: URI that is not base64",
                 "use data:<mime>;base64,<data>",
